@@ -1,0 +1,112 @@
+// Commands: the input of the state machine (Core::Apply).
+//
+// A Command is trivially copyable and of fixed size, so it can travel through
+// a lock-free ring and be journaled as bytes. Which fields a command reads is
+// listed beside its type; the others are ignored.
+#ifndef ENCORE_COMMAND_H_
+#define ENCORE_COMMAND_H_
+
+#include <array>
+#include <cstdint>
+#include <type_traits>
+
+#include "encore/types.h"
+
+namespace encore {
+
+enum class CommandType : uint8_t {
+  // Admin (catalog and policy).
+  kCreateConcert = 1,         // concert, title
+  kCreateSchedule = 2,        // schedule_config
+  kSetAdmissionPolicy = 3,    // schedule, policy
+  // Admission queue.
+  kEnterQueue = 10,           // schedule, user
+  kQueueStatus = 11,          // schedule, user, token: a poll and a heartbeat; no request key
+  kLeaveQueue = 12,           // schedule, user, token
+  // Seats.
+  kHoldSeats = 20,            // schedule, user, token, seats
+  kReleaseHold = 21,          // schedule, user, hold
+  kPay = 22,                  // schedule, user, token, hold
+  // Balance.
+  kCharge = 30,               // user, amount
+  kBalance = 31,              // user: a read; no request key
+};
+
+// An admission policy. Both limits may be set; 0 turns a limit off. With both
+// off, every entrant is admitted at once.
+struct AdmissionPolicy {
+  // "Bank counter": at most this many ACTIVE users at once.
+  uint32_t active_max = 0;
+  // "Amusement park": admit at most this many per interval.
+  uint32_t admit_per_interval = 0;
+  int64_t interval_ms = 0;
+};
+
+// Seats first_seat .. (next tier's first_seat - 1) cost price each.
+struct PriceTier {
+  SeatIndex first_seat = 0;
+  uint32_t reserved = 0;
+  Points price = 0;
+};
+
+struct ScheduleConfig {
+  ConcertId concert = 0;
+  ScheduleId schedule = 0;
+  TimestampMs performance_at_ms = 0;
+  // Holds and admissions happen in [sale_opens_at_ms, sale_closes_at_ms).
+  TimestampMs sale_opens_at_ms = 0;
+  TimestampMs sale_closes_at_ms = 0;
+  // Default: kHoldTtlDefaultMs; range kHoldTtlMinMs .. kHoldTtlMaxMs.
+  int64_t hold_ttl_ms = kHoldTtlDefaultMs;
+  // Default: kActiveTtlDefaultMs; range 1 .. kActiveTtlMaxMs.
+  int64_t active_ttl_ms = kActiveTtlDefaultMs;
+  // Default: kHeartbeatTimeoutDefaultMs.
+  int64_t heartbeat_timeout_ms = kHeartbeatTimeoutDefaultMs;
+  // 1 .. kSeatsPerScheduleMax.
+  uint32_t seat_count = 0;
+  // Seats one user may hold and buy in this schedule: 1 .. kHoldSeatsMax.
+  uint32_t seats_per_user_max = 4;
+  AdmissionPolicy policy;
+  // 1 .. kPriceTiersMax tiers; tiers[0].first_seat == 0, first seats ascending.
+  uint32_t tier_count = 0;
+  uint32_t reserved = 0;
+  std::array<PriceTier, kPriceTiersMax> tiers{};
+};
+
+using Title = std::array<char, kTitleBytesMax + 1>;
+
+struct Command {
+  CommandType type = CommandType::kBalance;
+  uint8_t seat_count = 0;  // kHoldSeats: how many of `seats` are used.
+  uint16_t reserved = 0;
+  uint32_t reserved2 = 0;
+  RequestKey request_key = 0;  // Required (non-zero) on every mutating command.
+  UserId user = 0;
+  ConcertId concert = 0;
+  ScheduleId schedule = 0;
+  QueueToken token;
+  HoldId hold = 0;
+  Points amount = 0;
+  std::array<SeatIndex, kHoldSeatsMax> seats{};
+  AdmissionPolicy policy;
+  Title title{};
+  ScheduleConfig schedule_config;
+};
+
+static_assert(std::is_trivially_copyable_v<Command>);
+static_assert(std::has_unique_object_representations_v<Command>, "no padding bytes");
+
+// True for the commands that change state and so need a request key.
+constexpr bool IsMutating(CommandType type) {
+  return type != CommandType::kQueueStatus && type != CommandType::kBalance;
+}
+
+// True for the commands that act on one schedule (routed by schedule).
+constexpr bool IsScheduleScoped(CommandType type) {
+  return type != CommandType::kCreateConcert && type != CommandType::kCharge &&
+         type != CommandType::kBalance;
+}
+
+}  // namespace encore
+
+#endif  // ENCORE_COMMAND_H_

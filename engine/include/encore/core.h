@@ -1,0 +1,151 @@
+// Core: the deterministic state machine of one shard.
+//
+// The core holds a shard's catalog, seats, holds, admission queues, balances,
+// ledgers and idempotency records. It is a pure function of the commands and
+// timestamps it is given: no threads, clock reads, I/O, logging or exceptions.
+// Apply() writes the events of each state change into the caller's buffer;
+// ApplyEvent() replays them, so a core rebuilt from the event stream has the
+// same StateHash() as the one that produced it.
+//
+// Thread safety: none. One thread owns a Core (the shard's single writer).
+// Time: `now` must never go backwards between calls; the core asserts it.
+#ifndef ENCORE_CORE_H_
+#define ENCORE_CORE_H_
+
+#include <array>
+#include <cstdint>
+#include <limits>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "encore/command.h"
+#include "encore/event_buffer.h"
+#include "encore/reply.h"
+#include "encore/types.h"
+
+namespace encore {
+
+namespace internal {
+class CoreState;
+}
+
+struct CoreOptions {
+  // Secret key of the queue-token MAC. Must be random and kept (the runtime
+  // draws it once from the OS CSPRNG and stores it with the data). Default:
+  // all zero, which is only fit for tests.
+  std::array<uint64_t, 2> token_key{};
+  // Idempotency window: how many request results the core keeps for repeats.
+  // The oldest is forgotten first. Default 262,144; range 1 .. 2^26.
+  uint32_t request_results_max = 1u << 18;
+};
+
+inline constexpr TimestampMs kNoDeadline = std::numeric_limits<TimestampMs>::max();
+
+enum class SeatState : uint8_t { kAvailable = 0, kHeld = 1, kSold = 2 };
+
+enum class LedgerEntryType : uint8_t { kCharge = 1, kPayment = 2, kRefund = 3 };
+
+struct LedgerEntry {
+  LedgerEntryType type;
+  // Positive for a charge or refund, negative for a payment.
+  Points amount;
+  Points balance_after;
+  TimestampMs at_ms;
+  // kPayment: which payment.
+  ScheduleId schedule;
+  PaymentId payment;
+  HoldId hold;
+};
+
+struct ScheduleInfo {
+  ScheduleConfig config;
+  uint32_t seats_available;
+  uint32_t seats_held;
+  uint32_t seats_sold;
+  uint64_t queue_waiting;
+  uint64_t queue_active;
+};
+
+struct CoreStats {
+  uint64_t concerts = 0;
+  uint64_t schedules = 0;
+  uint64_t seats = 0;
+  uint64_t seats_held = 0;
+  uint64_t seats_sold = 0;
+  uint64_t holds_live = 0;
+  uint64_t payments = 0;
+  uint64_t accounts = 0;
+  uint64_t ledger_entries = 0;
+  uint64_t queue_waiting = 0;
+  uint64_t queue_active = 0;
+  uint64_t request_results = 0;
+  Points balances_total = 0;
+  Points charges_total = 0;
+  Points payments_total = 0;
+  // Bytes held by seat state (the per-seat arrays), and by all queue state.
+  uint64_t seat_state_bytes = 0;
+  uint64_t queue_state_bytes = 0;
+};
+
+class Core {
+ public:
+  explicit Core(const CoreOptions& options);
+  ~Core();
+  Core(const Core&) = delete;
+  Core& operator=(const Core&) = delete;
+
+  // Runs one command at `now`: first ends whatever is due at `now` (holds,
+  // queue entries) and admits from the queues, then applies the command.
+  // Appends every resulting event to `events`.
+  Reply Apply(const Command& command, TimestampMs now, EventBuffer* events);
+
+  // Ends whatever is due at or before `now` and admits from the queues.
+  void AdvanceTime(TimestampMs now, EventBuffer* events);
+
+  // When the next timed change (hold deadline, heartbeat drop, token expiry,
+  // admission window) is due; kNoDeadline when none is pending. A runtime
+  // calls AdvanceTime() by then.
+  TimestampMs NextDeadlineMs() const;
+
+  // Replays one recorded event. An event that cannot follow the current state
+  // (a corrupted or reordered log) is refused with kDataLoss and changes
+  // nothing.
+  absl::Status ApplyEvent(const EventView& event);
+  absl::Status ApplyEvents(const EventBuffer& events);
+
+  // A 64-bit hash of the whole logical state. Equal for equal states
+  // regardless of how they were reached (live or replayed).
+  uint64_t StateHash() const;
+
+  // Checks the invariants: per schedule available + held + sold == seats, each
+  // seat in at most one hold, sold seats == seats of paid holds; balances >= 0
+  // and sum(balances) + sum(payments) == sum(charges); queue counts agree.
+  absl::Status CheckInvariants() const;
+
+  CoreStats Stats() const;
+
+  // Reads. Those of a schedule take the user's queue token: the same gate as a
+  // hold (the result is kOk or the gate's refusal).
+  ResultCode SeatMap(ScheduleId schedule, UserId user, const QueueToken& token,
+                     std::vector<SeatState>* seats) const;
+  // Admin and test view of a seat map; no gate.
+  ResultCode SeatMapUnchecked(ScheduleId schedule, std::vector<SeatState>* seats) const;
+  ResultCode GetSchedule(ScheduleId schedule, ScheduleInfo* info) const;
+  // Schedule ids of a concert, ascending.
+  ResultCode ListSchedules(ConcertId concert, std::vector<ScheduleId>* schedules) const;
+  Points Balance(UserId user) const;
+  // Newest first: up to `limit` entries older than `before` (0 = from the newest).
+  // Entries are numbered from 1 per user; `next_before` is the cursor of the next page
+  // (0 when there is none).
+  void Ledger(UserId user, uint64_t before, uint32_t limit, std::vector<LedgerEntry>* entries,
+              uint64_t* next_before) const;
+
+ private:
+  std::unique_ptr<internal::CoreState> state_;
+};
+
+}  // namespace encore
+
+#endif  // ENCORE_CORE_H_

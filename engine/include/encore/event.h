@@ -1,0 +1,178 @@
+// Events: every state change of the core, as a fact.
+//
+// Core::Apply validates a command, then emits events and applies each one to
+// its own state through the same code that replay uses (Core::ApplyEvent), so
+// replaying the event stream into an empty core rebuilds the same state by
+// construction. Events are trivially copyable structs with no padding bytes;
+// EventBuffer stores them as (type, size, bytes) records, which is also what
+// the journal writes.
+#ifndef ENCORE_EVENT_H_
+#define ENCORE_EVENT_H_
+
+#include <cstdint>
+#include <type_traits>
+
+#include "encore/command.h"
+#include "encore/reply.h"
+#include "encore/types.h"
+
+namespace encore {
+
+// Stored in the log: never renumber.
+enum class EventType : uint16_t {
+  kConcertCreated = 1,
+  kScheduleCreated = 2,
+  kAdmissionPolicyChanged = 3,
+  kQueueEntered = 10,
+  kQueueHeartbeat = 11,
+  kQueueAdmitted = 12,
+  kQueueEnded = 13,
+  kSeatsHeld = 20,
+  kHoldEnded = 21,
+  kPaymentStarted = 22,
+  kPaymentSettled = 23,
+  kAccountCharged = 30,
+  kAccountDebited = 31,
+  kRequestRecorded = 40,
+};
+
+struct ConcertCreated {
+  static constexpr EventType kType = EventType::kConcertCreated;
+  ConcertId concert;
+  Title title;
+};
+
+struct ScheduleCreated {
+  static constexpr EventType kType = EventType::kScheduleCreated;
+  ScheduleConfig config;
+};
+
+struct AdmissionPolicyChanged {
+  static constexpr EventType kType = EventType::kAdmissionPolicyChanged;
+  ScheduleId schedule;
+  TimestampMs at_ms;
+  AdmissionPolicy policy;
+};
+
+struct QueueEntered {
+  static constexpr EventType kType = EventType::kQueueEntered;
+  ScheduleId schedule;
+  UserId user;
+  uint32_t entry;  // The entry's number in its queue: 0, 1, 2, ...
+  uint32_t reserved;
+  TimestampMs at_ms;
+};
+
+struct QueueHeartbeat {
+  static constexpr EventType kType = EventType::kQueueHeartbeat;
+  ScheduleId schedule;
+  uint32_t entry;
+  uint32_t reserved;
+  TimestampMs at_ms;
+};
+
+struct QueueAdmitted {
+  static constexpr EventType kType = EventType::kQueueAdmitted;
+  ScheduleId schedule;
+  uint32_t entry;
+  uint32_t reserved;
+  TimestampMs at_ms;
+};
+
+struct QueueEnded {
+  static constexpr EventType kType = EventType::kQueueEnded;
+  ScheduleId schedule;
+  uint32_t entry;
+  QueueState state;  // kDone, kExpired or kLeft.
+  uint8_t reserved[3];
+};
+
+struct SeatsHeld {
+  static constexpr EventType kType = EventType::kSeatsHeld;
+  ScheduleId schedule;
+  UserId user;
+  HoldId hold;
+  TimestampMs deadline_ms;
+  uint32_t seat_count;
+  std::array<SeatIndex, kHoldSeatsMax> seats;
+  uint32_t reserved;
+};
+
+enum class HoldEndReason : uint8_t { kReleased = 1, kExpired = 2 };
+
+struct HoldEnded {
+  static constexpr EventType kType = EventType::kHoldEnded;
+  ScheduleId schedule;
+  HoldId hold;
+  HoldEndReason reason;
+  uint8_t reserved[7];
+};
+
+// The schedule side pins the hold: it cannot expire while its debit runs.
+struct PaymentStarted {
+  static constexpr EventType kType = EventType::kPaymentStarted;
+  ScheduleId schedule;
+  HoldId hold;
+  PaymentId payment;
+  UserId user;
+  Points amount;
+};
+
+// The schedule side learns the debit's outcome: kOk sells the seats; any other
+// code unpins the hold.
+struct PaymentSettled {
+  static constexpr EventType kType = EventType::kPaymentSettled;
+  ScheduleId schedule;
+  HoldId hold;
+  PaymentId payment;
+  TimestampMs at_ms;
+  ResultCode outcome;
+  uint8_t reserved[6];
+};
+
+struct AccountCharged {
+  static constexpr EventType kType = EventType::kAccountCharged;
+  UserId user;
+  Points amount;
+  TimestampMs at_ms;
+};
+
+// The user side debits a payment; (schedule, payment) is the debit's key.
+struct AccountDebited {
+  static constexpr EventType kType = EventType::kAccountDebited;
+  UserId user;
+  ScheduleId schedule;
+  PaymentId payment;
+  HoldId hold;
+  Points amount;
+  TimestampMs at_ms;
+};
+
+// The result of a mutating command, kept for idempotent repeats.
+struct RequestRecorded {
+  static constexpr EventType kType = EventType::kRequestRecorded;
+  UserId user;
+  RequestKey key;
+  uint64_t fingerprint;
+  Reply reply;
+};
+
+template <typename T>
+inline constexpr bool kIsEvent =
+    std::is_trivially_copyable_v<T> && std::has_unique_object_representations_v<T> &&
+    std::is_same_v<decltype(T::kType), const EventType>;
+
+static_assert(kIsEvent<ConcertCreated> && kIsEvent<ScheduleCreated> &&
+              kIsEvent<AdmissionPolicyChanged> && kIsEvent<QueueEntered> &&
+              kIsEvent<QueueHeartbeat> && kIsEvent<QueueAdmitted> && kIsEvent<QueueEnded> &&
+              kIsEvent<SeatsHeld> && kIsEvent<HoldEnded> && kIsEvent<PaymentStarted> &&
+              kIsEvent<PaymentSettled> && kIsEvent<AccountCharged> &&
+              kIsEvent<AccountDebited> && kIsEvent<RequestRecorded>,
+              "events must be trivially copyable with no padding bytes");
+
+// "SEATS_HELD", ...; "UNKNOWN" outside the enum.
+std::string_view EventTypeName(EventType type);
+
+}  // namespace encore
+
+#endif  // ENCORE_EVENT_H_

@@ -1,0 +1,69 @@
+// Accounts: point balances and their ledgers, for the users of one shard.
+//
+// Check*() functions decide whether a change is allowed and change nothing;
+// Apply*() functions perform a change described by an event and refuse one
+// that cannot follow the current state (a corrupt log) without changing
+// anything. Ledgers share one append-only array; each account links its
+// entries newest first.
+#ifndef ENCORE_INTERNAL_ACCOUNTS_H_
+#define ENCORE_INTERNAL_ACCOUNTS_H_
+
+#include <cstdint>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "encore/core.h"
+#include "encore/event.h"
+#include "encore/result_code.h"
+
+namespace encore::internal {
+
+class Accounts {
+ public:
+  Points Balance(UserId user) const;
+  ResultCode CheckCharge(UserId user, Points amount) const;
+  ResultCode CheckDebit(UserId user, Points amount) const;
+
+  absl::Status ApplyCharged(const AccountCharged& event);
+  absl::Status ApplyDebited(const AccountDebited& event);
+
+  void Ledger(UserId user, uint64_t before, uint32_t limit, std::vector<LedgerEntry>* entries,
+              uint64_t* next_before) const;
+
+  void AddToHash(class StateHasher* hasher) const;
+  absl::Status CheckInvariants() const;
+
+  uint64_t account_count() const { return accounts_.size(); }
+  uint64_t ledger_entry_count() const { return entries_.size(); }
+  Points charges_total() const { return charges_total_; }
+  Points payments_total() const { return payments_total_; }
+  Points balances_total() const { return balances_total_; }
+
+ private:
+  static constexpr uint64_t kNoEntry = UINT64_MAX;
+
+  struct Account {
+    Points balance = 0;
+    uint64_t newest_entry = kNoEntry;  // Index into entries_.
+    uint64_t entry_count = 0;
+  };
+  struct StoredEntry {
+    LedgerEntry entry;
+    UserId user;
+    uint64_t number;          // 1-based, per user.
+    uint64_t previous_entry;  // Index of the user's older entry, or kNoEntry.
+  };
+
+  void AppendEntry(UserId user, Account* account, const LedgerEntry& entry);
+
+  absl::flat_hash_map<UserId, Account> accounts_;
+  std::vector<StoredEntry> entries_;
+  Points charges_total_ = 0;
+  Points payments_total_ = 0;
+  Points balances_total_ = 0;
+};
+
+}  // namespace encore::internal
+
+#endif  // ENCORE_INTERNAL_ACCOUNTS_H_

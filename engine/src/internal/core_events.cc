@@ -1,0 +1,224 @@
+// Event application (live and replay share it) and the core's timers.
+#include "absl/strings/str_cat.h"
+#include "internal/core_state.h"
+
+namespace encore::internal {
+namespace {
+
+template <typename T>
+absl::Status Decode(const EventView& view, T* event) {
+  if (view.payload.size() != sizeof(T)) {
+    return absl::DataLossError(absl::StrCat("event ", std::string(EventTypeName(view.type)), " has ",
+                                            view.payload.size(), " bytes, expected ", sizeof(T)));
+  }
+  *event = view.As<T>();
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status CoreState::UnknownSchedule(const char* event, ScheduleId schedule) const {
+  return absl::DataLossError(
+      absl::StrCat(event, " names schedule ", schedule, ", which does not exist"));
+}
+
+absl::Status CoreState::ApplyEvent(const EventView& view) {
+  absl::Status status;
+  auto apply = [&](auto typed) {
+    status = Decode(view, &typed);
+    if (status.ok()) status = ApplyTypedEvent(typed);
+  };
+  switch (view.type) {
+    case EventType::kConcertCreated: apply(ConcertCreated{}); break;
+    case EventType::kScheduleCreated: apply(ScheduleCreated{}); break;
+    case EventType::kAdmissionPolicyChanged: apply(AdmissionPolicyChanged{}); break;
+    case EventType::kQueueEntered: apply(QueueEntered{}); break;
+    case EventType::kQueueHeartbeat: apply(QueueHeartbeat{}); break;
+    case EventType::kQueueAdmitted: apply(QueueAdmitted{}); break;
+    case EventType::kQueueEnded: apply(QueueEnded{}); break;
+    case EventType::kSeatsHeld: apply(SeatsHeld{}); break;
+    case EventType::kHoldEnded: apply(HoldEnded{}); break;
+    case EventType::kPaymentStarted: apply(PaymentStarted{}); break;
+    case EventType::kPaymentSettled: apply(PaymentSettled{}); break;
+    case EventType::kAccountCharged: apply(AccountCharged{}); break;
+    case EventType::kAccountDebited: apply(AccountDebited{}); break;
+    case EventType::kRequestRecorded: apply(RequestRecorded{}); break;
+    default:
+      return absl::DataLossError(
+          absl::StrCat("unknown event type ", static_cast<uint32_t>(view.type)));
+  }
+  if (status.ok()) queues_need_processing_ = true;
+  return status;
+}
+
+absl::Status CoreState::ApplyTypedEvent(const ConcertCreated& event) {
+  if (event.concert == 0 || event.title[0] == '\0' || event.title.back() != '\0' ||
+      concerts_.contains(event.concert)) {
+    return absl::DataLossError(
+        absl::StrCat("CONCERT_CREATED for concert ", event.concert, " cannot apply"));
+  }
+  concerts_[event.concert].title = event.title;
+  return absl::OkStatus();
+}
+
+absl::Status CoreState::ApplyTypedEvent(const ScheduleCreated& event) {
+  const ScheduleConfig& config = event.config;
+  auto concert = concerts_.find(config.concert);
+  if (ValidateScheduleConfig(config) != ResultCode::kOk || concert == concerts_.end() ||
+      FindSchedule(config.schedule) != kNoSchedule) {
+    return absl::DataLossError(
+        absl::StrCat("SCHEDULE_CREATED for schedule ", config.schedule, " cannot apply"));
+  }
+  schedule_index_[config.schedule] = static_cast<uint32_t>(schedules_.size());
+  schedules_.push_back(std::make_unique<Schedule>(config));
+  auto& ids = concert->second.schedules;
+  ids.insert(std::upper_bound(ids.begin(), ids.end(), config.schedule), config.schedule);
+  return absl::OkStatus();
+}
+
+absl::Status CoreState::ApplyTypedEvent(const AdmissionPolicyChanged& event) {
+  const uint32_t index = FindSchedule(event.schedule);
+  if (index == kNoSchedule) return UnknownSchedule("ADMISSION_POLICY_CHANGED", event.schedule);
+  if (ValidateAdmissionPolicy(event.policy) != ResultCode::kOk) {
+    return absl::DataLossError("ADMISSION_POLICY_CHANGED carries an invalid policy");
+  }
+  return schedules_[index]->queue.ApplyPolicyChanged(event);
+}
+
+absl::Status CoreState::ApplyTypedEvent(const QueueEntered& event) {
+  const uint32_t index = FindSchedule(event.schedule);
+  if (index == kNoSchedule) return UnknownSchedule("QUEUE_ENTERED", event.schedule);
+  return schedules_[index]->queue.ApplyEntered(event);
+}
+
+absl::Status CoreState::ApplyTypedEvent(const QueueHeartbeat& event) {
+  const uint32_t index = FindSchedule(event.schedule);
+  if (index == kNoSchedule) return UnknownSchedule("QUEUE_HEARTBEAT", event.schedule);
+  return schedules_[index]->queue.ApplyHeartbeat(event);
+}
+
+absl::Status CoreState::ApplyTypedEvent(const QueueAdmitted& event) {
+  const uint32_t index = FindSchedule(event.schedule);
+  if (index == kNoSchedule) return UnknownSchedule("QUEUE_ADMITTED", event.schedule);
+  return schedules_[index]->queue.ApplyAdmitted(event);
+}
+
+absl::Status CoreState::ApplyTypedEvent(const QueueEnded& event) {
+  const uint32_t index = FindSchedule(event.schedule);
+  if (index == kNoSchedule) return UnknownSchedule("QUEUE_ENDED", event.schedule);
+  return schedules_[index]->queue.ApplyEnded(event);
+}
+
+absl::Status CoreState::ApplyTypedEvent(const SeatsHeld& event) {
+  const uint32_t index = FindSchedule(event.schedule);
+  if (index == kNoSchedule) return UnknownSchedule("SEATS_HELD", event.schedule);
+  absl::Status status = schedules_[index]->seats.ApplyHeld(event);
+  if (status.ok()) timers_.Push(event.deadline_ms, index, TimerKind::kHoldDeadline, event.hold);
+  return status;
+}
+
+absl::Status CoreState::ApplyTypedEvent(const HoldEnded& event) {
+  const uint32_t index = FindSchedule(event.schedule);
+  if (index == kNoSchedule) return UnknownSchedule("HOLD_ENDED", event.schedule);
+  return schedules_[index]->seats.ApplyEnded(event);
+}
+
+absl::Status CoreState::ApplyTypedEvent(const PaymentStarted& event) {
+  const uint32_t index = FindSchedule(event.schedule);
+  if (index == kNoSchedule) return UnknownSchedule("PAYMENT_STARTED", event.schedule);
+  return schedules_[index]->seats.ApplyPaymentStarted(event);
+}
+
+absl::Status CoreState::ApplyTypedEvent(const PaymentSettled& event) {
+  const uint32_t index = FindSchedule(event.schedule);
+  if (index == kNoSchedule) return UnknownSchedule("PAYMENT_SETTLED", event.schedule);
+  ScheduleSeats& seats = schedules_[index]->seats;
+  absl::Status status = seats.ApplyPaymentSettled(event);
+  if (status.ok() && event.outcome != ResultCode::kOk) {
+    // Unpinned: the deadline timer may have fired (and been skipped) while the
+    // debit was in flight, so arm it again; it expires at once if due.
+    const HoldView hold = seats.FindHold(event.hold);
+    timers_.Push(hold.deadline_ms, index, TimerKind::kHoldDeadline, event.hold);
+  }
+  return status;
+}
+
+absl::Status CoreState::ApplyTypedEvent(const AccountCharged& event) {
+  return accounts_.ApplyCharged(event);
+}
+
+absl::Status CoreState::ApplyTypedEvent(const AccountDebited& event) {
+  return accounts_.ApplyDebited(event);
+}
+
+absl::Status CoreState::ApplyTypedEvent(const RequestRecorded& event) {
+  if (event.key == 0 || request_results_.Find(event.user, event.key) != nullptr) {
+    return absl::DataLossError(absl::StrCat("REQUEST_RECORDED for user ", event.user, " key ",
+                                            event.key, " is missing or recorded twice"));
+  }
+  request_results_.Record(event);
+  return absl::OkStatus();
+}
+
+void CoreState::AdvanceTime(TimestampMs now, EventBuffer* events) {
+  // Time never goes backwards: an earlier `now` counts as the latest seen.
+  if (now < now_) now = now_;
+  now_ = now;
+  if (queues_need_processing_) {
+    queues_need_processing_ = false;
+    for (uint32_t index = 0; index < schedules_.size(); ++index) {
+      schedules_[index]->queue_timer_due_ms = kNoDeadline;
+      ProcessQueue(index, now, events);
+    }
+  }
+  while (!timers_.empty() && timers_.top().due_ms <= now) {
+    const Timer timer = timers_.Pop();
+    Schedule& schedule = *schedules_[timer.schedule_index];
+    if (timer.kind == TimerKind::kHoldDeadline) {
+      // Skipped if the hold ended, or is pinned by a payment in flight.
+      const HoldView hold = schedule.seats.FindHold(timer.hold);
+      if (hold.status == HoldStatus::kHeld && hold.deadline_ms <= now) {
+        Emit(HoldEnded{schedule.seats.config().schedule, timer.hold, HoldEndReason::kExpired, {}},
+             events);
+      }
+      continue;
+    }
+    if (timer.due_ms == schedule.queue_timer_due_ms) schedule.queue_timer_due_ms = kNoDeadline;
+    ProcessQueue(timer.schedule_index, now, events);
+  }
+}
+
+void CoreState::ProcessQueue(uint32_t schedule_index, TimestampMs now, EventBuffer* events) {
+  Schedule& schedule = *schedules_[schedule_index];
+  AdmissionQueue& queue = schedule.queue;
+  const ScheduleId id = schedule.seats.config().schedule;
+  for (;;) {
+    uint32_t entry = queue.DueDrop(now);
+    if (entry == AdmissionQueue::kNoEntry) entry = queue.DueExpiry(now);
+    if (entry != AdmissionQueue::kNoEntry) {
+      Emit(QueueEnded{id, entry, QueueState::kExpired, {}}, events);
+      continue;
+    }
+    entry = queue.NextAdmission(now);
+    if (entry == AdmissionQueue::kNoEntry) break;
+    Emit(QueueAdmitted{id, entry, 0, now}, events);
+  }
+  ArmQueueTimer(schedule_index, now);
+}
+
+void CoreState::ArmQueueTimer(uint32_t schedule_index, TimestampMs now) {
+  Schedule& schedule = *schedules_[schedule_index];
+  const TimestampMs due = schedule.queue.NextDeadlineMs(now);
+  if (due == kNoDeadline || due >= schedule.queue_timer_due_ms) return;
+  // Everything due at `now` was just processed, so the next change is later.
+  ENCORE_CHECK(due > now);
+  schedule.queue_timer_due_ms = due;
+  timers_.Push(due, schedule_index, TimerKind::kQueue, 0);
+}
+
+TimestampMs CoreState::NextDeadlineMs() const {
+  if (queues_need_processing_) return INT64_MIN;
+  return timers_.NextDueMs();
+}
+
+}  // namespace encore::internal

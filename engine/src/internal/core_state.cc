@@ -1,0 +1,448 @@
+// Command handlers of the core: validation in precedence order, then events.
+#include <algorithm>
+#include <array>
+#include <cstring>
+
+#include "internal/core_state.h"
+#include "internal/siphash.h"
+#include "internal/state_hasher.h"
+
+namespace encore::internal {
+namespace {
+
+bool IsKnownCommand(CommandType type) {
+  switch (type) {
+    case CommandType::kCreateConcert:
+    case CommandType::kCreateSchedule:
+    case CommandType::kSetAdmissionPolicy:
+    case CommandType::kEnterQueue:
+    case CommandType::kQueueStatus:
+    case CommandType::kLeaveQueue:
+    case CommandType::kHoldSeats:
+    case CommandType::kReleaseHold:
+    case CommandType::kPay:
+    case CommandType::kCharge:
+    case CommandType::kBalance:
+      return true;
+  }
+  return false;
+}
+
+bool IsValidTitle(const Title& title) { return title[0] != '\0' && title.back() == '\0'; }
+
+uint32_t ScheduleTag(ScheduleId schedule) { return static_cast<uint32_t>(Mix64(schedule)); }
+
+}  // namespace
+
+ResultCode ValidateAdmissionPolicy(const AdmissionPolicy& policy) {
+  const bool rate_on = policy.admit_per_interval > 0;
+  if (rate_on != (policy.interval_ms > 0)) return ResultCode::kInvalidArgument;
+  if (policy.interval_ms < 0 || policy.interval_ms > kActiveTtlMaxMs) {
+    return ResultCode::kInvalidArgument;
+  }
+  return ResultCode::kOk;
+}
+
+ResultCode ValidateScheduleConfig(const ScheduleConfig& config) {
+  const bool valid =
+      config.schedule != 0 && config.seat_count >= 1 &&
+      config.seat_count <= kSeatsPerScheduleMax && config.seats_per_user_max >= 1 &&
+      config.seats_per_user_max <= kHoldSeatsMax && config.hold_ttl_ms >= kHoldTtlMinMs &&
+      config.hold_ttl_ms <= kHoldTtlMaxMs && config.active_ttl_ms >= 1 &&
+      config.active_ttl_ms <= kActiveTtlMaxMs &&
+      config.heartbeat_timeout_ms >= kHeartbeatTimeoutMinMs &&
+      config.heartbeat_timeout_ms <= kHeartbeatTimeoutMaxMs &&
+      config.sale_opens_at_ms < config.sale_closes_at_ms && config.tier_count >= 1 &&
+      config.tier_count <= kPriceTiersMax && config.tiers[0].first_seat == 0;
+  if (!valid) return ResultCode::kInvalidArgument;
+  for (uint32_t i = 0; i < kPriceTiersMax; ++i) {
+    const PriceTier& tier = config.tiers[i];
+    if (i >= config.tier_count) {
+      // Unused tiers must be empty, so equal configs are equal bytes.
+      if (tier.first_seat != 0 || tier.price != 0 || tier.reserved != 0) {
+        return ResultCode::kInvalidArgument;
+      }
+      continue;
+    }
+    if (tier.price < 1 || tier.price > kSeatPriceMax || tier.first_seat >= config.seat_count ||
+        tier.reserved != 0 || (i > 0 && tier.first_seat <= config.tiers[i - 1].first_seat)) {
+      return ResultCode::kInvalidArgument;
+    }
+  }
+  if (config.reserved != 0) return ResultCode::kInvalidArgument;
+  return ValidateAdmissionPolicy(config.policy);
+}
+
+CoreState::CoreState(const CoreOptions& options)
+    : options_(options), request_results_(options.request_results_max) {}
+
+uint32_t CoreState::FindSchedule(ScheduleId schedule) const {
+  auto it = schedule_index_.find(schedule);
+  return it == schedule_index_.end() ? kNoSchedule : it->second;
+}
+
+Reply CoreState::Apply(const Command& command, TimestampMs now, EventBuffer* events) {
+  if (!IsKnownCommand(command.type)) return MakeReply(command.type, ResultCode::kUnsupported);
+  AdvanceTime(now, events);
+  now = now_;
+  if (!IsMutating(command.type)) return Dispatch(command, now, events);
+  if (command.request_key == 0) return MakeReply(command.type, ResultCode::kMissingRequestKey);
+  const uint64_t fingerprint = Fingerprint(command);
+  if (const RequestRecorded* recorded = request_results_.Find(command.user, command.request_key)) {
+    return recorded->fingerprint == fingerprint
+               ? recorded->reply
+               : MakeReply(command.type, ResultCode::kRequestKeyReused);
+  }
+  const Reply reply = Dispatch(command, now, events);
+  Emit(RequestRecorded{command.user, command.request_key, fingerprint, reply}, events);
+  return reply;
+}
+
+Reply CoreState::Dispatch(const Command& command, TimestampMs now, EventBuffer* events) {
+  switch (command.type) {
+    case CommandType::kCreateConcert:
+      return CreateConcert(command, events);
+    case CommandType::kCreateSchedule:
+      return CreateSchedule(command, events);
+    case CommandType::kSetAdmissionPolicy:
+      return SetAdmissionPolicy(command, now, events);
+    case CommandType::kEnterQueue:
+      return EnterQueue(command, now, events);
+    case CommandType::kQueueStatus:
+      return QueueStatus(command, now, events);
+    case CommandType::kLeaveQueue:
+      return LeaveQueue(command, now, events);
+    case CommandType::kHoldSeats:
+      return HoldSeats(command, now, events);
+    case CommandType::kReleaseHold:
+      return ReleaseHold(command, events);
+    case CommandType::kPay:
+      return Pay(command, now, events);
+    case CommandType::kCharge:
+      return Charge(command, now, events);
+    case CommandType::kBalance: {
+      Reply reply = MakeReply(command.type, ResultCode::kOk);
+      reply.balance = accounts_.Balance(command.user);
+      return reply;
+    }
+  }
+  return MakeReply(command.type, ResultCode::kUnsupported);
+}
+
+uint64_t CoreState::Fingerprint(const Command& command) const {
+  // Only the fields the command reads: a repeat must match on what matters.
+  StateHasher hasher;
+  hasher.Add(static_cast<uint64_t>(command.type));
+  hasher.Add(command.schedule);
+  hasher.Add(command.hold);
+  hasher.AddSigned(command.amount);
+  hasher.Add(command.token.locator);
+  hasher.Add(command.token.mac);
+  hasher.Add(command.seat_count);
+  for (uint32_t i = 0; i < std::min<uint32_t>(command.seat_count, kHoldSeatsMax); ++i) {
+    hasher.Add(command.seats[i]);
+  }
+  switch (command.type) {
+    case CommandType::kCreateConcert:
+      hasher.Add(command.concert);
+      for (char c : command.title) hasher.Add(static_cast<uint8_t>(c));
+      break;
+    case CommandType::kCreateSchedule: {
+      uint64_t words[sizeof(ScheduleConfig) / 8];
+      static_assert(sizeof(ScheduleConfig) % 8 == 0);
+      std::memcpy(words, &command.schedule_config, sizeof(words));
+      for (uint64_t word : words) hasher.Add(word);
+      break;
+    }
+    case CommandType::kSetAdmissionPolicy:
+      hasher.Add(command.policy.active_max);
+      hasher.Add(command.policy.admit_per_interval);
+      hasher.AddSigned(command.policy.interval_ms);
+      break;
+    default:
+      break;
+  }
+  return hasher.Finish();
+}
+
+Reply CoreState::CreateConcert(const Command& command, EventBuffer* events) {
+  if (command.concert == 0 || !IsValidTitle(command.title)) {
+    return MakeReply(command.type, ResultCode::kInvalidArgument);
+  }
+  if (concerts_.contains(command.concert)) {
+    return MakeReply(command.type, ResultCode::kConcertExists);
+  }
+  Emit(ConcertCreated{command.concert, command.title}, events);
+  return MakeReply(command.type, ResultCode::kOk);
+}
+
+Reply CoreState::CreateSchedule(const Command& command, EventBuffer* events) {
+  const ScheduleConfig& config = command.schedule_config;
+  if (ValidateScheduleConfig(config) != ResultCode::kOk) {
+    return MakeReply(command.type, ResultCode::kInvalidArgument);
+  }
+  if (!concerts_.contains(config.concert)) {
+    return MakeReply(command.type, ResultCode::kConcertNotFound);
+  }
+  if (FindSchedule(config.schedule) != kNoSchedule) {
+    return MakeReply(command.type, ResultCode::kScheduleExists);
+  }
+  Emit(ScheduleCreated{config}, events);
+  return MakeReply(command.type, ResultCode::kOk);
+}
+
+Reply CoreState::SetAdmissionPolicy(const Command& command, TimestampMs now,
+                                    EventBuffer* events) {
+  if (ValidateAdmissionPolicy(command.policy) != ResultCode::kOk) {
+    return MakeReply(command.type, ResultCode::kInvalidArgument);
+  }
+  const uint32_t index = FindSchedule(command.schedule);
+  if (index == kNoSchedule) return MakeReply(command.type, ResultCode::kScheduleNotFound);
+  Emit(AdmissionPolicyChanged{command.schedule, now, command.policy}, events);
+  ProcessQueue(index, now, events);
+  return MakeReply(command.type, ResultCode::kOk);
+}
+
+QueueToken CoreState::MakeToken(ScheduleId schedule, UserId user, uint32_t entry) const {
+  QueueToken token;
+  token.locator = (static_cast<uint64_t>(ScheduleTag(schedule)) << 32) | entry;
+  const std::array<uint64_t, 3> message = {schedule, user, token.locator};
+  token.mac = SipHash24Words(options_.token_key, message);
+  return token;
+}
+
+ResultCode CoreState::CheckTokenOwner(const Schedule& schedule, UserId user,
+                                      const QueueToken& token, uint32_t* entry) const {
+  const ScheduleId id = schedule.seats.config().schedule;
+  if (token.locator == 0 && token.mac == 0) return ResultCode::kTokenInvalid;
+  if (static_cast<uint32_t>(token.locator >> 32) != ScheduleTag(id)) {
+    return ResultCode::kTokenWrongSchedule;
+  }
+  const uint32_t number = static_cast<uint32_t>(token.locator);
+  if (number >= schedule.queue.entry_count()) return ResultCode::kTokenInvalid;
+  const UserId owner = schedule.queue.UserOf(number);
+  if (MakeToken(id, owner, number) != token) return ResultCode::kTokenInvalid;
+  if (owner != user) return ResultCode::kTokenWrongUser;
+  *entry = number;
+  return ResultCode::kOk;
+}
+
+ResultCode CoreState::CheckGate(const Schedule& schedule, UserId user, const QueueToken& token,
+                                uint32_t* entry) const {
+  const ResultCode owner = CheckTokenOwner(schedule, user, token, entry);
+  if (owner != ResultCode::kOk) return owner;
+  switch (schedule.queue.StateOf(*entry)) {
+    case QueueState::kActive:
+      return ResultCode::kOk;
+    case QueueState::kWaiting:
+      return ResultCode::kTokenNotActive;
+    default:
+      return ResultCode::kTokenExpired;
+  }
+}
+
+void CoreState::FillQueueReply(const Schedule& schedule, uint32_t entry, Reply* reply) const {
+  const AdmissionQueue& queue = schedule.queue;
+  reply->token = MakeToken(schedule.seats.config().schedule, queue.UserOf(entry), entry);
+  reply->queue_state = queue.StateOf(entry);
+  if (reply->queue_state == QueueState::kWaiting) {
+    reply->position = queue.Position(entry);
+    reply->eta_ms = queue.EtaMs(reply->position);
+  } else if (reply->queue_state == QueueState::kActive) {
+    reply->active_deadline_ms = queue.ActiveDeadlineMs(entry);
+    reply->eta_ms = 0;
+  }
+}
+
+Reply CoreState::EnterQueue(const Command& command, TimestampMs now, EventBuffer* events) {
+  const uint32_t index = FindSchedule(command.schedule);
+  if (index == kNoSchedule) return MakeReply(command.type, ResultCode::kScheduleNotFound);
+  Schedule& schedule = *schedules_[index];
+  if (now >= schedule.seats.config().sale_closes_at_ms) {
+    return MakeReply(command.type, ResultCode::kSaleClosed);
+  }
+  Reply reply = MakeReply(command.type, ResultCode::kOk);
+  uint32_t entry = schedule.queue.FindEntry(command.user);
+  const bool live = entry != AdmissionQueue::kNoEntry &&
+                    (schedule.queue.StateOf(entry) == QueueState::kWaiting ||
+                     schedule.queue.StateOf(entry) == QueueState::kActive);
+  if (!live) {
+    if (schedule.queue.entry_count() >= kQueueEntriesMax) {
+      return MakeReply(command.type, ResultCode::kQueueFull);
+    }
+    entry = schedule.queue.entry_count();
+    Emit(QueueEntered{command.schedule, command.user, entry, 0, now}, events);
+    ProcessQueue(index, now, events);
+  }
+  FillQueueReply(schedule, entry, &reply);
+  return reply;
+}
+
+Reply CoreState::QueueStatus(const Command& command, TimestampMs now, EventBuffer* events) {
+  const uint32_t index = FindSchedule(command.schedule);
+  if (index == kNoSchedule) return MakeReply(command.type, ResultCode::kScheduleNotFound);
+  Schedule& schedule = *schedules_[index];
+  uint32_t entry = 0;
+  const ResultCode owner = CheckTokenOwner(schedule, command.user, command.token, &entry);
+  if (owner != ResultCode::kOk) return MakeReply(command.type, owner);
+  if (schedule.queue.StateOf(entry) == QueueState::kWaiting) {
+    Emit(QueueHeartbeat{command.schedule, entry, 0, now}, events);
+    ArmQueueTimer(index, now);
+  }
+  Reply reply = MakeReply(command.type, ResultCode::kOk);
+  FillQueueReply(schedule, entry, &reply);
+  return reply;
+}
+
+Reply CoreState::LeaveQueue(const Command& command, TimestampMs now, EventBuffer* events) {
+  const uint32_t index = FindSchedule(command.schedule);
+  if (index == kNoSchedule) return MakeReply(command.type, ResultCode::kScheduleNotFound);
+  Schedule& schedule = *schedules_[index];
+  uint32_t entry = 0;
+  const ResultCode owner = CheckTokenOwner(schedule, command.user, command.token, &entry);
+  if (owner != ResultCode::kOk) return MakeReply(command.type, owner);
+  const QueueState state = schedule.queue.StateOf(entry);
+  if (state != QueueState::kWaiting && state != QueueState::kActive) {
+    return MakeReply(command.type, ResultCode::kTokenExpired);
+  }
+  Emit(QueueEnded{command.schedule, entry, QueueState::kLeft, {}}, events);
+  ProcessQueue(index, now, events);
+  Reply reply = MakeReply(command.type, ResultCode::kOk);
+  FillQueueReply(schedule, entry, &reply);
+  return reply;
+}
+
+Reply CoreState::HoldSeats(const Command& command, TimestampMs now, EventBuffer* events) {
+  if (command.seat_count == 0 || command.seat_count > kHoldSeatsMax) {
+    return MakeReply(command.type, ResultCode::kInvalidSeatCount);
+  }
+  const std::span<const SeatIndex> seats(command.seats.data(), command.seat_count);
+  for (uint32_t i = 1; i < seats.size(); ++i) {
+    for (uint32_t j = 0; j < i; ++j) {
+      if (seats[i] == seats[j]) return MakeReply(command.type, ResultCode::kDuplicateSeat);
+    }
+  }
+  const uint32_t index = FindSchedule(command.schedule);
+  if (index == kNoSchedule) return MakeReply(command.type, ResultCode::kScheduleNotFound);
+  Schedule& schedule = *schedules_[index];
+  const ScheduleConfig& config = schedule.seats.config();
+  for (SeatIndex seat : seats) {
+    if (seat >= config.seat_count) return MakeReply(command.type, ResultCode::kSeatNotFound);
+  }
+  uint32_t entry = 0;
+  const ResultCode gate = CheckGate(schedule, command.user, command.token, &entry);
+  if (gate != ResultCode::kOk) return MakeReply(command.type, gate);
+  if (now < config.sale_opens_at_ms) return MakeReply(command.type, ResultCode::kSaleNotOpen);
+  if (now >= config.sale_closes_at_ms) return MakeReply(command.type, ResultCode::kSaleClosed);
+  const ResultCode seats_free = schedule.seats.CheckHold(command.user, seats);
+  if (seats_free != ResultCode::kOk) return MakeReply(command.type, seats_free);
+
+  SeatsHeld held{};
+  held.schedule = command.schedule;
+  held.user = command.user;
+  held.hold = schedule.seats.next_hold_id();
+  held.deadline_ms = now + config.hold_ttl_ms;
+  held.seat_count = command.seat_count;
+  std::copy(seats.begin(), seats.end(), held.seats.begin());
+  Emit(held, events);
+
+  Reply reply = MakeReply(command.type, ResultCode::kOk);
+  reply.hold = held.hold;
+  reply.hold_deadline_ms = held.deadline_ms;
+  reply.seat_count = command.seat_count;
+  for (SeatIndex seat : seats) reply.amount += schedule.seats.PriceOf(seat);
+  return reply;
+}
+
+namespace {
+
+// The refusal for a hold that is not HELD by `user`, or kOk.
+ResultCode HoldRefusal(const HoldView& hold, UserId user) {
+  switch (hold.status) {
+    case HoldStatus::kNotFound:
+      return ResultCode::kHoldNotFound;
+    case HoldStatus::kReleased:
+      return ResultCode::kHoldReleased;
+    case HoldStatus::kExpired:
+      return ResultCode::kHoldExpired;
+    case HoldStatus::kPaid:
+      return ResultCode::kAlreadyPaid;
+    case HoldStatus::kHeld:
+    case HoldStatus::kPaying:
+      break;
+  }
+  if (hold.user != user) return ResultCode::kHoldNotOwned;
+  if (hold.status == HoldStatus::kPaying) return ResultCode::kPaymentInProgress;
+  return ResultCode::kOk;
+}
+
+}  // namespace
+
+Reply CoreState::ReleaseHold(const Command& command, EventBuffer* events) {
+  const uint32_t index = FindSchedule(command.schedule);
+  if (index == kNoSchedule) return MakeReply(command.type, ResultCode::kScheduleNotFound);
+  const HoldView hold = schedules_[index]->seats.FindHold(command.hold);
+  const ResultCode refusal = HoldRefusal(hold, command.user);
+  if (refusal != ResultCode::kOk) return MakeReply(command.type, refusal);
+  Emit(HoldEnded{command.schedule, command.hold, HoldEndReason::kReleased, {}}, events);
+  Reply reply = MakeReply(command.type, ResultCode::kOk);
+  reply.hold = command.hold;
+  reply.seat_count = static_cast<uint8_t>(hold.seat_count);
+  return reply;
+}
+
+Reply CoreState::Pay(const Command& command, TimestampMs now, EventBuffer* events) {
+  const uint32_t index = FindSchedule(command.schedule);
+  if (index == kNoSchedule) return MakeReply(command.type, ResultCode::kScheduleNotFound);
+  Schedule& schedule = *schedules_[index];
+  const HoldView hold = schedule.seats.FindHold(command.hold);
+  if (hold.status == HoldStatus::kNotFound) {
+    return MakeReply(command.type, ResultCode::kHoldNotFound);
+  }
+  uint32_t entry = 0;
+  const ResultCode gate = CheckGate(schedule, command.user, command.token, &entry);
+  if (gate != ResultCode::kOk) return MakeReply(command.type, gate);
+  const ResultCode refusal = HoldRefusal(hold, command.user);
+  if (refusal != ResultCode::kOk) return MakeReply(command.type, refusal);
+  const ResultCode debit = accounts_.CheckDebit(command.user, hold.price);
+  if (debit != ResultCode::kOk) {
+    Reply reply = MakeReply(command.type, debit);
+    reply.amount = hold.price;
+    reply.balance = accounts_.Balance(command.user);
+    return reply;
+  }
+  // The saga of DESIGN.md, run locally: pin, debit, settle. The sharded
+  // runtime runs the debit on the user's shard between the two.
+  const PaymentId payment = schedule.seats.next_payment_id();
+  Emit(PaymentStarted{command.schedule, command.hold, payment, command.user, hold.price}, events);
+  Emit(AccountDebited{command.user, command.schedule, payment, command.hold, hold.price, now},
+       events);
+  Emit(PaymentSettled{command.schedule, command.hold, payment, now, ResultCode::kOk, {}}, events);
+  Emit(QueueEnded{command.schedule, entry, QueueState::kDone, {}}, events);
+  ProcessQueue(index, now, events);
+
+  Reply reply = MakeReply(command.type, ResultCode::kOk);
+  reply.hold = command.hold;
+  reply.payment = payment;
+  reply.amount = hold.price;
+  reply.seat_count = static_cast<uint8_t>(hold.seat_count);
+  reply.balance = accounts_.Balance(command.user);
+  reply.queue_state = QueueState::kDone;
+  return reply;
+}
+
+Reply CoreState::Charge(const Command& command, TimestampMs now, EventBuffer* events) {
+  const ResultCode check = accounts_.CheckCharge(command.user, command.amount);
+  if (check != ResultCode::kOk) {
+    Reply reply = MakeReply(command.type, check);
+    reply.balance = accounts_.Balance(command.user);
+    return reply;
+  }
+  Emit(AccountCharged{command.user, command.amount, now}, events);
+  Reply reply = MakeReply(command.type, ResultCode::kOk);
+  reply.amount = command.amount;
+  reply.balance = accounts_.Balance(command.user);
+  return reply;
+}
+
+}  // namespace encore::internal

@@ -1,0 +1,136 @@
+// CoreState: the implementation behind encore::Core.
+//
+// Apply() validates a command against the state and, if it is allowed, emits
+// its events. Emit() applies each event through the same typed Apply*Event()
+// function that replay uses and then appends it to the caller's buffer, so a
+// live core and a replayed one cannot drift apart.
+//
+// Files: core_state.cc (command handlers), core_events.cc (event application
+// and timers), core_reads.cc (reads, hash, invariants, stats).
+#ifndef ENCORE_INTERNAL_CORE_STATE_H_
+#define ENCORE_INTERNAL_CORE_STATE_H_
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "encore/core.h"
+#include "internal/accounts.h"
+#include "internal/admission_queue.h"
+#include "internal/check.h"
+#include "internal/request_results.h"
+#include "internal/schedule_seats.h"
+#include "internal/timer_heap.h"
+
+namespace encore::internal {
+
+// kOk, or kInvalidArgument for a config no schedule may have.
+ResultCode ValidateScheduleConfig(const ScheduleConfig& config);
+ResultCode ValidateAdmissionPolicy(const AdmissionPolicy& policy);
+
+struct Concert {
+  Title title;
+  std::vector<ScheduleId> schedules;
+};
+
+struct Schedule {
+  explicit Schedule(const ScheduleConfig& config) : seats(config), queue(config) {}
+  ScheduleSeats seats;
+  AdmissionQueue queue;
+  // The earliest queue timer armed and not yet fired.
+  TimestampMs queue_timer_due_ms = kNoDeadline;
+};
+
+class CoreState {
+ public:
+  explicit CoreState(const CoreOptions& options);
+
+  Reply Apply(const Command& command, TimestampMs now, EventBuffer* events);
+  void AdvanceTime(TimestampMs now, EventBuffer* events);
+  TimestampMs NextDeadlineMs() const;
+  absl::Status ApplyEvent(const EventView& event);
+
+  // Reads (core_reads.cc).
+  uint64_t StateHash() const;
+  absl::Status CheckInvariants() const;
+  CoreStats Stats() const;
+  ResultCode SeatMap(ScheduleId schedule, UserId user, const QueueToken& token,
+                     std::vector<SeatState>* seats) const;
+  ResultCode SeatMapUnchecked(ScheduleId schedule, std::vector<SeatState>* seats) const;
+  ResultCode GetSchedule(ScheduleId schedule, ScheduleInfo* info) const;
+  ResultCode ListSchedules(ConcertId concert, std::vector<ScheduleId>* schedules) const;
+  const Accounts& accounts() const { return accounts_; }
+
+ private:
+  static constexpr uint32_t kNoSchedule = UINT32_MAX;
+
+  // Command handlers (core_state.cc).
+  Reply Dispatch(const Command& command, TimestampMs now, EventBuffer* events);
+  Reply CreateConcert(const Command& command, EventBuffer* events);
+  Reply CreateSchedule(const Command& command, EventBuffer* events);
+  Reply SetAdmissionPolicy(const Command& command, TimestampMs now, EventBuffer* events);
+  Reply EnterQueue(const Command& command, TimestampMs now, EventBuffer* events);
+  Reply QueueStatus(const Command& command, TimestampMs now, EventBuffer* events);
+  Reply LeaveQueue(const Command& command, TimestampMs now, EventBuffer* events);
+  Reply HoldSeats(const Command& command, TimestampMs now, EventBuffer* events);
+  Reply ReleaseHold(const Command& command, EventBuffer* events);
+  Reply Pay(const Command& command, TimestampMs now, EventBuffer* events);
+  Reply Charge(const Command& command, TimestampMs now, EventBuffer* events);
+  uint64_t Fingerprint(const Command& command) const;
+
+  // The admission gate (core_state.cc).
+  QueueToken MakeToken(ScheduleId schedule, UserId user, uint32_t entry) const;
+  // kOk with *entry set when `token` is a real token of `schedule` owned by
+  // `user`; else kTokenInvalid, kTokenWrongSchedule or kTokenWrongUser.
+  ResultCode CheckTokenOwner(const Schedule& schedule, UserId user, const QueueToken& token,
+                             uint32_t* entry) const;
+  // CheckTokenOwner, then kTokenNotActive or kTokenExpired unless ACTIVE.
+  ResultCode CheckGate(const Schedule& schedule, UserId user, const QueueToken& token,
+                       uint32_t* entry) const;
+  void FillQueueReply(const Schedule& schedule, uint32_t entry, Reply* reply) const;
+
+  // Events and timers (core_events.cc).
+  template <typename T>
+  void Emit(const T& event, EventBuffer* events) {
+    const absl::Status status = ApplyTypedEvent(event);
+    ENCORE_CHECK(status.ok());
+    events->Append(event);
+  }
+  absl::Status ApplyTypedEvent(const ConcertCreated& event);
+  absl::Status ApplyTypedEvent(const ScheduleCreated& event);
+  absl::Status ApplyTypedEvent(const AdmissionPolicyChanged& event);
+  absl::Status ApplyTypedEvent(const QueueEntered& event);
+  absl::Status ApplyTypedEvent(const QueueHeartbeat& event);
+  absl::Status ApplyTypedEvent(const QueueAdmitted& event);
+  absl::Status ApplyTypedEvent(const QueueEnded& event);
+  absl::Status ApplyTypedEvent(const SeatsHeld& event);
+  absl::Status ApplyTypedEvent(const HoldEnded& event);
+  absl::Status ApplyTypedEvent(const PaymentStarted& event);
+  absl::Status ApplyTypedEvent(const PaymentSettled& event);
+  absl::Status ApplyTypedEvent(const AccountCharged& event);
+  absl::Status ApplyTypedEvent(const AccountDebited& event);
+  absl::Status ApplyTypedEvent(const RequestRecorded& event);
+  // Ends due queue entries and admits, then arms the queue's timer.
+  void ProcessQueue(uint32_t schedule_index, TimestampMs now, EventBuffer* events);
+  void ArmQueueTimer(uint32_t schedule_index, TimestampMs now);
+
+  uint32_t FindSchedule(ScheduleId schedule) const;
+  absl::Status UnknownSchedule(const char* event, ScheduleId schedule) const;
+
+  CoreOptions options_;
+  absl::flat_hash_map<ConcertId, Concert> concerts_;
+  absl::flat_hash_map<ScheduleId, uint32_t> schedule_index_;
+  std::vector<std::unique_ptr<Schedule>> schedules_;
+  Accounts accounts_;
+  RequestResults request_results_;
+  TimerHeap timers_;
+  TimestampMs now_ = INT64_MIN;
+  // Set by replay: queues must be re-examined before the next command.
+  bool queues_need_processing_ = false;
+};
+
+}  // namespace encore::internal
+
+#endif  // ENCORE_INTERNAL_CORE_STATE_H_

@@ -1,0 +1,53 @@
+// RequestResults: the idempotency window. Remembers the reply of the last
+// `capacity` mutating commands by (user, request key); a repeat gets the
+// recorded reply and has no second effect. The oldest record is forgotten
+// first, so memory is bounded: about 140 bytes per record.
+#ifndef ENCORE_INTERNAL_REQUEST_RESULTS_H_
+#define ENCORE_INTERNAL_REQUEST_RESULTS_H_
+
+#include <cstdint>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "encore/event.h"
+#include "encore/reply.h"
+
+namespace encore::internal {
+
+class StateHasher;
+
+class RequestResults {
+ public:
+  // REQUIRES: capacity >= 1.
+  explicit RequestResults(uint32_t capacity);
+
+  // The recorded result of (user, key), or nullptr.
+  const RequestRecorded* Find(UserId user, RequestKey key) const;
+  // Records a result, forgetting the oldest when full. A key already present
+  // is a programmer error (Apply checks Find first).
+  void Record(const RequestRecorded& record);
+
+  uint64_t size() const { return records_.size(); }
+  void AddToHash(StateHasher* hasher) const;
+
+ private:
+  struct Key {
+    UserId user;
+    RequestKey key;
+    friend bool operator==(const Key&, const Key&) = default;
+    template <typename H>
+    friend H AbslHashValue(H state, const Key& k) {
+      return H::combine(std::move(state), k.user, k.key);
+    }
+  };
+
+  uint32_t capacity_;
+  absl::flat_hash_map<Key, RequestRecorded> records_;
+  // Insertion order, as a ring of keys: the oldest at `oldest_`.
+  std::vector<Key> order_;
+  uint32_t oldest_ = 0;
+};
+
+}  // namespace encore::internal
+
+#endif  // ENCORE_INTERNAL_REQUEST_RESULTS_H_

@@ -1,0 +1,132 @@
+// ScheduleSeats: the seats, holds and payments of one schedule.
+//
+// Memory: 8 bytes per seat (a slot word and a next-seat link), plus 32 bytes
+// per live hold, 4 bytes per hold ever made, and 32 bytes per payment.
+// A seat's slot word says its state: 0 = AVAILABLE; kSoldBit | payment index =
+// SOLD; otherwise 1 + the index of the live hold that has it. A hold's seats
+// form a singly linked list through next_seat_.
+//
+// Check*() functions change nothing; Apply*() functions perform one event and
+// refuse, changing nothing, one that cannot follow the current state.
+#ifndef ENCORE_INTERNAL_SCHEDULE_SEATS_H_
+#define ENCORE_INTERNAL_SCHEDULE_SEATS_H_
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "encore/command.h"
+#include "encore/core.h"
+#include "encore/event.h"
+#include "encore/result_code.h"
+
+namespace encore::internal {
+
+class StateHasher;
+
+enum class HoldStatus : uint8_t {
+  kNotFound = 0,
+  kHeld = 1,
+  kPaying = 2,  // Pinned: a payment's debit is in flight.
+  kReleased = 3,
+  kExpired = 4,
+  kPaid = 5,
+};
+
+struct HoldView {
+  HoldStatus status = HoldStatus::kNotFound;
+  UserId user = 0;
+  TimestampMs deadline_ms = 0;
+  uint32_t seat_count = 0;
+  Points price = 0;
+};
+
+class ScheduleSeats {
+ public:
+  // REQUIRES: config is valid (ValidateScheduleConfig).
+  explicit ScheduleSeats(const ScheduleConfig& config);
+
+  const ScheduleConfig& config() const { return config_; }
+  HoldId next_hold_id() const { return hold_slots_.size() + 1; }
+  PaymentId next_payment_id() const { return payments_.size() + 1; }
+
+  // kSeatNotFound, kSeatUnavailable or kSeatLimitExceeded. Seats are distinct.
+  ResultCode CheckHold(UserId user, std::span<const SeatIndex> seats) const;
+  Points PriceOf(SeatIndex seat) const;
+  HoldView FindHold(HoldId hold) const;
+  SeatState StateOf(SeatIndex seat) const;
+  // The user's seats held or sold in this schedule.
+  uint32_t SeatsOfUser(UserId user) const;
+
+  absl::Status ApplyHeld(const SeatsHeld& event);
+  absl::Status ApplyEnded(const HoldEnded& event);
+  absl::Status ApplyPaymentStarted(const PaymentStarted& event);
+  absl::Status ApplyPaymentSettled(const PaymentSettled& event);
+
+  uint32_t seats_available() const { return config_.seat_count - seats_held_ - seats_sold_; }
+  uint32_t seats_held() const { return seats_held_; }
+  uint32_t seats_sold() const { return seats_sold_; }
+  uint64_t holds_live() const { return holds_.size() - free_holds_.size(); }
+  uint64_t payments_completed() const { return payments_completed_; }
+  Points payments_total() const { return payments_total_; }
+  uint64_t seat_state_bytes() const;
+
+  void AddToHash(StateHasher* hasher) const;
+  absl::Status CheckInvariants() const;
+
+ private:
+  static constexpr uint32_t kSoldBit = 1u << 31;
+  static constexpr uint32_t kNoSeat = UINT32_MAX;
+  // hold_slots_ values at or above kFateBase say how an ended hold ended.
+  static constexpr uint32_t kFateBase = 0xFFFFFFF0u;
+  static constexpr uint32_t kFateReleased = kFateBase + 1;
+  static constexpr uint32_t kFateExpired = kFateBase + 2;
+  static constexpr uint32_t kFatePaid = kFateBase + 3;
+
+  struct Hold {
+    UserId user;
+    TimestampMs deadline_ms;
+    HoldId id;
+    SeatIndex first_seat;
+    uint16_t seat_count;
+    HoldStatus status;
+    uint8_t reserved;
+  };
+  static_assert(sizeof(Hold) == 32);
+
+  enum class PaymentStatus : uint8_t { kStarted = 1, kCompleted = 2, kAborted = 3 };
+  struct Payment {
+    HoldId hold;
+    UserId user;
+    Points amount;
+    uint32_t seat_count;
+    PaymentStatus status;
+  };
+
+  // The live hold's slot, or nullptr.
+  const Hold* LiveHold(HoldId hold) const;
+  Hold* LiveHold(HoldId hold);
+  // Ends a live hold: frees its seats (or sells them to `payment_index`), its
+  // slot, and records its fate.
+  void EndHold(HoldId hold, uint32_t fate, uint32_t payment_index);
+  void AddUserSeats(UserId user, int32_t delta);
+
+  ScheduleConfig config_;
+  std::vector<uint32_t> seat_slot_;
+  std::vector<uint32_t> next_seat_;
+  std::vector<Hold> holds_;
+  std::vector<uint32_t> free_holds_;
+  std::vector<uint32_t> hold_slots_;  // By hold id - 1: a live slot or a fate.
+  std::vector<Payment> payments_;     // By payment id - 1.
+  absl::flat_hash_map<UserId, uint32_t> user_seats_;
+  uint32_t seats_held_ = 0;
+  uint32_t seats_sold_ = 0;
+  uint64_t payments_completed_ = 0;
+  Points payments_total_ = 0;
+};
+
+}  // namespace encore::internal
+
+#endif  // ENCORE_INTERNAL_SCHEDULE_SEATS_H_
