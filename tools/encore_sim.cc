@@ -62,6 +62,7 @@ struct Fan {
   QueueToken token;
   HoldId hold = 0;
   uint32_t entry_order = 0;
+  uint32_t hold_attempts = 0;
   bool polling = true;
 };
 
@@ -117,8 +118,11 @@ class FlashSale {
   void Enter(uint32_t fan);
   void Poll(uint32_t fan);
   void TryHold(uint32_t fan);
+  void Leave(uint32_t fan);
+  bool SoldOut();
   void Finish(uint32_t fan);
   void ObserveNewEvents();
+  void PrintTimeline();
   int Report();
 
   Options options_;
@@ -141,6 +145,11 @@ class FlashSale {
   uint64_t holds_expired_ = 0;
   uint64_t dropped_ = 0;
   TimestampMs sold_out_at_ms_ = 0;
+  TimestampMs next_timeline_ms_ = kOpensMs;
+  // A fan near the back of the line whose place the timeline follows.
+  uint32_t followed_fan_ = UINT32_MAX;
+  uint64_t polls_of_followed_ = 0;
+  Reply followed_status_;
 };
 
 void FlashSale::SetUp() {
@@ -204,11 +213,34 @@ void FlashSale::Enter(uint32_t fan) {
   if (!reply.ok()) return;
   fans_[fan].token = reply.token;
   fans_[fan].entry_order = static_cast<uint32_t>(reply.token.locator);
+  if (followed_fan_ == UINT32_MAX && reply.position >= options_.users / 2 &&
+      fans_[fan].plan == Plan::kPay) {
+    followed_fan_ = fan;
+  }
   Schedule(now_ + kPollEveryMs, fan, Step::kPoll);
+}
+
+bool FlashSale::SoldOut() {
+  ScheduleInfo info;
+  core_.GetSchedule(kSchedule, &info);
+  return info.seats_sold == info.config.seat_count;
+}
+
+void FlashSale::Leave(uint32_t fan) {
+  Command leave;
+  leave.type = CommandType::kLeaveQueue;
+  leave.user = fan + 1;
+  leave.token = fans_[fan].token;
+  Apply(leave);
 }
 
 void FlashSale::Poll(uint32_t fan) {
   Fan& state = fans_[fan];
+  // "Sold out" is announced to the waiting room: the line goes home.
+  if (SoldOut()) {
+    Leave(fan);
+    return;
+  }
   // A few fans close the tab while waiting; the queue drops them.
   if (state.plan == Plan::kWalkAway && Uniform(4) == 0) return;
   Command poll;
@@ -217,6 +249,7 @@ void FlashSale::Poll(uint32_t fan) {
   poll.token = state.token;
   const Reply reply = Apply(poll);
   if (!reply.ok()) return;
+  if (fan == followed_fan_) followed_status_ = reply;
   if (reply.queue_state == QueueState::kWaiting) {
     Schedule(now_ + kPollEveryMs, fan, Step::kPoll);
   } else if (reply.queue_state == QueueState::kActive) {
@@ -233,19 +266,13 @@ void FlashSale::TryHold(uint32_t fan) {
     if (seat_map[seat] == SeatState::kAvailable) free_seats.push_back(seat);
   }
   if (free_seats.empty()) {
-    // All taken. Held seats may come back when holds expire: look again
-    // later, unless the sale is sold out, then leave the line.
-    ScheduleInfo info;
-    core_.GetSchedule(kSchedule, &info);
-    if (info.seats_sold < info.config.seat_count) {
+    // All taken. Held seats may come back when holds expire, so look again
+    // a couple of times, then give the turn to the next fan.
+    if (++state.hold_attempts < 3 && !SoldOut()) {
       Schedule(now_ + 10'000, fan, Step::kHold);
-      return;
+    } else {
+      Leave(fan);
     }
-    Command leave;
-    leave.type = CommandType::kLeaveQueue;
-    leave.user = fan + 1;
-    leave.token = state.token;
-    Apply(leave);
     return;
   }
   Command hold;
@@ -321,6 +348,26 @@ void FlashSale::ObserveNewEvents() {
   events_seen_bytes_ = events_.bytes().size();
 }
 
+void FlashSale::PrintTimeline() {
+  while (now_ >= next_timeline_ms_) {
+    ScheduleInfo info;
+    core_.GetSchedule(kSchedule, &info);
+    std::printf("  %+6.0f s  waiting %6" PRIu64 "  active %4" PRIu64 "  held %4u  sold %4u/%u",
+                (next_timeline_ms_ - kOpensMs) / 1000.0, info.queue_waiting, info.queue_active,
+                info.seats_held, info.seats_sold, info.config.seat_count);
+    if (followed_fan_ != UINT32_MAX && followed_status_.ok()) {
+      if (followed_status_.queue_state == QueueState::kWaiting) {
+        std::printf("   fan %u: place %" PRIu64 ", ETA %.0f s", followed_fan_ + 1,
+                    followed_status_.position, followed_status_.eta_ms / 1000.0);
+      } else if (followed_status_.queue_state == QueueState::kActive) {
+        std::printf("   fan %u: admitted, shopping", followed_fan_ + 1);
+      }
+    }
+    std::printf("\n");
+    next_timeline_ms_ += next_timeline_ms_ - kOpensMs < 60'000 ? 10'000 : 120'000;
+  }
+}
+
 void FlashSale::Act(const Action& action) {
   switch (action.step) {
     case Step::kEnter: Enter(action.fan); break;
@@ -334,10 +381,12 @@ int FlashSale::Run() {
   std::printf("Encore flash sale: %u fans, %u seats, at most %u shopping at once (seed %" PRIu64
               ")\n\n", options_.users, options_.seats, options_.active_max, options_.seed);
   SetUp();
+  std::printf("Timeline (time from the sale opening)\n");
   while (!actions_.empty()) {
     const Action action = actions_.top();
     actions_.pop();
     now_ = std::max(now_, action.at_ms);
+    if (sold_out_at_ms_ == 0) PrintTimeline();
     Act(action);
     ObserveNewEvents();
     ScheduleInfo info;
@@ -370,7 +419,7 @@ int FlashSale::Report() {
   Core replayed(MakeCoreOptions(options_.seed));
   const bool replay_ok = replayed.ApplyEvents(events_).ok();
 
-  std::printf("Sale\n");
+  std::printf("\nSale\n");
   std::printf("  seats sold          %u of %u", info.seats_sold, info.config.seat_count);
   if (sold_out_at_ms_ != 0) {
     std::printf(" (sold out %.1f s after opening)", (sold_out_at_ms_ - kOpensMs) / 1000.0);
