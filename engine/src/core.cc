@@ -1,6 +1,7 @@
 #include "encore/core.h"
 
 #include "internal/core_state.h"
+#include "internal/state_hasher.h"
 
 namespace encore {
 
@@ -9,8 +10,30 @@ Core::Core(const CoreOptions& options)
 
 Core::~Core() = default;
 
-Reply Core::Apply(const Command& command, TimestampMs now, EventBuffer* events) {
-  return state_->Apply(command, now, events);
+uint32_t ShardOfSchedule(ScheduleId schedule, uint32_t shard_count) {
+  return static_cast<uint32_t>(internal::Mix64(schedule ^ 0x5c4ed01e5c4ed01eULL) % shard_count);
+}
+
+uint32_t ShardOfUser(UserId user, uint32_t shard_count) {
+  return static_cast<uint32_t>(internal::Mix64(user ^ 0x05e2a11c05e2a11cULL) % shard_count);
+}
+
+Reply Core::Apply(const Command& command, TimestampMs now, EventBuffer* events,
+                  std::vector<DebitRequest>* outbox) {
+  return state_->Apply(command, now, events, outbox);
+}
+
+DebitOutcome Core::ApplyDebit(const DebitRequest& request, TimestampMs now, EventBuffer* events) {
+  return state_->ApplyDebit(request, now, events);
+}
+
+Reply Core::SettlePayment(const DebitOutcome& outcome, TimestampMs now, EventBuffer* events,
+                          bool* settled) {
+  return state_->SettlePayment(outcome, now, events, settled);
+}
+
+void Core::PaymentsInFlight(std::vector<DebitRequest>* requests) const {
+  state_->PaymentsInFlight(requests);
 }
 
 void Core::AdvanceTime(TimestampMs now, EventBuffer* events) { state_->AdvanceTime(now, events); }

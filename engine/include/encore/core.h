@@ -31,7 +31,36 @@ namespace internal {
 class CoreState;
 }
 
+// Which shard owns a schedule (its seats, holds and queue) and which owns a
+// user (balance and ledger), among `shard_count` shards.
+uint32_t ShardOfSchedule(ScheduleId schedule, uint32_t shard_count);
+uint32_t ShardOfUser(UserId user, uint32_t shard_count);
+
+// The debit a payment's schedule side asks of the payer's side (the saga of
+// DESIGN.md). (schedule, payment) is its idempotency key.
+struct DebitRequest {
+  UserId user = 0;
+  ScheduleId schedule = 0;
+  PaymentId payment = 0;
+  HoldId hold = 0;
+  Points amount = 0;
+};
+
+// The payer's side's answer: kOk (debited, now or before), or the refusal.
+struct DebitOutcome {
+  ScheduleId schedule = 0;
+  PaymentId payment = 0;
+  HoldId hold = 0;
+  ResultCode code = ResultCode::kOk;
+  Points balance_after = 0;
+};
+
 struct CoreOptions {
+  // This core's shard among shard_count (see ShardOfUser). A payment whose
+  // payer lives on another shard is not finished in Apply: its debit goes to
+  // the outbox. Default: 0 of 1, so everything is local.
+  uint32_t shard_index = 0;
+  uint32_t shard_count = 1;
   // Secret key of the queue-token MAC. Must be random and kept (the runtime
   // draws it once from the OS CSPRNG and stores it with the data). Default:
   // all zero, which is only fit for tests.
@@ -99,7 +128,29 @@ class Core {
   // Runs one command at `now`: first ends whatever is due at `now` (holds,
   // queue entries) and admits from the queues, then applies the command.
   // Appends every resulting event to `events`.
-  Reply Apply(const Command& command, TimestampMs now, EventBuffer* events);
+  //
+  // A PAY whose payer lives on another shard pins the hold, appends its
+  // DebitRequest to `outbox` and returns kPaymentInProgress: its real reply
+  // comes from SettlePayment(). REQUIRES: outbox != nullptr when
+  // shard_count > 1.
+  Reply Apply(const Command& command, TimestampMs now, EventBuffer* events,
+              std::vector<DebitRequest>* outbox = nullptr);
+
+  // The payer's side of a payment: debits once per (schedule, payment); a
+  // repeat answers kOk without a second debit. REQUIRES: the user is local.
+  DebitOutcome ApplyDebit(const DebitRequest& request, TimestampMs now, EventBuffer* events);
+
+  // The schedule side's last step: sells the seats (kOk) or unpins the hold,
+  // records the PAY's result for its request key, and returns the reply the
+  // payer gets. A second outcome for a settled payment is ignored
+  // (`*settled` = false).
+  Reply SettlePayment(const DebitOutcome& outcome, TimestampMs now, EventBuffer* events,
+                      bool* settled);
+
+  // Payments pinned and not settled: after a restart their debits are sent
+  // again (the debit is idempotent, so a debit made before the crash is not
+  // made twice).
+  void PaymentsInFlight(std::vector<DebitRequest>* requests) const;
 
   // Ends whatever is due at or before `now` and admits from the queues.
   void AdvanceTime(TimestampMs now, EventBuffer* events);

@@ -109,6 +109,9 @@ struct HoldEnded {
 };
 
 // The schedule side pins the hold: it cannot expire while its debit runs.
+// It keeps what it needs to answer the payer when the debit's outcome comes
+// back, also after a restart: the request key and fingerprint of the PAY
+// command, and the payer's queue entry (which becomes DONE).
 struct PaymentStarted {
   static constexpr EventType kType = EventType::kPaymentStarted;
   ScheduleId schedule;
@@ -116,6 +119,10 @@ struct PaymentStarted {
   PaymentId payment;
   UserId user;
   Points amount;
+  RequestKey request_key;
+  uint64_t fingerprint;
+  uint32_t entry;
+  uint32_t reserved;
 };
 
 // The schedule side learns the debit's outcome: kOk sells the seats; any other

@@ -46,11 +46,13 @@ absl::Status Accounts::ApplyCharged(const AccountCharged& event) {
 }
 
 absl::Status Accounts::ApplyDebited(const AccountDebited& event) {
-  if (CheckDebit(event.user, event.amount) != ResultCode::kOk) {
+  if (CheckDebit(event.user, event.amount) != ResultCode::kOk ||
+      HasDebit(event.schedule, event.payment)) {
     return absl::DataLossError(
         absl::StrCat("ACCOUNT_DEBITED for user ", event.user, " cannot apply: amount ",
                      event.amount, " on balance ", Balance(event.user)));
   }
+  debits_.insert({event.schedule, event.payment});
   Account& account = accounts_[event.user];
   account.balance -= event.amount;
   payments_total_ += event.amount;

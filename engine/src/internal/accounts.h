@@ -9,9 +9,11 @@
 #define ENCORE_INTERNAL_ACCOUNTS_H_
 
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "encore/core.h"
 #include "encore/event.h"
@@ -24,6 +26,10 @@ class Accounts {
   Points Balance(UserId user) const;
   ResultCode CheckCharge(UserId user, Points amount) const;
   ResultCode CheckDebit(UserId user, Points amount) const;
+  // True when the debit of (schedule, payment) was made.
+  bool HasDebit(ScheduleId schedule, PaymentId payment) const {
+    return debits_.contains({schedule, payment});
+  }
 
   absl::Status ApplyCharged(const AccountCharged& event);
   absl::Status ApplyDebited(const AccountDebited& event);
@@ -58,6 +64,8 @@ class Accounts {
   void AppendEntry(UserId user, Account* account, const LedgerEntry& entry);
 
   absl::flat_hash_map<UserId, Account> accounts_;
+  // Debits made, by (schedule, payment): a re-sent debit is not made twice.
+  absl::flat_hash_set<std::pair<ScheduleId, PaymentId>> debits_;
   std::vector<StoredEntry> entries_;
   Points charges_total_ = 0;
   Points payments_total_ = 0;

@@ -126,7 +126,12 @@ absl::Status CoreState::ApplyTypedEvent(const HoldEnded& event) {
 absl::Status CoreState::ApplyTypedEvent(const PaymentStarted& event) {
   const uint32_t index = FindSchedule(event.schedule);
   if (index == kNoSchedule) return UnknownSchedule("PAYMENT_STARTED", event.schedule);
-  return schedules_[index]->seats.ApplyPaymentStarted(event);
+  if (pays_in_flight_.contains(RequestId{event.user, event.request_key})) {
+    return absl::DataLossError("PAYMENT_STARTED for a request already paying");
+  }
+  absl::Status status = schedules_[index]->seats.ApplyPaymentStarted(event);
+  if (status.ok()) pays_in_flight_[RequestId{event.user, event.request_key}] = event.payment;
+  return status;
 }
 
 absl::Status CoreState::ApplyTypedEvent(const PaymentSettled& event) {
@@ -134,6 +139,10 @@ absl::Status CoreState::ApplyTypedEvent(const PaymentSettled& event) {
   if (index == kNoSchedule) return UnknownSchedule("PAYMENT_SETTLED", event.schedule);
   ScheduleSeats& seats = schedules_[index]->seats;
   absl::Status status = seats.ApplyPaymentSettled(event);
+  if (status.ok()) {
+    const PaymentRecord* payment = seats.FindPayment(event.payment);
+    pays_in_flight_.erase(RequestId{payment->user, payment->request_key});
+  }
   if (status.ok() && event.outcome != ResultCode::kOk) {
     // Unpinned: the deadline timer may have fired (and been skipped) while the
     // debit was in flight, so arm it again; it expires at once if due.

@@ -81,11 +81,12 @@ uint32_t CoreState::FindSchedule(ScheduleId schedule) const {
   return it == schedule_index_.end() ? kNoSchedule : it->second;
 }
 
-Reply CoreState::Apply(const Command& command, TimestampMs now, EventBuffer* events) {
+Reply CoreState::Apply(const Command& command, TimestampMs now, EventBuffer* events,
+                       std::vector<DebitRequest>* outbox) {
   if (!IsKnownCommand(command.type)) return MakeReply(command.type, ResultCode::kUnsupported);
   AdvanceTime(now, events);
   now = now_;
-  if (!IsMutating(command.type)) return Dispatch(command, now, events);
+  if (!IsMutating(command.type)) return Dispatch(command, 0, now, events, outbox);
   if (command.request_key == 0) return MakeReply(command.type, ResultCode::kMissingRequestKey);
   const uint64_t fingerprint = Fingerprint(command);
   if (const RequestRecorded* recorded = request_results_.Find(command.user, command.request_key)) {
@@ -93,12 +94,21 @@ Reply CoreState::Apply(const Command& command, TimestampMs now, EventBuffer* eve
                ? recorded->reply
                : MakeReply(command.type, ResultCode::kRequestKeyReused);
   }
-  const Reply reply = Dispatch(command, now, events);
-  Emit(RequestRecorded{command.user, command.request_key, fingerprint, reply}, events);
+  const RequestId id{command.user, command.request_key};
+  if (pays_in_flight_.contains(id)) return MakeReply(command.type, ResultCode::kPaymentInProgress);
+  const Reply reply = Dispatch(command, fingerprint, now, events, outbox);
+  // A PAY that started its saga is recorded when it settles (SettlePayment).
+  const bool recorded_by_saga =
+      command.type == CommandType::kPay &&
+      (pays_in_flight_.contains(id) || request_results_.Find(id.user, id.key) != nullptr);
+  if (!recorded_by_saga) {
+    Emit(RequestRecorded{command.user, command.request_key, fingerprint, reply}, events);
+  }
   return reply;
 }
 
-Reply CoreState::Dispatch(const Command& command, TimestampMs now, EventBuffer* events) {
+Reply CoreState::Dispatch(const Command& command, uint64_t fingerprint, TimestampMs now,
+                          EventBuffer* events, std::vector<DebitRequest>* outbox) {
   switch (command.type) {
     case CommandType::kCreateConcert:
       return CreateConcert(command, events);
@@ -117,7 +127,7 @@ Reply CoreState::Dispatch(const Command& command, TimestampMs now, EventBuffer* 
     case CommandType::kReleaseHold:
       return ReleaseHold(command, events);
     case CommandType::kPay:
-      return Pay(command, now, events);
+      return Pay(command, fingerprint, now, events, outbox);
     case CommandType::kCharge:
       return Charge(command, now, events);
     case CommandType::kBalance: {
@@ -391,7 +401,8 @@ Reply CoreState::ReleaseHold(const Command& command, EventBuffer* events) {
   return reply;
 }
 
-Reply CoreState::Pay(const Command& command, TimestampMs now, EventBuffer* events) {
+Reply CoreState::Pay(const Command& command, uint64_t fingerprint, TimestampMs now,
+                     EventBuffer* events, std::vector<DebitRequest>* outbox) {
   const uint32_t index = FindSchedule(command.schedule);
   if (index == kNoSchedule) return MakeReply(command.type, ResultCode::kScheduleNotFound);
   Schedule& schedule = *schedules_[index];
@@ -404,31 +415,90 @@ Reply CoreState::Pay(const Command& command, TimestampMs now, EventBuffer* event
   if (gate != ResultCode::kOk) return MakeReply(command.type, gate);
   const ResultCode refusal = HoldRefusal(hold, command.user);
   if (refusal != ResultCode::kOk) return MakeReply(command.type, refusal);
-  const ResultCode debit = accounts_.CheckDebit(command.user, hold.price);
-  if (debit != ResultCode::kOk) {
-    Reply reply = MakeReply(command.type, debit);
+
+  // The saga of DESIGN.md: pin the hold, debit the payer (here or on the
+  // payer's shard), then settle. One shard runs the same steps, only locally.
+  const PaymentId payment = schedule.seats.next_payment_id();
+  Emit(PaymentStarted{command.schedule, command.hold, payment, command.user, hold.price,
+                      command.request_key, fingerprint, entry, 0},
+       events);
+  const DebitRequest request{command.user, command.schedule, payment, command.hold, hold.price};
+  if (ShardOfUser(command.user, options_.shard_count) != options_.shard_index) {
+    ENCORE_CHECK(outbox != nullptr);
+    outbox->push_back(request);
+    Reply reply = MakeReply(command.type, ResultCode::kPaymentInProgress);
+    reply.hold = command.hold;
+    reply.payment = payment;
     reply.amount = hold.price;
-    reply.balance = accounts_.Balance(command.user);
     return reply;
   }
-  // The saga of DESIGN.md, run locally: pin, debit, settle. The sharded
-  // runtime runs the debit on the user's shard between the two.
-  const PaymentId payment = schedule.seats.next_payment_id();
-  Emit(PaymentStarted{command.schedule, command.hold, payment, command.user, hold.price}, events);
-  Emit(AccountDebited{command.user, command.schedule, payment, command.hold, hold.price, now},
-       events);
-  Emit(PaymentSettled{command.schedule, command.hold, payment, now, ResultCode::kOk, {}}, events);
-  Emit(QueueEnded{command.schedule, entry, QueueState::kDone, {}}, events);
-  ProcessQueue(index, now, events);
-
-  Reply reply = MakeReply(command.type, ResultCode::kOk);
-  reply.hold = command.hold;
-  reply.payment = payment;
-  reply.amount = hold.price;
-  reply.seat_count = static_cast<uint8_t>(hold.seat_count);
-  reply.balance = accounts_.Balance(command.user);
-  reply.queue_state = QueueState::kDone;
+  bool settled = false;
+  const Reply reply = SettlePayment(ApplyDebit(request, now, events), now, events, &settled);
+  ENCORE_CHECK(settled);
   return reply;
+}
+
+DebitOutcome CoreState::ApplyDebit(const DebitRequest& request, TimestampMs now,
+                                   EventBuffer* events) {
+  ENCORE_CHECK(ShardOfUser(request.user, options_.shard_count) == options_.shard_index);
+  AdvanceTime(now, events);
+  DebitOutcome outcome{request.schedule, request.payment, request.hold, ResultCode::kOk, 0};
+  if (!accounts_.HasDebit(request.schedule, request.payment)) {
+    outcome.code = accounts_.CheckDebit(request.user, request.amount);
+    if (outcome.code == ResultCode::kOk) {
+      Emit(AccountDebited{request.user, request.schedule, request.payment, request.hold,
+                          request.amount, now_},
+           events);
+    }
+  }
+  outcome.balance_after = accounts_.Balance(request.user);
+  return outcome;
+}
+
+Reply CoreState::SettlePayment(const DebitOutcome& outcome, TimestampMs now, EventBuffer* events,
+                               bool* settled) {
+  AdvanceTime(now, events);
+  *settled = false;
+  const uint32_t index = FindSchedule(outcome.schedule);
+  if (index == kNoSchedule) return MakeReply(CommandType::kPay, ResultCode::kScheduleNotFound);
+  Schedule& schedule = *schedules_[index];
+  const PaymentRecord* found = schedule.seats.FindPayment(outcome.payment);
+  if (found == nullptr || found->hold != outcome.hold ||
+      found->status != PaymentStatus::kStarted) {
+    return MakeReply(CommandType::kPay, ResultCode::kAlreadyPaid);
+  }
+  const PaymentRecord payment = *found;
+  Emit(PaymentSettled{outcome.schedule, outcome.hold, outcome.payment, now_, outcome.code, {}},
+       events);
+  Reply reply = MakeReply(CommandType::kPay, outcome.code);
+  reply.hold = outcome.hold;
+  reply.payment = outcome.payment;
+  reply.amount = payment.amount;
+  reply.balance = outcome.balance_after;
+  if (outcome.code == ResultCode::kOk) {
+    reply.seat_count = static_cast<uint8_t>(payment.seat_count);
+    // Paying ends the turn; the token may have expired while the debit ran.
+    if (schedule.queue.StateOf(payment.entry) == QueueState::kActive) {
+      Emit(QueueEnded{outcome.schedule, payment.entry, QueueState::kDone, {}}, events);
+      ProcessQueue(index, now_, events);
+    }
+    reply.queue_state = schedule.queue.StateOf(payment.entry);
+  }
+  Emit(RequestRecorded{payment.user, payment.request_key, payment.fingerprint, reply}, events);
+  *settled = true;
+  return reply;
+}
+
+void CoreState::PaymentsInFlight(std::vector<DebitRequest>* requests) const {
+  requests->clear();
+  for (const auto& schedule : schedules_) {
+    for (PaymentId id = 1; id <= schedule->seats.payment_count(); ++id) {
+      const PaymentRecord* payment = schedule->seats.FindPayment(id);
+      if (payment->status != PaymentStatus::kStarted) continue;
+      requests->push_back(DebitRequest{payment->user, schedule->seats.config().schedule, id,
+                                       payment->hold, payment->amount});
+    }
+  }
 }
 
 Reply CoreState::Charge(const Command& command, TimestampMs now, EventBuffer* events) {

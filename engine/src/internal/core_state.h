@@ -47,7 +47,12 @@ class CoreState {
  public:
   explicit CoreState(const CoreOptions& options);
 
-  Reply Apply(const Command& command, TimestampMs now, EventBuffer* events);
+  Reply Apply(const Command& command, TimestampMs now, EventBuffer* events,
+              std::vector<DebitRequest>* outbox);
+  DebitOutcome ApplyDebit(const DebitRequest& request, TimestampMs now, EventBuffer* events);
+  Reply SettlePayment(const DebitOutcome& outcome, TimestampMs now, EventBuffer* events,
+                      bool* settled);
+  void PaymentsInFlight(std::vector<DebitRequest>* requests) const;
   void AdvanceTime(TimestampMs now, EventBuffer* events);
   TimestampMs NextDeadlineMs() const;
   absl::Status ApplyEvent(const EventView& event);
@@ -67,7 +72,8 @@ class CoreState {
   static constexpr uint32_t kNoSchedule = UINT32_MAX;
 
   // Command handlers (core_state.cc).
-  Reply Dispatch(const Command& command, TimestampMs now, EventBuffer* events);
+  Reply Dispatch(const Command& command, uint64_t fingerprint, TimestampMs now,
+                 EventBuffer* events, std::vector<DebitRequest>* outbox);
   Reply CreateConcert(const Command& command, EventBuffer* events);
   Reply CreateSchedule(const Command& command, EventBuffer* events);
   Reply SetAdmissionPolicy(const Command& command, TimestampMs now, EventBuffer* events);
@@ -76,7 +82,8 @@ class CoreState {
   Reply LeaveQueue(const Command& command, TimestampMs now, EventBuffer* events);
   Reply HoldSeats(const Command& command, TimestampMs now, EventBuffer* events);
   Reply ReleaseHold(const Command& command, EventBuffer* events);
-  Reply Pay(const Command& command, TimestampMs now, EventBuffer* events);
+  Reply Pay(const Command& command, uint64_t fingerprint, TimestampMs now, EventBuffer* events,
+            std::vector<DebitRequest>* outbox);
   Reply Charge(const Command& command, TimestampMs now, EventBuffer* events);
   uint64_t Fingerprint(const Command& command) const;
 
@@ -119,7 +126,20 @@ class CoreState {
   uint32_t FindSchedule(ScheduleId schedule) const;
   absl::Status UnknownSchedule(const char* event, ScheduleId schedule) const;
 
+  struct RequestId {
+    UserId user;
+    RequestKey key;
+    friend bool operator==(const RequestId&, const RequestId&) = default;
+    template <typename H>
+    friend H AbslHashValue(H state, const RequestId& id) {
+      return H::combine(std::move(state), id.user, id.key);
+    }
+  };
+
   CoreOptions options_;
+  // PAY commands whose debit is in flight: a repeat is answered
+  // kPaymentInProgress and not recorded (the settlement records the result).
+  absl::flat_hash_map<RequestId, PaymentId> pays_in_flight_;
   absl::flat_hash_map<ConcertId, Concert> concerts_;
   absl::flat_hash_map<ScheduleId, uint32_t> schedule_index_;
   std::vector<std::unique_ptr<Schedule>> schedules_;

@@ -84,6 +84,10 @@ HoldView ScheduleSeats::FindHold(HoldId hold) const {
   return view;
 }
 
+const PaymentRecord* ScheduleSeats::FindPayment(PaymentId payment) const {
+  return payment == 0 || payment > payments_.size() ? nullptr : &payments_[payment - 1];
+}
+
 void ScheduleSeats::AddUserSeats(UserId user, int32_t delta) {
   uint32_t& count = user_seats_[user];
   count += delta;
@@ -167,8 +171,9 @@ absl::Status ScheduleSeats::ApplyPaymentStarted(const PaymentStarted& event) {
     return Corrupt("PAYMENT_STARTED", event.schedule, event.hold, "bad payment id or amount");
   }
   live->status = HoldStatus::kPaying;
-  payments_.push_back(
-      Payment{event.hold, event.user, event.amount, live->seat_count, PaymentStatus::kStarted});
+  payments_.push_back(PaymentRecord{event.hold, event.user, event.amount, event.request_key,
+                                    event.fingerprint, event.entry, live->seat_count,
+                                    PaymentStatus::kStarted});
   return absl::OkStatus();
 }
 
@@ -179,7 +184,7 @@ absl::Status ScheduleSeats::ApplyPaymentSettled(const PaymentSettled& event) {
       payments_[event.payment - 1].status != PaymentStatus::kStarted) {
     return Corrupt("PAYMENT_SETTLED", event.schedule, event.hold, "no payment in flight");
   }
-  Payment& payment = payments_[event.payment - 1];
+  PaymentRecord& payment = payments_[event.payment - 1];
   if (event.outcome == ResultCode::kOk) {
     payment.status = PaymentStatus::kCompleted;
     ++payments_completed_;
@@ -223,11 +228,14 @@ void ScheduleSeats::AddToHash(StateHasher* hasher) const {
     hasher->Add(hold.seat_count);
     hasher->Add(static_cast<uint64_t>(hold.status));
   }
-  for (const Payment& payment : payments_) {
+  for (const PaymentRecord& payment : payments_) {
     hasher->Add(payment.hold);
     hasher->Add(payment.user);
     hasher->AddSigned(payment.amount);
     hasher->Add(payment.seat_count);
+    hasher->Add(payment.request_key);
+    hasher->Add(payment.fingerprint);
+    hasher->Add(payment.entry);
     hasher->Add(static_cast<uint64_t>(payment.status));
   }
 }
@@ -286,7 +294,7 @@ absl::Status ScheduleSeats::CheckInvariants() const {
   }
   // Sold seats == the seats of completed payments (paid holds).
   uint64_t paid_seats = 0;
-  for (const Payment& payment : payments_) {
+  for (const PaymentRecord& payment : payments_) {
     if (payment.status == PaymentStatus::kCompleted) paid_seats += payment.seat_count;
   }
   if (paid_seats != sold) {

@@ -35,6 +35,19 @@ enum class HoldStatus : uint8_t {
   kPaid = 5,
 };
 
+enum class PaymentStatus : uint8_t { kStarted = 1, kCompleted = 2, kAborted = 3 };
+
+struct PaymentRecord {
+  HoldId hold;
+  UserId user;
+  Points amount;
+  RequestKey request_key;  // Of the PAY command, answered at settlement.
+  uint64_t fingerprint;
+  uint32_t entry;          // The payer's queue entry.
+  uint32_t seat_count;
+  PaymentStatus status;
+};
+
 struct HoldView {
   HoldStatus status = HoldStatus::kNotFound;
   UserId user = 0;
@@ -56,6 +69,9 @@ class ScheduleSeats {
   ResultCode CheckHold(UserId user, std::span<const SeatIndex> seats) const;
   Points PriceOf(SeatIndex seat) const;
   HoldView FindHold(HoldId hold) const;
+  // The payment, or nullptr.
+  const PaymentRecord* FindPayment(PaymentId payment) const;
+  PaymentId payment_count() const { return payments_.size(); }
   SeatState StateOf(SeatIndex seat) const;
   // The user's seats held or sold in this schedule.
   uint32_t SeatsOfUser(UserId user) const;
@@ -96,15 +112,6 @@ class ScheduleSeats {
   };
   static_assert(sizeof(Hold) == 32);
 
-  enum class PaymentStatus : uint8_t { kStarted = 1, kCompleted = 2, kAborted = 3 };
-  struct Payment {
-    HoldId hold;
-    UserId user;
-    Points amount;
-    uint32_t seat_count;
-    PaymentStatus status;
-  };
-
   // The live hold's slot, or nullptr.
   const Hold* LiveHold(HoldId hold) const;
   Hold* LiveHold(HoldId hold);
@@ -119,7 +126,7 @@ class ScheduleSeats {
   std::vector<Hold> holds_;
   std::vector<uint32_t> free_holds_;
   std::vector<uint32_t> hold_slots_;  // By hold id - 1: a live slot or a fate.
-  std::vector<Payment> payments_;     // By payment id - 1.
+  std::vector<PaymentRecord> payments_;     // By payment id - 1.
   absl::flat_hash_map<UserId, uint32_t> user_seats_;
   uint32_t seats_held_ = 0;
   uint32_t seats_sold_ = 0;
