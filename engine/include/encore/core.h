@@ -112,7 +112,11 @@ struct CoreStats {
   uint64_t request_results = 0;
   Points balances_total = 0;
   Points charges_total = 0;
+  // Debited from this shard's accounts (the payer side of payments).
   Points payments_total = 0;
+  // Paid for this shard's seats (the schedule side). Summed over all shards,
+  // the two totals are equal once no payment is in flight.
+  Points sold_payments_total = 0;
   // Bytes held by seat state (the per-seat arrays), and by all queue state.
   uint64_t seat_state_bytes = 0;
   uint64_t queue_state_bytes = 0;

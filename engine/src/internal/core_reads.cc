@@ -88,6 +88,7 @@ CoreStats CoreState::Stats() const {
     stats.seats_sold += seats.seats_sold();
     stats.holds_live += seats.holds_live();
     stats.payments += seats.payments_completed();
+    stats.sold_payments_total += seats.payments_total();
     stats.seat_state_bytes += seats.seat_state_bytes();
     stats.queue_waiting += schedule->queue.waiting();
     stats.queue_active += schedule->queue.active();

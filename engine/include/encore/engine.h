@@ -1,0 +1,154 @@
+// Engine: the sharded, threaded runtime around the core.
+//
+// Each shard is one thread that owns one Core (single writer). Producers (any
+// thread: a network I/O thread, a test, an embedding program) get a Producer
+// with one bounded lock-free SPSC ring to each shard and one reply ring back
+// from each, so every ring has exactly one writer and one reader. A shard
+// drains its rings in batches, stamps each batch with one clock reading,
+// applies it, hands the batch's events to the journal, and releases replies
+// only when the journal says the batch is durable.
+//
+// Routing: schedule commands go to ShardOfSchedule(schedule); charge and
+// balance to ShardOfUser(user). A payment is the saga of DESIGN.md: the
+// schedule's shard pins the hold and sends an idempotent debit over an
+// inter-shard ring to the payer's shard, then sells or unpins on the answer.
+//
+// Thread safety: Engine is thread-safe. A Producer is used by one thread at a
+// time.
+#ifndef ENCORE_ENGINE_H_
+#define ENCORE_ENGINE_H_
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "encore/clock.h"
+#include "encore/command.h"
+#include "encore/core.h"
+#include "encore/journal.h"
+#include "encore/reply.h"
+
+namespace encore {
+
+namespace internal {
+class EngineState;
+class ProducerState;
+}  // namespace internal
+
+inline constexpr uint32_t kShardsMax = 64;
+inline constexpr uint32_t kProducersMax = 256;
+inline constexpr uint32_t kRingCapacityMin = 16;
+inline constexpr uint32_t kRingCapacityMax = 1u << 20;
+
+enum class FullRingPolicy : uint8_t {
+  kBusy = 0,   // Submit returns kBusy at once.
+  kBlock = 1,  // Submit waits for room.
+};
+
+struct EngineOptions {
+  // Shard threads. Default 1; range 1 .. kShardsMax.
+  uint32_t shards = 1;
+  // Producers that may be created over the engine's life. Default 8; range
+  // 1 .. kProducersMax. One per I/O thread, not one per connection.
+  uint32_t producers_max = 8;
+  // Slots of each ring: a power of two, kRingCapacityMin .. kRingCapacityMax.
+  // It also bounds a producer's commands in flight to one shard. Default 4096.
+  uint32_t ring_capacity = 4096;
+  // Most commands a shard takes into one batch. Default 512; 1 .. ring_capacity.
+  uint32_t batch_max = 512;
+  // What Submit does when the producer's ring to a shard is full. Default kBusy.
+  FullRingPolicy full_ring = FullRingPolicy::kBusy;
+  // Spins of an idle thread before it blocks. Default 2000.
+  uint32_t idle_spins = 2000;
+  // Longest an idle shard sleeps before it reads the clock again, for timers.
+  // Default 50 ms; range 1 .. 1000.
+  uint32_t idle_sleep_max_ms = 50;
+  // Not owned; must outlive the engine. Default (nullptr): a SystemClock.
+  const Clock* clock = nullptr;
+  // Not owned; must outlive the engine. Default (nullptr): a NoopJournal.
+  Journal* journal = nullptr;
+  // The queue-token MAC key. Default (all zero): drawn from the OS CSPRNG.
+  std::array<uint64_t, 2> token_key{};
+  // Idempotency window per shard (CoreOptions). Default 262,144.
+  uint32_t request_results_max = 1u << 18;
+};
+
+// A command's reply, with the tag it was submitted with.
+struct Completion {
+  uint64_t tag = 0;
+  Reply reply;
+};
+
+// REQUIRES: a Producer does not outlive its Engine.
+class Producer {
+ public:
+  ~Producer();
+  Producer(const Producer&) = delete;
+  Producer& operator=(const Producer&) = delete;
+
+  // Queues a command for its shard. kOk: queued, its Completion will come.
+  // kBusy: the ring (or the in-flight bound) is full and the policy is kBusy.
+  // kUnsupported: not a command type the engine knows. kUnavailable: the
+  // engine is closing.
+  ResultCode Submit(const Command& command, uint64_t tag);
+
+  // Takes the completions ready now, at most out.size(); returns how many.
+  size_t Poll(std::span<Completion> out);
+  // Like Poll, but first waits up to `timeout` for at least one.
+  size_t Wait(std::span<Completion> out, std::chrono::milliseconds timeout);
+
+  // Submits and waits for this command's reply. REQUIRES: nothing else in
+  // flight on this producer. Blocks on a full ring whatever the policy.
+  Reply Call(const Command& command);
+
+  // Commands submitted whose completion has not been taken yet.
+  uint64_t in_flight() const;
+
+ private:
+  friend class Engine;
+  // The engine owns the state (and its rings); the handle only uses it.
+  explicit Producer(internal::ProducerState* state);
+  internal::ProducerState* state_;
+};
+
+class Engine {
+ public:
+  // Validates the options (a clear InvalidArgument naming the field), starts
+  // the shard threads, and resends the debits of payments left in flight.
+  static absl::StatusOr<std::unique_ptr<Engine>> Open(const EngineOptions& options);
+
+  // Close()s if still open.
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  // A new producer, or ResourceExhausted past producers_max.
+  absl::StatusOr<std::unique_ptr<Producer>> NewProducer();
+
+  // Runs fn(core) on the shard's thread between batches (after the shard
+  // has advanced its time to the clock) and waits for it: for reads (seat
+  // maps, ledgers) and for tests. fn must not keep the reference.
+  void Inspect(uint32_t shard, const std::function<void(const Core&)>& fn);
+
+  // Stops taking commands, finishes every command and saga in flight, waits
+  // for the journal, releases the last replies and stops the threads.
+  void Close();
+
+  uint32_t shard_count() const;
+
+ private:
+  explicit Engine(std::unique_ptr<internal::EngineState> state);
+  std::unique_ptr<internal::EngineState> state_;
+};
+
+// Which shard a command goes to.
+uint32_t ShardOfCommand(const Command& command, uint32_t shard_count);
+
+}  // namespace encore
+
+#endif  // ENCORE_ENGINE_H_

@@ -1,0 +1,170 @@
+// Engine, Producer, and the engine's lifecycle.
+#include "encore/engine.h"
+
+#include <sys/random.h>
+
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "internal/check.h"
+#include "runtime/engine_state.h"
+
+namespace encore {
+namespace internal {
+namespace {
+
+bool IsPowerOfTwo(uint32_t value) { return value != 0 && (value & (value - 1)) == 0; }
+
+std::array<uint64_t, 2> RandomKey() {
+  std::array<uint64_t, 2> key{};
+  uint8_t* bytes = reinterpret_cast<uint8_t*>(key.data());
+  size_t filled = 0;
+  while (filled < sizeof(key)) {
+    const ssize_t got = getrandom(bytes + filled, sizeof(key) - filled, 0);
+    ENCORE_CHECK(got > 0);
+    filled += static_cast<size_t>(got);
+  }
+  return key;
+}
+
+}  // namespace
+
+absl::Status ValidateEngineOptions(const EngineOptions& options) {
+  auto invalid = [](const char* field, uint64_t value, const char* range) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("EngineOptions.", field, " = ", value, ": must be ", range));
+  };
+  if (options.shards < 1 || options.shards > kShardsMax) {
+    return invalid("shards", options.shards, "1 .. 64");
+  }
+  if (options.producers_max < 1 || options.producers_max > kProducersMax) {
+    return invalid("producers_max", options.producers_max, "1 .. 256");
+  }
+  if (!IsPowerOfTwo(options.ring_capacity) || options.ring_capacity < kRingCapacityMin ||
+      options.ring_capacity > kRingCapacityMax) {
+    return invalid("ring_capacity", options.ring_capacity, "a power of two, 16 .. 1048576");
+  }
+  if (options.batch_max < 1 || options.batch_max > options.ring_capacity) {
+    return invalid("batch_max", options.batch_max, "1 .. ring_capacity");
+  }
+  if (options.idle_sleep_max_ms < 1 || options.idle_sleep_max_ms > 1000) {
+    return invalid("idle_sleep_max_ms", options.idle_sleep_max_ms, "1 .. 1000");
+  }
+  if (options.request_results_max < 1 || options.request_results_max > (1u << 26)) {
+    return invalid("request_results_max", options.request_results_max, "1 .. 67108864");
+  }
+  if (options.full_ring != FullRingPolicy::kBusy && options.full_ring != FullRingPolicy::kBlock) {
+    return invalid("full_ring", static_cast<uint64_t>(options.full_ring), "kBusy or kBlock");
+  }
+  return absl::OkStatus();
+}
+
+EngineState::EngineState(const EngineOptions& options)
+    : options_(options),
+      noop_journal_(kShardsMax),
+      clock_(options.clock != nullptr ? options.clock : &system_clock_),
+      journal_(options.journal != nullptr ? options.journal : &noop_journal_) {
+  CoreOptions core_options;
+  core_options.token_key =
+      options.token_key == std::array<uint64_t, 2>{} ? RandomKey() : options.token_key;
+  core_options.request_results_max = options.request_results_max;
+  core_options.shard_count = options.shards;
+  for (uint32_t shard = 0; shard < options.shards; ++shard) {
+    core_options.shard_index = shard;
+    shards_.push_back(std::make_unique<Shard>(this, shard, core_options));
+  }
+}
+
+EngineState::~EngineState() { Close(); }
+
+absl::StatusOr<ProducerState*> EngineState::NewProducer() {
+  std::lock_guard<std::mutex> lock(producers_mutex_);
+  if (closing()) return absl::FailedPreconditionError("the engine is closed");
+  const uint32_t index = producer_count_.load(std::memory_order_relaxed);
+  if (index >= options_.producers_max) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("all ", options_.producers_max, " producers (EngineOptions.producers_max) "
+                     "are taken"));
+  }
+  // The engine keeps the rings; a handle only points at them, so a shard
+  // never touches freed memory, whatever the handle's lifetime.
+  producers_[index] = std::make_unique<ProducerState>(this, index);
+  producer_count_.store(index + 1, std::memory_order_release);
+  return producers_[index].get();
+}
+
+bool EngineState::AllAnswered() const {
+  const uint32_t producers = producer_count();
+  for (uint32_t producer = 0; producer < producers; ++producer) {
+    uint64_t released = 0;
+    for (const auto& shard : shards_) released += shard->released_to(producer);
+    if (released != producers_[producer]->submitted()) return false;
+  }
+  return true;
+}
+
+void EngineState::Inspect(uint32_t shard, const std::function<void(const Core&)>& fn) {
+  ENCORE_CHECK(shard < shards_.size());
+  if (stopping()) {
+    // The threads are gone (or going): wait for them, then read directly.
+    Close();
+    shards_[shard]->InspectStopped(fn);
+    return;
+  }
+  shards_[shard]->Inspect(fn);
+}
+
+void EngineState::Close() {
+  if (closed_) return;
+  closing_.store(true, std::memory_order_release);
+  // A Submit that passed the closing check finishes its push first.
+  while (submits_under_way_.load(std::memory_order_acquire) != 0) std::this_thread::yield();
+  stopping_.store(true, std::memory_order_release);
+  for (auto& shard : shards_) shard->wakeup().Notify();
+  for (auto& shard : shards_) shard->Join();
+  closed_ = true;
+}
+
+}  // namespace internal
+
+uint32_t ShardOfCommand(const Command& command, uint32_t shard_count) {
+  if (command.type == CommandType::kCharge || command.type == CommandType::kBalance) {
+    return ShardOfUser(command.user, shard_count);
+  }
+  if (command.type == CommandType::kCreateSchedule) {
+    return ShardOfSchedule(command.schedule_config.schedule, shard_count);
+  }
+  if (command.type == CommandType::kCreateConcert) return 0;
+  return ShardOfSchedule(command.schedule, shard_count);
+}
+
+absl::StatusOr<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& options) {
+  absl::Status valid = internal::ValidateEngineOptions(options);
+  if (!valid.ok()) return valid;
+  auto state = std::make_unique<internal::EngineState>(options);
+  for (uint32_t shard = 0; shard < state->shard_count(); ++shard) {
+    state->shard(shard).ResendPaymentsInFlight();
+  }
+  for (uint32_t shard = 0; shard < state->shard_count(); ++shard) state->shard(shard).Start();
+  return std::unique_ptr<Engine>(new Engine(std::move(state)));
+}
+
+Engine::Engine(std::unique_ptr<internal::EngineState> state) : state_(std::move(state)) {}
+
+Engine::~Engine() { Close(); }
+
+absl::StatusOr<std::unique_ptr<Producer>> Engine::NewProducer() {
+  absl::StatusOr<internal::ProducerState*> state = state_->NewProducer();
+  if (!state.ok()) return state.status();
+  return std::unique_ptr<Producer>(new Producer(*state));
+}
+
+void Engine::Inspect(uint32_t shard, const std::function<void(const Core&)>& fn) {
+  state_->Inspect(shard, fn);
+}
+
+void Engine::Close() { state_->Close(); }
+
+uint32_t Engine::shard_count() const { return state_->shard_count(); }
+
+}  // namespace encore

@@ -1,0 +1,202 @@
+// The runtime's internals: EngineState owns the shards and the producers'
+// rings; Shard is one single-writer thread around a Core.
+//
+// Rings (Boost.Lockfree spsc_queue, allocated once, one writer and one reader
+// each):
+//   producer p -> shard s   ProducerState::to_shard[s]     requests
+//   shard s -> producer p   ProducerState::from_shard[s]   completions
+//   shard a -> shard b      Shard(b).inbox[a]              saga messages
+// A producer never has more than ring_capacity commands in flight to a shard,
+// so a completion always finds room in its reply ring.
+#ifndef ENCORE_RUNTIME_ENGINE_STATE_H_
+#define ENCORE_RUNTIME_ENGINE_STATE_H_
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "boost/lockfree/spsc_queue.hpp"
+#include "encore/engine.h"
+#include "runtime/wakeup.h"
+
+namespace encore::internal {
+
+template <typename T>
+using Ring = boost::lockfree::spsc_queue<T>;
+
+struct Request {
+  Command command;
+  uint64_t tag;
+  // A copy of a broadcast command (CREATE_CONCERT goes to every shard): its
+  // completion only settles the ring accounting and is not handed out.
+  bool silent;
+};
+
+struct PeerMessage {
+  enum class Kind : uint8_t { kDebit = 1, kOutcome = 2 };
+  Kind kind;
+  DebitRequest debit;
+  DebitOutcome outcome;
+};
+
+struct CompletionSlot {
+  Completion completion;
+  bool silent;
+};
+
+class EngineState;
+
+class ProducerState {
+ public:
+  ProducerState(EngineState* engine, uint32_t index);
+
+  ResultCode Submit(const Command& command, uint64_t tag);
+  size_t Poll(std::span<Completion> out);
+  size_t Wait(std::span<Completion> out, std::chrono::milliseconds timeout);
+  Reply Call(const Command& command);
+  uint64_t in_flight() const { return in_flight_; }
+
+  // Shard side.
+  Ring<Request>& to_shard(uint32_t shard) { return *to_shard_[shard]; }
+  Ring<CompletionSlot>& from_shard(uint32_t shard) { return *from_shard_[shard]; }
+  Wakeup& wakeup() { return wakeup_; }
+  uint64_t submitted() const { return submitted_.load(std::memory_order_acquire); }
+
+ private:
+  // Waits for room on the ring to `shard`; false if the engine closed.
+  bool WaitForRoom(uint32_t shard);
+  bool Push(uint32_t shard, const Request& request);
+  bool AnyCompletion();
+
+  EngineState* engine_;
+  uint32_t index_;
+  std::vector<std::unique_ptr<Ring<Request>>> to_shard_;
+  std::vector<std::unique_ptr<Ring<CompletionSlot>>> from_shard_;
+  std::vector<uint32_t> in_flight_to_shard_;
+  uint64_t in_flight_ = 0;
+  std::atomic<uint64_t> submitted_{0};
+  // Completions taken from the rings while waiting for room (kBlock).
+  std::deque<Completion> stash_;
+  Wakeup wakeup_;
+};
+
+class Shard {
+ public:
+  Shard(EngineState* engine, uint32_t index, const CoreOptions& core_options);
+  void Start();
+  void Join();
+
+  Ring<PeerMessage>& inbox_from(uint32_t peer) { return *inbox_[peer]; }
+  Wakeup& wakeup() { return wakeup_; }
+  uint64_t released_to(uint32_t producer) const {
+    return released_[producer].load(std::memory_order_acquire);
+  }
+  void Inspect(const std::function<void(const Core&)>& fn);
+  // After Join(): no thread owns the core any more.
+  void InspectStopped(const std::function<void(const Core&)>& fn) { fn(core_); }
+  // Before Start(): queues the debits of payments left in flight.
+  void ResendPaymentsInFlight();
+
+ private:
+  struct Pending {
+    uint64_t lsn;
+    bool to_peer;
+    uint32_t target;  // Producer or shard.
+    CompletionSlot slot;
+    PeerMessage message;
+  };
+  struct Inspection {
+    const std::function<void(const Core&)>* fn;
+    bool done = false;
+  };
+  struct Waiter {
+    uint32_t producer;
+    uint64_t tag;
+  };
+
+  void Run();
+  bool RunBatch();
+  void HandleRequest(uint32_t producer, const Request& request, TimestampMs now);
+  void HandlePeer(const PeerMessage& message, TimestampMs now);
+  void QueueCompletion(uint32_t producer, const Completion& completion, bool silent);
+  void QueuePeer(uint32_t shard, const PeerMessage& message);
+  size_t Release();
+  void RunInspections();
+  bool HasInput() const;
+  bool Quiescent() const;
+
+  EngineState* engine_;
+  const uint32_t index_;
+  Core core_;
+  EventBuffer events_;
+  std::vector<DebitRequest> outbox_;
+  uint64_t last_lsn_ = 0;
+  size_t unstamped_from_ = 0;  // pending_ items of this batch, stamped with its LSN.
+  std::deque<Pending> pending_;
+  absl::flat_hash_map<std::pair<ScheduleId, PaymentId>, Waiter> deferred_;
+  std::vector<std::unique_ptr<Ring<PeerMessage>>> inbox_;
+  std::unique_ptr<std::atomic<uint64_t>[]> released_;
+  uint32_t round_robin_ = 0;
+  Wakeup wakeup_;
+  std::thread thread_;
+
+  std::mutex inspect_mutex_;
+  std::condition_variable inspect_done_;
+  std::vector<Inspection*> inspections_;
+  std::atomic<bool> inspection_pending_{false};
+};
+
+class EngineState {
+ public:
+  explicit EngineState(const EngineOptions& options);
+  ~EngineState();
+
+  // The new producer's state, owned by the engine; or ResourceExhausted.
+  absl::StatusOr<ProducerState*> NewProducer();
+  void Inspect(uint32_t shard, const std::function<void(const Core&)>& fn);
+  void Close();
+
+  const EngineOptions& options() const { return options_; }
+  const Clock& clock() const { return *clock_; }
+  Journal& journal() { return *journal_; }
+  uint32_t shard_count() const { return options_.shards; }
+  Shard& shard(uint32_t index) { return *shards_[index]; }
+  uint32_t producer_count() const { return producer_count_.load(std::memory_order_acquire); }
+  ProducerState& producer(uint32_t index) { return *producers_[index]; }
+  bool closing() const { return closing_.load(std::memory_order_acquire); }
+  bool stopping() const { return stopping_.load(std::memory_order_acquire); }
+  std::atomic<int64_t>& peer_messages_in_flight() { return peer_messages_in_flight_; }
+  std::atomic<int32_t>& submits_under_way() { return submits_under_way_; }
+  // True when every command submitted has been answered (checked at close).
+  bool AllAnswered() const;
+
+ private:
+  EngineOptions options_;
+  SystemClock system_clock_;
+  NoopJournal noop_journal_;
+  const Clock* clock_;
+  Journal* journal_;
+  std::vector<std::unique_ptr<Shard>> shards_;
+  std::mutex producers_mutex_;
+  std::unique_ptr<ProducerState> producers_[kProducersMax];
+  std::atomic<uint32_t> producer_count_{0};
+  std::atomic<bool> closing_{false};
+  std::atomic<bool> stopping_{false};
+  bool closed_ = false;
+  std::atomic<int64_t> peer_messages_in_flight_{0};
+  std::atomic<int32_t> submits_under_way_{0};
+};
+
+// kOk, or InvalidArgument naming the field.
+absl::Status ValidateEngineOptions(const EngineOptions& options);
+
+}  // namespace encore::internal
+
+#endif  // ENCORE_RUNTIME_ENGINE_STATE_H_

@@ -1,0 +1,144 @@
+// Producer: one thread's rings to and from every shard.
+#include <thread>
+
+#include "internal/check.h"
+#include "runtime/engine_state.h"
+
+namespace encore {
+namespace internal {
+
+ProducerState::ProducerState(EngineState* engine, uint32_t index)
+    : engine_(engine), index_(index), in_flight_to_shard_(engine->shard_count(), 0) {
+  const uint32_t capacity = engine->options().ring_capacity;
+  for (uint32_t shard = 0; shard < engine->shard_count(); ++shard) {
+    to_shard_.push_back(std::make_unique<Ring<Request>>(capacity));
+    from_shard_.push_back(std::make_unique<Ring<CompletionSlot>>(capacity));
+  }
+}
+
+bool ProducerState::Push(uint32_t shard, const Request& request) {
+  if (in_flight_to_shard_[shard] >= engine_->options().ring_capacity) return false;
+  const bool pushed = to_shard_[shard]->push(request);
+  // The in-flight bound keeps the ring from filling: it cannot fail.
+  ENCORE_CHECK(pushed);
+  ++in_flight_to_shard_[shard];
+  ++in_flight_;
+  submitted_.fetch_add(1, std::memory_order_release);
+  engine_->shard(shard).wakeup().Notify();
+  return true;
+}
+
+bool ProducerState::WaitForRoom(uint32_t shard) {
+  while (in_flight_to_shard_[shard] >= engine_->options().ring_capacity) {
+    if (engine_->closing()) return false;
+    // Completions free room; keep them for the caller's next Poll.
+    Completion completions[64];
+    const size_t taken = Wait(completions, std::chrono::milliseconds(10));
+    stash_.insert(stash_.end(), completions, completions + taken);
+  }
+  return true;
+}
+
+ResultCode ProducerState::Submit(const Command& command, uint64_t tag) {
+  // Counted so Close() waits for a Submit that already passed the check.
+  engine_->submits_under_way().fetch_add(1, std::memory_order_acq_rel);
+  struct Done {
+    EngineState* engine;
+    ~Done() { engine->submits_under_way().fetch_sub(1, std::memory_order_acq_rel); }
+  } done{engine_};
+  if (engine_->closing()) return ResultCode::kUnavailable;
+  const uint32_t shards = engine_->shard_count();
+  const bool block = engine_->options().full_ring == FullRingPolicy::kBlock;
+  if (command.type == CommandType::kCreateConcert) {
+    // The catalog of concerts is on every shard (each checks that a new
+    // schedule's concert exists): broadcast, and answer with shard 0's reply.
+    for (uint32_t shard = 0; shard < shards; ++shard) {
+      if (in_flight_to_shard_[shard] >= engine_->options().ring_capacity &&
+          !(block && WaitForRoom(shard))) {
+        return block ? ResultCode::kUnavailable : ResultCode::kBusy;
+      }
+    }
+    for (uint32_t shard = 0; shard < shards; ++shard) {
+      Push(shard, Request{command, tag, shard != 0});
+    }
+    return ResultCode::kOk;
+  }
+  const uint32_t shard = ShardOfCommand(command, shards);
+  if (Push(shard, Request{command, tag, false})) return ResultCode::kOk;
+  if (!block) return ResultCode::kBusy;
+  if (!WaitForRoom(shard)) return ResultCode::kUnavailable;
+  Push(shard, Request{command, tag, false});
+  return ResultCode::kOk;
+}
+
+size_t ProducerState::Poll(std::span<Completion> out) {
+  size_t taken = 0;
+  while (taken < out.size() && !stash_.empty()) {
+    out[taken++] = stash_.front();
+    stash_.pop_front();
+  }
+  for (uint32_t shard = 0; shard < from_shard_.size() && taken < out.size(); ++shard) {
+    CompletionSlot slot;
+    while (taken < out.size() && from_shard_[shard]->pop(slot)) {
+      --in_flight_to_shard_[shard];
+      --in_flight_;
+      if (!slot.silent) out[taken++] = slot.completion;
+    }
+  }
+  return taken;
+}
+
+bool ProducerState::AnyCompletion() {
+  if (!stash_.empty()) return true;
+  for (const auto& ring : from_shard_) {
+    if (ring->read_available() > 0) return true;
+  }
+  return false;
+}
+
+size_t ProducerState::Wait(std::span<Completion> out, std::chrono::milliseconds timeout) {
+  size_t taken = Poll(out);
+  if (taken > 0) return taken;
+  const uint32_t spins = engine_->options().idle_spins;
+  for (uint32_t spin = 0; spin < spins; ++spin) {
+    if (AnyCompletion()) return Poll(out);
+    std::this_thread::yield();
+  }
+  wakeup_.Sleep(timeout, [this] { return AnyCompletion(); });
+  return Poll(out);
+}
+
+Reply ProducerState::Call(const Command& command) {
+  ENCORE_CHECK(in_flight_ == 0 && stash_.empty());
+  const ResultCode submitted = Submit(command, 0);
+  if (submitted != ResultCode::kOk) return MakeReply(command.type, submitted);
+  // A broadcast's other copies complete silently: wait for them too, so the
+  // next Call starts with nothing in flight.
+  Completion completion;
+  bool answered = false;
+  while (!answered || in_flight_ > 0) {
+    Completion taken;
+    if (Wait(std::span<Completion>(&taken, 1), std::chrono::milliseconds(100)) == 1) {
+      completion = taken;
+      answered = true;
+    }
+  }
+  return completion.reply;
+}
+
+}  // namespace internal
+
+Producer::Producer(internal::ProducerState* state) : state_(state) {}
+Producer::~Producer() = default;
+
+ResultCode Producer::Submit(const Command& command, uint64_t tag) {
+  return state_->Submit(command, tag);
+}
+size_t Producer::Poll(std::span<Completion> out) { return state_->Poll(out); }
+size_t Producer::Wait(std::span<Completion> out, std::chrono::milliseconds timeout) {
+  return state_->Wait(out, timeout);
+}
+Reply Producer::Call(const Command& command) { return state_->Call(command); }
+uint64_t Producer::in_flight() const { return state_->in_flight(); }
+
+}  // namespace encore

@@ -1,0 +1,236 @@
+// Shard: the single-writer thread around one Core.
+#include <algorithm>
+
+#include "internal/check.h"
+#include "runtime/engine_state.h"
+
+namespace encore::internal {
+
+Shard::Shard(EngineState* engine, uint32_t index, const CoreOptions& core_options)
+    : engine_(engine),
+      index_(index),
+      core_(core_options),
+      released_(new std::atomic<uint64_t>[kProducersMax]) {
+  for (uint32_t producer = 0; producer < kProducersMax; ++producer) released_[producer] = 0;
+  const uint32_t shards = engine->shard_count();
+  for (uint32_t peer = 0; peer < shards; ++peer) {
+    inbox_.push_back(std::make_unique<Ring<PeerMessage>>(engine->options().ring_capacity));
+  }
+  events_.Reserve(1 << 16);
+}
+
+void Shard::Start() { thread_ = std::thread([this] { Run(); }); }
+
+void Shard::Join() {
+  if (thread_.joinable()) thread_.join();
+}
+
+void Shard::ResendPaymentsInFlight() {
+  std::vector<DebitRequest> requests;
+  core_.PaymentsInFlight(&requests);
+  for (const DebitRequest& request : requests) {
+    PeerMessage message{};
+    message.kind = PeerMessage::Kind::kDebit;
+    message.debit = request;
+    QueuePeer(ShardOfUser(request.user, engine_->shard_count()), message);
+  }
+  for (Pending& pending : pending_) pending.lsn = last_lsn_;
+  unstamped_from_ = pending_.size();
+}
+
+void Shard::Run() {
+  const EngineOptions& options = engine_->options();
+  uint32_t idle_rounds = 0;
+  for (;;) {
+    if (RunBatch()) {
+      idle_rounds = 0;
+      continue;
+    }
+    if (engine_->stopping() && Quiescent()) break;
+    if (++idle_rounds < options.idle_spins) {
+      std::this_thread::yield();
+      continue;
+    }
+    if (!pending_.empty() && engine_->journal().DurableLsn(index_) < pending_.front().lsn) {
+      engine_->journal().WaitDurable(index_, pending_.front().lsn,
+                                     std::chrono::milliseconds(options.idle_sleep_max_ms));
+      continue;
+    }
+    // Sleep until work arrives, or the next timer (at most idle_sleep_max_ms).
+    // While closing, look again soon: the last sagas may be finishing elsewhere.
+    int64_t sleep_ms = engine_->stopping() ? 1 : options.idle_sleep_max_ms;
+    const TimestampMs next_deadline = core_.NextDeadlineMs();
+    if (next_deadline != kNoDeadline) {
+      sleep_ms = std::clamp<int64_t>(next_deadline - engine_->clock().NowMs(), 0, sleep_ms);
+    }
+    wakeup_.Sleep(std::chrono::milliseconds(sleep_ms), [this] { return HasInput(); });
+  }
+}
+
+bool Shard::RunBatch() {
+  const EngineOptions& options = engine_->options();
+  events_.Clear();
+  const TimestampMs now = engine_->clock().NowMs();
+  core_.AdvanceTime(now, &events_);
+  if (inspection_pending_.load(std::memory_order_acquire)) RunInspections();
+
+  uint32_t taken = 0;
+  for (uint32_t peer = 0; peer < inbox_.size(); ++peer) {
+    PeerMessage message;
+    while (taken < options.batch_max && inbox_[peer]->pop(message)) {
+      HandlePeer(message, now);
+      engine_->peer_messages_in_flight().fetch_sub(1, std::memory_order_acq_rel);
+      ++taken;
+    }
+  }
+  const uint32_t producers = engine_->producer_count();
+  for (uint32_t i = 0; i < producers && taken < options.batch_max; ++i) {
+    const uint32_t producer = (round_robin_ + i) % producers;
+    Ring<Request>& ring = engine_->producer(producer).to_shard(index_);
+    Request request;
+    while (taken < options.batch_max && ring.pop(request)) {
+      HandleRequest(producer, request, now);
+      ++taken;
+    }
+  }
+  ++round_robin_;
+
+  const bool wrote = !events_.empty();
+  if (wrote) {
+    engine_->journal().Submit(index_, last_lsn_ + 1, static_cast<uint32_t>(events_.count()),
+                              events_.bytes());
+    last_lsn_ += events_.count();
+  }
+  // Everything this batch produced waits for the whole batch to be durable.
+  for (size_t i = unstamped_from_; i < pending_.size(); ++i) pending_[i].lsn = last_lsn_;
+  const size_t released = Release();
+  unstamped_from_ = pending_.size();
+  return taken > 0 || wrote || released > 0;
+}
+
+void Shard::HandleRequest(uint32_t producer, const Request& request, TimestampMs now) {
+  const size_t outbox_before = outbox_.size();
+  const Reply reply = core_.Apply(request.command, now, &events_, &outbox_);
+  if (outbox_.size() == outbox_before) {
+    QueueCompletion(producer, Completion{request.tag, reply}, request.silent);
+    return;
+  }
+  // A payment whose payer lives elsewhere: answer when its debit comes back.
+  const DebitRequest debit = outbox_.back();
+  outbox_.clear();
+  deferred_[{debit.schedule, debit.payment}] = Waiter{producer, request.tag};
+  PeerMessage message{};
+  message.kind = PeerMessage::Kind::kDebit;
+  message.debit = debit;
+  QueuePeer(ShardOfUser(debit.user, engine_->shard_count()), message);
+}
+
+void Shard::HandlePeer(const PeerMessage& message, TimestampMs now) {
+  if (message.kind == PeerMessage::Kind::kDebit) {
+    PeerMessage answer{};
+    answer.kind = PeerMessage::Kind::kOutcome;
+    answer.outcome = core_.ApplyDebit(message.debit, now, &events_);
+    QueuePeer(ShardOfSchedule(message.debit.schedule, engine_->shard_count()), answer);
+    return;
+  }
+  bool settled = false;
+  const Reply reply = core_.SettlePayment(message.outcome, now, &events_, &settled);
+  auto waiter = deferred_.find({message.outcome.schedule, message.outcome.payment});
+  // No waiter: a payment resent after a restart; its client retries with its
+  // request key and gets the recorded result.
+  if (!settled || waiter == deferred_.end()) return;
+  QueueCompletion(waiter->second.producer, Completion{waiter->second.tag, reply}, false);
+  deferred_.erase(waiter);
+}
+
+void Shard::QueueCompletion(uint32_t producer, const Completion& completion, bool silent) {
+  Pending pending{};
+  pending.to_peer = false;
+  pending.target = producer;
+  pending.slot = CompletionSlot{completion, silent};
+  pending_.push_back(pending);
+}
+
+void Shard::QueuePeer(uint32_t shard, const PeerMessage& message) {
+  engine_->peer_messages_in_flight().fetch_add(1, std::memory_order_acq_rel);
+  Pending pending{};
+  pending.to_peer = true;
+  pending.target = shard;
+  pending.message = message;
+  pending_.push_back(pending);
+}
+
+size_t Shard::Release() {
+  if (pending_.empty()) return 0;
+  const uint64_t durable = engine_->journal().DurableLsn(index_);
+  size_t released = 0;
+  uint64_t woken_producers[kProducersMax / 64] = {};
+  uint64_t woken_shards = 0;
+  while (!pending_.empty() && pending_.front().lsn <= durable) {
+    Pending& next = pending_.front();
+    if (next.to_peer) {
+      if (!engine_->shard(next.target).inbox_from(index_).push(next.message)) break;
+      woken_shards |= uint64_t{1} << next.target;
+    } else {
+      // Room is guaranteed: a producer has at most ring_capacity in flight.
+      const bool pushed = engine_->producer(next.target).from_shard(index_).push(next.slot);
+      ENCORE_CHECK(pushed);
+      released_[next.target].fetch_add(1, std::memory_order_acq_rel);
+      woken_producers[next.target / 64] |= uint64_t{1} << (next.target % 64);
+    }
+    pending_.pop_front();
+    ++released;
+  }
+  for (uint32_t word = 0; word < kProducersMax / 64; ++word) {
+    for (uint64_t bits = woken_producers[word]; bits != 0; bits &= bits - 1) {
+      engine_->producer(word * 64 + __builtin_ctzll(bits)).wakeup().Notify();
+    }
+  }
+  for (uint64_t bits = woken_shards; bits != 0; bits &= bits - 1) {
+    engine_->shard(__builtin_ctzll(bits)).wakeup().Notify();
+  }
+  return released;
+}
+
+bool Shard::HasInput() const {
+  if (inspection_pending_.load(std::memory_order_acquire)) return true;
+  for (const auto& ring : inbox_) {
+    if (ring->read_available() > 0) return true;
+  }
+  const uint32_t producers = engine_->producer_count();
+  for (uint32_t producer = 0; producer < producers; ++producer) {
+    if (engine_->producer(producer).to_shard(index_).read_available() > 0) return true;
+  }
+  return false;
+}
+
+bool Shard::Quiescent() const {
+  if (!pending_.empty() || !deferred_.empty()) return false;
+  if (engine_->peer_messages_in_flight().load(std::memory_order_acquire) != 0) return false;
+  return engine_->AllAnswered();
+}
+
+void Shard::Inspect(const std::function<void(const Core&)>& fn) {
+  Inspection inspection{&fn};
+  {
+    std::lock_guard<std::mutex> lock(inspect_mutex_);
+    inspections_.push_back(&inspection);
+    inspection_pending_.store(true, std::memory_order_release);
+  }
+  wakeup_.Notify();
+  std::unique_lock<std::mutex> lock(inspect_mutex_);
+  inspect_done_.wait(lock, [&] { return inspection.done; });
+}
+
+void Shard::RunInspections() {
+  std::lock_guard<std::mutex> lock(inspect_mutex_);
+  for (Inspection* inspection : inspections_) {
+    (*inspection->fn)(core_);
+    inspection->done = true;
+  }
+  inspections_.clear();
+  inspection_pending_.store(false, std::memory_order_release);
+  inspect_done_.notify_all();
+}
+
+}  // namespace encore::internal
