@@ -137,6 +137,9 @@ class Shard {
   Core core_;
   EventBuffer events_;
   std::vector<DebitRequest> outbox_;
+  // The batch being run, drained from the rings before the clock is read.
+  std::vector<PeerMessage> batch_peer_;
+  std::vector<std::pair<uint32_t, Request>> batch_requests_;
   uint64_t last_lsn_ = 0;
   size_t unstamped_from_ = 0;  // pending_ items of this batch, stamped with its LSN.
   std::deque<Pending> pending_;

@@ -17,6 +17,8 @@ Shard::Shard(EngineState* engine, uint32_t index, const CoreOptions& core_option
     inbox_.push_back(std::make_unique<Ring<PeerMessage>>(engine->options().ring_capacity));
   }
   events_.Reserve(1 << 16);
+  batch_peer_.reserve(engine->options().batch_max);
+  batch_requests_.reserve(engine->options().batch_max);
 }
 
 void Shard::Start() { thread_ = std::thread([this] { Run(); }); }
@@ -69,31 +71,36 @@ void Shard::Run() {
 
 bool Shard::RunBatch() {
   const EngineOptions& options = engine_->options();
+  // Drain first, then stamp: every command of the batch was queued before
+  // the clock was read, so none carries a time older than its submission.
+  batch_peer_.clear();
+  batch_requests_.clear();
+  for (uint32_t peer = 0; peer < inbox_.size(); ++peer) {
+    PeerMessage message;
+    while (batch_peer_.size() < options.batch_max && inbox_[peer]->pop(message)) {
+      batch_peer_.push_back(message);
+    }
+  }
+  const uint32_t producers = engine_->producer_count();
+  for (uint32_t i = 0; i < producers; ++i) {
+    const uint32_t producer = (round_robin_ + i) % producers;
+    Ring<Request>& ring = engine_->producer(producer).to_shard(index_);
+    Request request;
+    while (batch_peer_.size() + batch_requests_.size() < options.batch_max && ring.pop(request)) {
+      batch_requests_.push_back({producer, request});
+    }
+  }
+  ++round_robin_;
+
   events_.Clear();
   const TimestampMs now = engine_->clock().NowMs();
   core_.AdvanceTime(now, &events_);
   if (inspection_pending_.load(std::memory_order_acquire)) RunInspections();
-
-  uint32_t taken = 0;
-  for (uint32_t peer = 0; peer < inbox_.size(); ++peer) {
-    PeerMessage message;
-    while (taken < options.batch_max && inbox_[peer]->pop(message)) {
-      HandlePeer(message, now);
-      engine_->peer_messages_in_flight().fetch_sub(1, std::memory_order_acq_rel);
-      ++taken;
-    }
+  for (const PeerMessage& message : batch_peer_) {
+    HandlePeer(message, now);
+    engine_->peer_messages_in_flight().fetch_sub(1, std::memory_order_acq_rel);
   }
-  const uint32_t producers = engine_->producer_count();
-  for (uint32_t i = 0; i < producers && taken < options.batch_max; ++i) {
-    const uint32_t producer = (round_robin_ + i) % producers;
-    Ring<Request>& ring = engine_->producer(producer).to_shard(index_);
-    Request request;
-    while (taken < options.batch_max && ring.pop(request)) {
-      HandleRequest(producer, request, now);
-      ++taken;
-    }
-  }
-  ++round_robin_;
+  for (const auto& [producer, request] : batch_requests_) HandleRequest(producer, request, now);
 
   const bool wrote = !events_.empty();
   if (wrote) {
@@ -105,7 +112,7 @@ bool Shard::RunBatch() {
   for (size_t i = unstamped_from_; i < pending_.size(); ++i) pending_[i].lsn = last_lsn_;
   const size_t released = Release();
   unstamped_from_ = pending_.size();
-  return taken > 0 || wrote || released > 0;
+  return !batch_peer_.empty() || !batch_requests_.empty() || wrote || released > 0;
 }
 
 void Shard::HandleRequest(uint32_t producer, const Request& request, TimestampMs now) {

@@ -8,6 +8,7 @@
 #include <iostream>
 #include <map>
 #include <random>
+#include <sstream>
 #include <thread>
 #include <vector>
 
@@ -160,15 +161,29 @@ std::vector<ScriptStep> MakeScript(uint64_t seed, uint32_t users,
   return script;
 }
 
+std::string Describe(const Reply& reply) {
+  std::ostringstream out;
+  out << ResultCodeName(reply.code) << " type " << static_cast<int>(reply.type) << " state "
+      << static_cast<int>(reply.queue_state) << " seats " << int{reply.seat_count} << " hold "
+      << reply.hold << " deadline " << reply.hold_deadline_ms << " payment " << reply.payment
+      << " amount " << reply.amount << " balance " << reply.balance << " position "
+      << reply.position << " eta " << reply.eta_ms << " active_deadline "
+      << reply.active_deadline_ms << " token " << reply.token.locator << "/" << reply.token.mac;
+  return out.str();
+}
+
 // Runs a script through `apply`, filling tokens and hold ids from replies.
-template <typename Apply>
+template <typename Apply, typename OnAdvance>
 std::vector<Reply> RunScript(const std::vector<ScriptStep>& script, ManualClock* clock,
-                             Apply apply) {
+                             Apply apply, OnAdvance on_advance) {
   std::map<std::pair<ScheduleId, UserId>, QueueToken> tokens;
   std::map<std::pair<ScheduleId, UserId>, HoldId> holds;
   std::vector<Reply> replies;
   for (ScriptStep step : script) {
-    clock->Advance(step.advance_ms);
+    if (step.advance_ms > 0) {
+      clock->Advance(step.advance_ms);
+      on_advance();
+    }
     Command& command = step.command;
     const auto key = std::make_pair(command.schedule, command.user);
     command.token = tokens[key];
@@ -205,7 +220,8 @@ TEST(EngineTest, ShardedEngineMatchesTheSingleThreadedCore) {
   const std::vector<Reply> expected_replies =
       RunScript(script, &reference_clock, [&](const Command& command) {
         return reference.Apply(command, reference_clock.NowMs(), &events);
-      });
+      },
+      [] {});
   Observed expected;
   Observe(reference, schedule_ids, kUsers, 0, 1, &expected);
   uint64_t paid = 0;
@@ -218,18 +234,49 @@ TEST(EngineTest, ShardedEngineMatchesTheSingleThreadedCore) {
   for (uint32_t shards : {1u, 2u, 4u}) {
     SCOPED_TRACE(::testing::Message() << shards << " shards");
     ManualClock clock(kSaleOpensMs);
+    InMemoryJournal journal;
     EngineOptions options;
     options.shards = shards;
     options.clock = &clock;
+    options.journal = &journal;
     auto engine = OpenEngine(options);
     auto producer = NewProducer(*engine);
+    // A shard asleep in real time does not see a manual clock jump until it
+    // wakes; let every shard see each step, as the reference core does at
+    // its next command.
     const std::vector<Reply> replies = RunScript(
-        script, &clock, [&](const Command& command) { return producer->Call(command); });
+        script, &clock, [&](const Command& command) { return producer->Call(command); },
+        [&] {
+          for (uint32_t shard = 0; shard < shards; ++shard) {
+            engine->Inspect(shard, [](const Core&) {});
+          }
+        });
+    if (shards == 1) {
+      // One shard writes exactly the reference's event stream.
+      const std::vector<uint8_t> written = journal.Records(0);
+      const auto reference_bytes = events.bytes();
+      size_t offset = 0;
+      while (offset < written.size() && offset < reference_bytes.size()) {
+        uint16_t header[2];
+        std::memcpy(header, written.data() + offset, 4);
+        const size_t size = 4 + header[1];
+        if (std::memcmp(written.data() + offset, reference_bytes.data() + offset, size) != 0) {
+          uint16_t other[2];
+          std::memcpy(other, reference_bytes.data() + offset, 4);
+          ADD_FAILURE() << "event streams differ at byte " << offset << ": engine wrote "
+                        << EventTypeName(static_cast<EventType>(header[0])) << ", reference "
+                        << EventTypeName(static_cast<EventType>(other[0]));
+          break;
+        }
+        offset += size;
+      }
+      EXPECT_EQ(written.size(), reference_bytes.size());
+    }
     ASSERT_EQ(replies.size(), expected_replies.size());
     for (size_t i = 0; i < replies.size(); ++i) {
       ASSERT_EQ(std::memcmp(&replies[i], &expected_replies[i], sizeof(Reply)), 0)
-          << "step " << i << ": got " << ResultCodeName(replies[i].code) << ", expected "
-          << ResultCodeName(expected_replies[i].code);
+          << "step " << i << ": got " << Describe(replies[i]) << ", expected "
+          << Describe(expected_replies[i]);
     }
     Observed observed;
     for (uint32_t shard = 0; shard < shards; ++shard) {
