@@ -5,6 +5,14 @@
 
 #include "gtest/gtest.h"
 
+namespace encore {
+
+void PrintTo(ResultCode code, std::ostream* os) {
+  *os << ResultCodeName(code) << " (" << static_cast<uint32_t>(code) << ")";
+}
+
+}  // namespace encore
+
 namespace encore::testing {
 
 CoreOptions TestCoreOptions() {
@@ -139,6 +147,11 @@ CoreHarness::CoreHarness(const ScheduleConfig& config) : core_(TestCoreOptions()
 Reply CoreHarness::Run(Command command) {
   if (IsMutating(command.type) && command.request_key == 0) command.request_key = NextKey();
   return core_.Apply(command, now_, &events_);
+}
+
+Reply CoreHarness::RunAt(Command command, TimestampMs now) {
+  now_ = now;
+  return Run(command);
 }
 
 void CoreHarness::AdvanceTo(TimestampMs now) {

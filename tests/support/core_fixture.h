@@ -5,9 +5,18 @@
 
 #include <cstdint>
 #include <initializer_list>
+#include <ostream>
 #include <string_view>
 
 #include "encore/core.h"
+
+namespace encore {
+
+// Lets GoogleTest print a result code by name ("SEAT_UNAVAILABLE (509)")
+// instead of as raw bytes. Found by argument-dependent lookup.
+void PrintTo(ResultCode code, std::ostream* os);
+
+}  // namespace encore
 
 namespace encore::testing {
 
@@ -43,6 +52,9 @@ class CoreHarness {
   // Applies at the current clock; a fresh request key is taken when key == 0
   // for a mutating command.
   Reply Run(Command command);
+  // Moves the clock to `now` and runs the command there, with no AdvanceTime
+  // call first: the command itself is the first thing the core sees at `now`.
+  Reply RunAt(Command command, TimestampMs now);
   // Moves the clock forward and lets due timers fire.
   void AdvanceTo(TimestampMs now);
   void AdvanceBy(int64_t ms) { AdvanceTo(now_ + ms); }

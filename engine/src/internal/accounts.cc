@@ -75,10 +75,10 @@ void Accounts::Ledger(UserId user, uint64_t before, uint32_t limit,
   }
   while (index != kNoEntry && entries->size() < limit) {
     entries->push_back(entries_[index].entry);
-    *next_before = entries_[index].number;
     index = entries_[index].previous_entry;
   }
-  if (index == kNoEntry) *next_before = 0;
+  // The next page starts at the first entry not returned (0: none left).
+  *next_before = index == kNoEntry ? 0 : entries_[index].number + 1;
 }
 
 void Accounts::AddToHash(StateHasher* hasher) const {

@@ -366,23 +366,24 @@ Reply CoreState::HoldSeats(const Command& command, TimestampMs now, EventBuffer*
 
 namespace {
 
-// The refusal for a hold that is not HELD by `user`, or kOk.
+// The refusal for a hold that is not HELD by `user`, or kOk. Ownership comes
+// first: a foreign user learns nothing about what became of someone's hold.
 ResultCode HoldRefusal(const HoldView& hold, UserId user) {
+  if (hold.status == HoldStatus::kNotFound) return ResultCode::kHoldNotFound;
+  if (hold.user != user) return ResultCode::kHoldNotOwned;
   switch (hold.status) {
-    case HoldStatus::kNotFound:
-      return ResultCode::kHoldNotFound;
-    case HoldStatus::kReleased:
-      return ResultCode::kHoldReleased;
     case HoldStatus::kExpired:
       return ResultCode::kHoldExpired;
+    case HoldStatus::kReleased:
+      return ResultCode::kHoldReleased;
     case HoldStatus::kPaid:
       return ResultCode::kAlreadyPaid;
-    case HoldStatus::kHeld:
     case HoldStatus::kPaying:
+      return ResultCode::kPaymentInProgress;
+    case HoldStatus::kNotFound:
+    case HoldStatus::kHeld:
       break;
   }
-  if (hold.user != user) return ResultCode::kHoldNotOwned;
-  if (hold.status == HoldStatus::kPaying) return ResultCode::kPaymentInProgress;
   return ResultCode::kOk;
 }
 

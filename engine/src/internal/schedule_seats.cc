@@ -60,6 +60,7 @@ ScheduleSeats::Hold* ScheduleSeats::LiveHold(HoldId hold) {
 HoldView ScheduleSeats::FindHold(HoldId hold) const {
   HoldView view;
   if (hold == 0 || hold > hold_slots_.size()) return view;
+  view.user = hold_owners_[hold - 1];
   switch (hold_slots_[hold - 1]) {
     case kFateReleased:
       view.status = HoldStatus::kReleased;
@@ -123,6 +124,7 @@ absl::Status ScheduleSeats::ApplyHeld(const SeatsHeld& event) {
   holds_[slot] = Hold{event.user, event.deadline_ms, event.hold, seats[0],
                       static_cast<uint16_t>(seats.size()), HoldStatus::kHeld, 0};
   hold_slots_.push_back(slot);
+  hold_owners_.push_back(event.user);
   seats_held_ += seats.size();
   AddUserSeats(event.user, static_cast<int32_t>(seats.size()));
   return absl::OkStatus();
@@ -217,6 +219,7 @@ void ScheduleSeats::AddToHash(StateHasher* hasher) const {
   }
   for (HoldId id = 1; id <= hold_slots_.size(); ++id) {
     const uint32_t slot = hold_slots_[id - 1];
+    hasher->Add(hold_owners_[id - 1]);
     if (slot >= kFateBase) {
       hasher->Add(slot);
       continue;

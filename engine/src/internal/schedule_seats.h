@@ -1,7 +1,8 @@
 // ScheduleSeats: the seats, holds and payments of one schedule.
 //
 // Memory: 8 bytes per seat (a slot word and a next-seat link), plus 32 bytes
-// per live hold, 4 bytes per hold ever made, and 32 bytes per payment.
+// per live hold, 12 bytes per hold ever made (its fate and its owner), and
+// 56 bytes per payment.
 // A seat's slot word says its state: 0 = AVAILABLE; kSoldBit | payment index =
 // SOLD; otherwise 1 + the index of the live hold that has it. A hold's seats
 // form a singly linked list through next_seat_.
@@ -126,6 +127,9 @@ class ScheduleSeats {
   std::vector<Hold> holds_;
   std::vector<uint32_t> free_holds_;
   std::vector<uint32_t> hold_slots_;  // By hold id - 1: a live slot or a fate.
+  // By hold id - 1: who made it, kept after it ends so that a foreign user is
+  // told HOLD_NOT_OWNED and nothing about what became of it.
+  std::vector<UserId> hold_owners_;
   std::vector<PaymentRecord> payments_;     // By payment id - 1.
   absl::flat_hash_map<UserId, uint32_t> user_seats_;
   uint32_t seats_held_ = 0;

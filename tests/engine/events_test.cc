@@ -1,0 +1,445 @@
+// The event stream: exact replay, refusal of corrupted events, and the state hash.
+#include <cstdint>
+#include <cstring>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "gtest/gtest.h"
+#include "support/core_fixture.h"
+
+namespace encore::testing {
+namespace {
+
+constexpr UserId kAlice = 1;
+constexpr UserId kBob = 2;
+constexpr UserId kCarol = 3;
+
+void ExpectReplayMatches(CoreHarness& harness, const std::string& step) {
+  SCOPED_TRACE(step);
+  const absl::Status invariants = harness.core().CheckInvariants();
+  EXPECT_TRUE(invariants.ok()) << invariants;
+  EXPECT_EQ(harness.ReplayHash(), harness.core().StateHash());
+}
+
+template <typename T>
+std::span<const uint8_t> BytesOf(const T& event) {
+  return std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(&event), sizeof(T));
+}
+
+template <typename T>
+absl::Status ApplyTyped(Core& core, const T& event) {
+  return core.ApplyEvent(EventView{T::kType, BytesOf(event)});
+}
+
+TEST(EventsTest, ReplayMatchesAfterEveryKindOfCommand) {
+  CoreHarness harness;
+  ExpectReplayMatches(harness, "create concert and schedule");
+
+  ASSERT_TRUE(harness.Run(ChargeCommand(kAlice, 20'000, 500)).ok());
+  ExpectReplayMatches(harness, "charge");
+  ASSERT_EQ(harness.Run(ChargeCommand(kAlice, 0, 0)).code, ResultCode::kInvalidAmount);
+  ExpectReplayMatches(harness, "refused charge");
+
+  const QueueToken alice = harness.Admit(kAlice);
+  ExpectReplayMatches(harness, "enter and admit");
+  ASSERT_TRUE(harness.Run(StatusCommand(kSchedule, kAlice, alice)).ok());
+  ExpectReplayMatches(harness, "status of an active entry");
+
+  const Reply first = harness.Run(HoldCommand(kSchedule, kAlice, alice, {0, 1}, 0));
+  ASSERT_TRUE(first.ok());
+  ExpectReplayMatches(harness, "hold");
+  ASSERT_TRUE(harness.Run(ReleaseCommand(kSchedule, kAlice, first.hold, 0)).ok());
+  ExpectReplayMatches(harness, "release");
+  const Reply second = harness.Run(HoldCommand(kSchedule, kAlice, alice, {50, 51}, 0));
+  ASSERT_TRUE(second.ok());
+  ASSERT_EQ(harness.Run(HoldCommand(kSchedule, kAlice, alice, {50}, 0)).code,
+            ResultCode::kSeatUnavailable);
+  ExpectReplayMatches(harness, "refused hold");
+
+  ASSERT_TRUE(harness.Run(SetPolicyCommand(kSchedule, AdmissionPolicy{1, 0, 0}, 0)).ok());
+  ExpectReplayMatches(harness, "policy change");
+  const Reply bob = harness.Run(EnterCommand(kSchedule, kBob, 0));
+  ASSERT_EQ(bob.queue_state, QueueState::kWaiting);
+  ExpectReplayMatches(harness, "enter and wait");
+  harness.AdvanceBy(1'000);
+  ASSERT_TRUE(harness.Run(StatusCommand(kSchedule, kBob, bob.token)).ok());
+  ExpectReplayMatches(harness, "heartbeat");
+  ASSERT_TRUE(harness.Run(LeaveCommand(kSchedule, kBob, bob.token, 0)).ok());
+  ExpectReplayMatches(harness, "leave");
+  const Reply carol = harness.Run(EnterCommand(kSchedule, kCarol, 0));
+  ASSERT_EQ(carol.queue_state, QueueState::kWaiting);
+
+  ASSERT_EQ(harness.Run(PayCommand(kSchedule, kAlice, alice, 999, 0)).code,
+            ResultCode::kHoldNotFound);
+  ExpectReplayMatches(harness, "refused pay");
+  ASSERT_TRUE(harness.Run(PayCommand(kSchedule, kAlice, alice, second.hold, 0)).ok());
+  ExpectReplayMatches(harness, "pay, which ends the token and admits the next");
+  const Reply carol_status = harness.Run(StatusCommand(kSchedule, kCarol, carol.token));
+  ASSERT_EQ(carol_status.queue_state, QueueState::kActive);
+
+  ASSERT_TRUE(harness.Run(ChargeCommand(kCarol, 100, 0)).ok());
+  const Reply carol_hold = harness.Run(HoldCommand(kSchedule, kCarol, carol.token, {2}, 0));
+  ASSERT_TRUE(carol_hold.ok());
+  ASSERT_EQ(harness.Run(PayCommand(kSchedule, kCarol, carol.token, carol_hold.hold, 0)).code,
+            ResultCode::kInsufficientBalance);
+  ExpectReplayMatches(harness, "pay refused for the balance");
+
+  harness.AdvanceTo(carol_hold.hold_deadline_ms);
+  ASSERT_EQ(harness.core().Stats().holds_live, 0u);
+  ExpectReplayMatches(harness, "hold expiry");
+  harness.AdvanceTo(carol_status.active_deadline_ms);
+  ASSERT_EQ(harness.core().Stats().queue_active, 0u);
+  ExpectReplayMatches(harness, "token expiry");
+
+  const Reply repeat = harness.Run(ChargeCommand(kAlice, 20'000, 500));
+  ASSERT_EQ(repeat.code, ResultCode::kOk);
+  ASSERT_EQ(repeat.balance, 20'000);  // The recorded reply.
+  ASSERT_EQ(harness.Run(ChargeCommand(kAlice, 1, 500)).code, ResultCode::kRequestKeyReused);
+  ExpectReplayMatches(harness, "repeat and reused key");
+
+  ScheduleConfig other = MakeScheduleConfig(kSchedule + 1, 10);
+  other.concert = kConcert + 1;
+  ASSERT_TRUE(harness.Run(CreateConcertCommand(kConcert + 1, "Second", 0)).ok());
+  ASSERT_TRUE(harness.Run(CreateScheduleCommand(other, 0)).ok());
+  ASSERT_EQ(harness.Run(CreateScheduleCommand(other, 0)).code, ResultCode::kScheduleExists);
+  ExpectReplayMatches(harness, "second concert and schedule");
+}
+
+TEST(EventsTest, InvariantsHoldAfterEveryReplayedEvent) {
+  CoreHarness harness;
+  ASSERT_TRUE(harness.Run(ChargeCommand(kAlice, 20'000, 0)).ok());
+  QueueToken alice;
+  const HoldId hold = harness.HoldFor(kAlice, {0, 1, 2}, &alice);
+  ASSERT_NE(hold, 0u);
+  ASSERT_TRUE(harness.Run(PayCommand(kSchedule, kAlice, alice, hold, 0)).ok());
+  QueueToken bob;
+  const HoldId bobs = harness.HoldFor(kBob, {3}, &bob);
+  ASSERT_NE(bobs, 0u);
+  ASSERT_EQ(harness.Run(PayCommand(kSchedule, kBob, bob, bobs, 0)).code,
+            ResultCode::kInsufficientBalance);
+  harness.AdvanceBy(kHoldTtlDefaultMs);
+
+  Core replayed(TestCoreOptions());
+  size_t index = 0;
+  harness.events().ForEach([&](const EventView& event) {
+    const absl::Status status = replayed.ApplyEvent(event);
+    EXPECT_TRUE(status.ok()) << "event " << index << ": " << status;
+    const absl::Status invariants = replayed.CheckInvariants();
+    EXPECT_TRUE(invariants.ok()) << "after event " << index << " (" << EventTypeName(event.type)
+                                 << "): " << invariants;
+    ++index;
+  });
+  EXPECT_EQ(index, harness.events().count());
+  EXPECT_EQ(replayed.StateHash(), harness.core().StateHash());
+}
+
+TEST(EventsTest, ReplayedCoreRunsOnLikeTheOriginal) {
+  CoreHarness harness;
+  ASSERT_TRUE(harness.Run(ChargeCommand(kAlice, 20'000, 0)).ok());
+  QueueToken alice;
+  const HoldId hold = harness.HoldFor(kAlice, {0, 1}, &alice);
+  ASSERT_NE(hold, 0u);
+  const QueueToken bob = harness.Admit(kBob);
+
+  Core replayed(TestCoreOptions());
+  ASSERT_TRUE(replayed.ApplyEvents(harness.events()).ok());
+  EventBuffer replayed_events;
+  // The hold's timer is rebuilt by replay: it expires in both at the deadline.
+  const TimestampMs deadline = harness.now() + kHoldTtlDefaultMs;
+  const Command take = HoldCommand(kSchedule, kBob, bob, {0, 1}, 55);
+  const Reply before_deadline = replayed.Apply(take, deadline - 1, &replayed_events);
+  EXPECT_EQ(before_deadline.code, ResultCode::kSeatUnavailable);
+  EXPECT_EQ(harness.RunAt(take, deadline - 1).code, ResultCode::kSeatUnavailable);
+
+  const Command take_later = HoldCommand(kSchedule, kBob, bob, {0, 1}, 56);
+  const Reply replayed_reply = replayed.Apply(take_later, deadline, &replayed_events);
+  const Reply original_reply = harness.RunAt(take_later, deadline);
+  EXPECT_EQ(replayed_reply.code, ResultCode::kOk);
+  EXPECT_EQ(std::memcmp(&replayed_reply, &original_reply, sizeof(Reply)), 0);
+  EXPECT_EQ(replayed.StateHash(), harness.core().StateHash());
+  EXPECT_EQ(replayed.NextDeadlineMs(), harness.core().NextDeadlineMs());
+}
+
+// A core with some of everything: a live hold, a released hold, a payment,
+// balances and request records.
+class CorruptionTest : public ::testing::Test {
+ protected:
+  static constexpr RequestKey kChargeKey = 77;
+
+  CorruptionTest() {
+    EXPECT_TRUE(harness_.Run(ChargeCommand(kAlice, 20'000, kChargeKey)).ok());
+    QueueToken alice;
+    paid_hold_ = harness_.HoldFor(kAlice, {0}, &alice);
+    EXPECT_TRUE(harness_.Run(PayCommand(kSchedule, kAlice, alice, paid_hold_, 0)).ok());
+    QueueToken bob;
+    released_hold_ = harness_.HoldFor(kBob, {1}, &bob);
+    EXPECT_TRUE(harness_.Run(ReleaseCommand(kSchedule, kBob, released_hold_, 0)).ok());
+    const Reply live = harness_.Run(HoldCommand(kSchedule, kBob, bob, {2, 3}, 0));
+    EXPECT_TRUE(live.ok());
+    live_hold_ = live.hold;
+    hash_before_ = harness_.core().StateHash();
+  }
+
+  // The core refused the event as data loss and is exactly as before.
+  void ExpectRefused(const absl::Status& status) {
+    EXPECT_TRUE(absl::IsDataLoss(status)) << status;
+    EXPECT_EQ(harness_.core().StateHash(), hash_before_);
+    const absl::Status invariants = harness_.core().CheckInvariants();
+    EXPECT_TRUE(invariants.ok()) << invariants;
+    // It keeps working, in step with its (uncorrupted) log.
+    EXPECT_TRUE(harness_.Run(ChargeCommand(kCarol, 1, 0)).ok());
+    EXPECT_EQ(harness_.ReplayHash(), harness_.core().StateHash());
+    hash_before_ = harness_.core().StateHash();
+  }
+
+  SeatsHeld NextSeatsHeld(ScheduleId schedule, SeatIndex seat) const {
+    SeatsHeld held{};
+    held.schedule = schedule;
+    held.user = kCarol;
+    held.hold = live_hold_ + 1;
+    held.deadline_ms = harness_.now() + kHoldTtlDefaultMs;
+    held.seat_count = 1;
+    held.seats[0] = seat;
+    return held;
+  }
+
+  CoreHarness harness_;
+  HoldId paid_hold_ = 0;
+  HoldId released_hold_ = 0;
+  HoldId live_hold_ = 0;
+  uint64_t hash_before_ = 0;
+};
+
+TEST_F(CorruptionTest, ValidEventIsAccepted) {
+  // The control: the same construction with good values applies.
+  EXPECT_TRUE(ApplyTyped(harness_.core(), NextSeatsHeld(kSchedule, 10)).ok());
+  EXPECT_NE(harness_.core().StateHash(), hash_before_);
+  EXPECT_TRUE(harness_.core().CheckInvariants().ok());
+}
+
+TEST_F(CorruptionTest, PayloadTooShort) {
+  const AccountCharged charged{kCarol, 100, harness_.now()};
+  const std::span<const uint8_t> bytes = BytesOf(charged);
+  ExpectRefused(harness_.core().ApplyEvent(
+      EventView{EventType::kAccountCharged, bytes.first(bytes.size() - 1)}));
+}
+
+TEST_F(CorruptionTest, PayloadTooLong) {
+  const AccountCharged charged{kCarol, 100, harness_.now()};
+  std::vector<uint8_t> bytes(sizeof(charged) + 8, 0);
+  std::memcpy(bytes.data(), &charged, sizeof(charged));
+  ExpectRefused(harness_.core().ApplyEvent(EventView{EventType::kAccountCharged, bytes}));
+}
+
+TEST_F(CorruptionTest, EmptyPayload) {
+  ExpectRefused(harness_.core().ApplyEvent(EventView{EventType::kSeatsHeld, {}}));
+}
+
+TEST_F(CorruptionTest, UnknownEventType) {
+  const AccountCharged charged{kCarol, 100, harness_.now()};
+  ExpectRefused(
+      harness_.core().ApplyEvent(EventView{static_cast<EventType>(999), BytesOf(charged)}));
+}
+
+TEST_F(CorruptionTest, EventTypeZero) {
+  const AccountCharged charged{kCarol, 100, harness_.now()};
+  ExpectRefused(harness_.core().ApplyEvent(EventView{static_cast<EventType>(0), BytesOf(charged)}));
+}
+
+TEST_F(CorruptionTest, SeatsHeldForUnknownSchedule) {
+  ExpectRefused(ApplyTyped(harness_.core(), NextSeatsHeld(kSchedule + 1, 10)));
+}
+
+TEST_F(CorruptionTest, SeatsHeldOnAHeldSeat) {
+  ExpectRefused(ApplyTyped(harness_.core(), NextSeatsHeld(kSchedule, 2)));
+}
+
+TEST_F(CorruptionTest, SeatsHeldOnASoldSeat) {
+  ExpectRefused(ApplyTyped(harness_.core(), NextSeatsHeld(kSchedule, 0)));
+}
+
+TEST_F(CorruptionTest, SeatsHeldOutOfRange) {
+  ExpectRefused(ApplyTyped(harness_.core(), NextSeatsHeld(kSchedule, 100)));
+}
+
+TEST_F(CorruptionTest, SeatsHeldWithHoldIdOutOfSequence) {
+  SeatsHeld held = NextSeatsHeld(kSchedule, 10);
+  held.hold = live_hold_ + 2;
+  ExpectRefused(ApplyTyped(harness_.core(), held));
+  held.hold = live_hold_;
+  ExpectRefused(ApplyTyped(harness_.core(), held));
+}
+
+TEST_F(CorruptionTest, SeatsHeldWithBadSeatCount) {
+  SeatsHeld held = NextSeatsHeld(kSchedule, 10);
+  held.seat_count = 0;
+  ExpectRefused(ApplyTyped(harness_.core(), held));
+  held.seat_count = kHoldSeatsMax + 1;
+  ExpectRefused(ApplyTyped(harness_.core(), held));
+}
+
+TEST_F(CorruptionTest, SeatsHeldWithTheSameSeatTwice) {
+  SeatsHeld held = NextSeatsHeld(kSchedule, 10);
+  held.seat_count = 2;
+  held.seats[1] = 10;
+  ExpectRefused(ApplyTyped(harness_.core(), held));
+}
+
+TEST_F(CorruptionTest, SeatsHeldOverTheUserLimit) {
+  SeatsHeld held = NextSeatsHeld(kSchedule, 10);
+  held.seat_count = 5;  // The limit is 4.
+  for (uint32_t i = 0; i < 5; ++i) held.seats[i] = 10 + i;
+  ExpectRefused(ApplyTyped(harness_.core(), held));
+}
+
+TEST_F(CorruptionTest, HoldEndedForAHoldThatDoesNotExist) {
+  ExpectRefused(ApplyTyped(harness_.core(),
+                           HoldEnded{kSchedule, live_hold_ + 1, HoldEndReason::kReleased, {}}));
+  ExpectRefused(ApplyTyped(harness_.core(), HoldEnded{kSchedule, 0, HoldEndReason::kExpired, {}}));
+}
+
+TEST_F(CorruptionTest, HoldEndedForAHoldThatAlreadyEnded) {
+  ExpectRefused(ApplyTyped(harness_.core(),
+                           HoldEnded{kSchedule, released_hold_, HoldEndReason::kReleased, {}}));
+  ExpectRefused(
+      ApplyTyped(harness_.core(), HoldEnded{kSchedule, paid_hold_, HoldEndReason::kExpired, {}}));
+}
+
+TEST_F(CorruptionTest, HoldEndedForUnknownSchedule) {
+  ExpectRefused(ApplyTyped(harness_.core(),
+                           HoldEnded{kSchedule + 1, live_hold_, HoldEndReason::kReleased, {}}));
+}
+
+TEST_F(CorruptionTest, HoldEndedWithUnknownReason) {
+  ExpectRefused(ApplyTyped(harness_.core(),
+                           HoldEnded{kSchedule, live_hold_, static_cast<HoldEndReason>(9), {}}));
+}
+
+TEST_F(CorruptionTest, PaymentSettledWithoutAPaymentInFlight) {
+  ExpectRefused(
+      ApplyTyped(harness_.core(),
+                 PaymentSettled{kSchedule, live_hold_, 2, harness_.now(), ResultCode::kOk, {}}));
+  // The completed payment cannot settle twice.
+  ExpectRefused(
+      ApplyTyped(harness_.core(),
+                 PaymentSettled{kSchedule, paid_hold_, 1, harness_.now(), ResultCode::kOk, {}}));
+}
+
+TEST_F(CorruptionTest, AccountDebitedBeyondTheBalance) {
+  ExpectRefused(ApplyTyped(harness_.core(), AccountDebited{kAlice, kSchedule, 9, live_hold_,
+                                                           1'000'000, harness_.now()}));
+  ExpectRefused(ApplyTyped(harness_.core(),
+                           AccountDebited{kBob, kSchedule, 9, live_hold_, 1, harness_.now()}));
+}
+
+TEST_F(CorruptionTest, AccountDebitedTwiceForOnePayment) {
+  ExpectRefused(ApplyTyped(harness_.core(),
+                           AccountDebited{kAlice, kSchedule, 1, paid_hold_, 1, harness_.now()}));
+}
+
+TEST_F(CorruptionTest, AccountChargedWithABadAmount) {
+  ExpectRefused(ApplyTyped(harness_.core(), AccountCharged{kCarol, 0, harness_.now()}));
+  ExpectRefused(ApplyTyped(harness_.core(), AccountCharged{kCarol, -5, harness_.now()}));
+  ExpectRefused(
+      ApplyTyped(harness_.core(), AccountCharged{kCarol, kChargeAmountMax + 1, harness_.now()}));
+}
+
+TEST_F(CorruptionTest, RequestRecordedTwice) {
+  RequestRecorded recorded{};
+  recorded.user = kAlice;
+  recorded.key = kChargeKey;
+  ExpectRefused(ApplyTyped(harness_.core(), recorded));
+  recorded.key = 0;
+  ExpectRefused(ApplyTyped(harness_.core(), recorded));
+}
+
+TEST_F(CorruptionTest, ConcertOrScheduleCreatedTwice) {
+  ConcertCreated concert{};
+  concert.concert = kConcert;
+  std::memcpy(concert.title.data(), "Again", 5);
+  ExpectRefused(ApplyTyped(harness_.core(), concert));
+  ExpectRefused(ApplyTyped(harness_.core(), ScheduleCreated{MakeScheduleConfig()}));
+}
+
+TEST_F(CorruptionTest, QueueEventsThatCannotFollow) {
+  ExpectRefused(
+      ApplyTyped(harness_.core(), QueueEntered{kSchedule, kCarol, 99, 0, harness_.now()}));
+  ExpectRefused(ApplyTyped(harness_.core(), QueueAdmitted{kSchedule, 99, 0, harness_.now()}));
+  ExpectRefused(ApplyTyped(harness_.core(), QueueEnded{kSchedule + 1, 0, QueueState::kLeft, {}}));
+}
+
+TEST(EventsTest, StreamMissingAnEventIsRefusedOnReplay) {
+  CoreHarness harness;
+  QueueToken token;
+  ASSERT_NE(harness.HoldFor(kAlice, {0}, &token), 0u);
+  Core replayed(TestCoreOptions());
+  absl::Status first_error;
+  harness.events().ForEach([&](const EventView& event) {
+    // Drop the schedule: everything that names it cannot follow.
+    if (event.type != EventType::kScheduleCreated && first_error.ok()) {
+      first_error = replayed.ApplyEvent(event);
+    }
+  });
+  EXPECT_TRUE(absl::IsDataLoss(first_error)) << first_error;
+  const absl::Status invariants = replayed.CheckInvariants();
+  EXPECT_TRUE(invariants.ok()) << invariants;
+}
+
+TEST(EventsTest, StateHashIsDeterministic) {
+  CoreHarness first;
+  CoreHarness second;
+  EXPECT_EQ(first.core().StateHash(), second.core().StateHash());
+  for (CoreHarness* harness : {&first, &second}) {
+    ASSERT_TRUE(harness->Run(ChargeCommand(kAlice, 500, 0)).ok());
+    QueueToken token;
+    ASSERT_NE(harness->HoldFor(kAlice, {4, 5}, &token), 0u);
+  }
+  EXPECT_EQ(first.core().StateHash(), second.core().StateHash());
+}
+
+TEST(EventsTest, StateHashDiffersForDifferentStates) {
+  CoreHarness base;
+  CoreHarness charged_alice;
+  CoreHarness charged_bob;
+  CoreHarness charged_more;
+  ASSERT_TRUE(charged_alice.Run(ChargeCommand(kAlice, 100, 0)).ok());
+  ASSERT_TRUE(charged_bob.Run(ChargeCommand(kBob, 100, 0)).ok());
+  ASSERT_TRUE(charged_more.Run(ChargeCommand(kAlice, 101, 0)).ok());
+  const std::vector<uint64_t> hashes = {base.core().StateHash(), charged_alice.core().StateHash(),
+                                        charged_bob.core().StateHash(),
+                                        charged_more.core().StateHash()};
+  for (size_t i = 0; i < hashes.size(); ++i) {
+    for (size_t j = 0; j < i; ++j) EXPECT_NE(hashes[i], hashes[j]) << i << " vs " << j;
+  }
+}
+
+TEST(EventsTest, StateHashDiffersBySeatsAndHoldFate) {
+  CoreHarness seat_zero;
+  CoreHarness seat_one;
+  CoreHarness released;
+  CoreHarness expired;
+  QueueToken token;
+  QueueToken token_zero;
+  ASSERT_NE(seat_zero.HoldFor(kAlice, {0}, &token_zero), 0u);
+  ASSERT_NE(seat_one.HoldFor(kAlice, {1}, &token), 0u);
+  const HoldId to_release = released.HoldFor(kAlice, {0}, &token);
+  ASSERT_TRUE(released.Run(ReleaseCommand(kSchedule, kAlice, to_release, 0)).ok());
+  ASSERT_NE(expired.HoldFor(kAlice, {0}, &token), 0u);
+  expired.AdvanceBy(kHoldTtlDefaultMs);
+  ASSERT_EQ(expired.core().Stats().holds_live, 0u);
+
+  EXPECT_NE(seat_zero.core().StateHash(), seat_one.core().StateHash());
+  EXPECT_NE(seat_zero.core().StateHash(), released.core().StateHash());
+  EXPECT_NE(released.core().StateHash(), expired.core().StateHash());
+  // A read changes nothing.
+  const uint64_t hash = seat_zero.core().StateHash();
+  std::vector<SeatState> seats;
+  ASSERT_EQ(seat_zero.core().SeatMap(kSchedule, kAlice, token_zero, &seats), ResultCode::kOk);
+  ASSERT_EQ(seat_zero.Run(BalanceCommand(kAlice)).code, ResultCode::kOk);
+  EXPECT_EQ(seat_zero.core().StateHash(), hash);
+}
+
+}  // namespace
+}  // namespace encore::testing
