@@ -1,12 +1,13 @@
 # Encore: the two commands of the README's Quick start, and their parts.
 #   make demo   install what is missing, build Release, run the main job
-#   make test   install, build, run every test (also under ASan+UBSan)
+#   make test   install, build, run every test (Release, ASan+UBSan, and TSan for threads)
 BUILD_DIR ?= build
 ASAN_BUILD_DIR ?= build-asan
+TSAN_BUILD_DIR ?= build-tsan
 JOBS ?= 2
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build build-asan demo test test-release test-asan bench clean
+.PHONY: all deps build build-asan build-tsan demo test test-release test-asan test-tsan bench clean
 
 all: build
 
@@ -22,10 +23,16 @@ build-asan: deps
 	  -DENCORE_BUILD_BENCHMARKS=OFF $(CMAKE_FLAGS) >/dev/null
 	cmake --build $(ASAN_BUILD_DIR) -j$(JOBS)
 
+# TSan covers the threaded parts: the runtime's tests.
+build-tsan: deps
+	cmake -S . -B $(TSAN_BUILD_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DENCORE_SANITIZE=thread \
+	  -DENCORE_BUILD_BENCHMARKS=OFF -DENCORE_BUILD_TOOLS=OFF $(CMAKE_FLAGS) >/dev/null
+	cmake --build $(TSAN_BUILD_DIR) -j$(JOBS) --target engine_test
+
 demo: build
 	./$(BUILD_DIR)/tools/encore-sim
 
-test: test-release test-asan
+test: test-release test-asan test-tsan
 
 test-release: build
 	ctest --test-dir $(BUILD_DIR) --output-on-failure -j$(JOBS)
@@ -33,9 +40,12 @@ test-release: build
 test-asan: build-asan
 	ctest --test-dir $(ASAN_BUILD_DIR) --output-on-failure -j$(JOBS)
 
+test-tsan: build-tsan
+	TSAN_OPTIONS=halt_on_error=1 ./$(TSAN_BUILD_DIR)/tests/engine_test
+
 bench: build
 	./$(BUILD_DIR)/bench/core_apply_bench
 	./$(BUILD_DIR)/bench/queue_bench
 
 clean:
-	rm -rf $(BUILD_DIR) $(ASAN_BUILD_DIR)
+	rm -rf $(BUILD_DIR) $(ASAN_BUILD_DIR) $(TSAN_BUILD_DIR)

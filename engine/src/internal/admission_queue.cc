@@ -220,9 +220,13 @@ absl::Status AdmissionQueue::ApplyEnded(const QueueEnded& event) {
 }
 
 absl::Status AdmissionQueue::ApplyPolicyChanged(const AdmissionPolicyChanged& event) {
+  // A new interval starts a new window now; the admissions of the current
+  // window still count in it, so a policy change never lets an extra burst in.
+  if (event.policy.interval_ms != policy_.interval_ms) {
+    window_admitted_ = policy_.interval_ms > 0 ? AdmittedInWindow(event.at_ms) : 0;
+    window_start_ms_ = std::max(event.at_ms, sale_opens_at_ms_);
+  }
   policy_ = event.policy;
-  window_start_ms_ = std::max(event.at_ms, sale_opens_at_ms_);
-  window_admitted_ = 0;
   return absl::OkStatus();
 }
 

@@ -70,6 +70,8 @@ absl::Status CoreState::ApplyTypedEvent(const ScheduleCreated& event) {
         absl::StrCat("SCHEDULE_CREATED for schedule ", config.schedule, " cannot apply"));
   }
   schedule_index_[config.schedule] = static_cast<uint32_t>(schedules_.size());
+  schedule_by_tag_.try_emplace(ScheduleTag(config.schedule),
+                               static_cast<uint32_t>(schedules_.size()));
   schedules_.push_back(std::make_unique<Schedule>(config));
   auto& ids = concert->second.schedules;
   ids.insert(std::upper_bound(ids.begin(), ids.end(), config.schedule), config.schedule);

@@ -30,9 +30,10 @@ bool IsKnownCommand(CommandType type) {
 
 bool IsValidTitle(const Title& title) { return title[0] != '\0' && title.back() == '\0'; }
 
-uint32_t ScheduleTag(ScheduleId schedule) { return static_cast<uint32_t>(Mix64(schedule)); }
 
 }  // namespace
+
+uint32_t ScheduleTag(ScheduleId schedule) { return static_cast<uint32_t>(Mix64(schedule)); }
 
 ResultCode ValidateAdmissionPolicy(const AdmissionPolicy& policy) {
   const bool rate_on = policy.admit_per_interval > 0;
@@ -221,18 +222,33 @@ QueueToken CoreState::MakeToken(ScheduleId schedule, UserId user, uint32_t entry
   return token;
 }
 
+bool CoreState::VerifyToken(const Schedule& schedule, const QueueToken& token,
+                            uint32_t* entry) const {
+  const ScheduleId id = schedule.seats.config().schedule;
+  if (static_cast<uint32_t>(token.locator >> 32) != ScheduleTag(id)) return false;
+  const uint32_t number = static_cast<uint32_t>(token.locator);
+  if (number >= schedule.queue.entry_count()) return false;
+  if (MakeToken(id, schedule.queue.UserOf(number), number) != token) return false;
+  *entry = number;
+  return true;
+}
+
 ResultCode CoreState::CheckTokenOwner(const Schedule& schedule, UserId user,
                                       const QueueToken& token, uint32_t* entry) const {
-  const ScheduleId id = schedule.seats.config().schedule;
-  if (token.locator == 0 && token.mac == 0) return ResultCode::kTokenInvalid;
-  if (static_cast<uint32_t>(token.locator >> 32) != ScheduleTag(id)) {
-    return ResultCode::kTokenWrongSchedule;
+  uint32_t number = 0;
+  if (!VerifyToken(schedule, token, &number)) {
+    // Only a token verified as another schedule's is called that; anything
+    // unverifiable (forged, corrupted, or of a schedule on another shard) is
+    // invalid here.
+    const uint32_t tag = static_cast<uint32_t>(token.locator >> 32);
+    auto other = schedule_by_tag_.find(tag);
+    if (other != schedule_by_tag_.end() && schedules_[other->second].get() != &schedule &&
+        VerifyToken(*schedules_[other->second], token, &number)) {
+      return ResultCode::kTokenWrongSchedule;
+    }
+    return ResultCode::kTokenInvalid;
   }
-  const uint32_t number = static_cast<uint32_t>(token.locator);
-  if (number >= schedule.queue.entry_count()) return ResultCode::kTokenInvalid;
-  const UserId owner = schedule.queue.UserOf(number);
-  if (MakeToken(id, owner, number) != token) return ResultCode::kTokenInvalid;
-  if (owner != user) return ResultCode::kTokenWrongUser;
+  if (schedule.queue.UserOf(number) != user) return ResultCode::kTokenWrongUser;
   *entry = number;
   return ResultCode::kOk;
 }

@@ -29,6 +29,8 @@ namespace encore::internal {
 // kOk, or kInvalidArgument for a config no schedule may have.
 ResultCode ValidateScheduleConfig(const ScheduleConfig& config);
 ResultCode ValidateAdmissionPolicy(const AdmissionPolicy& policy);
+// The 32-bit tag of a schedule carried in its queue tokens' locators.
+uint32_t ScheduleTag(ScheduleId schedule);
 
 struct Concert {
   Title title;
@@ -89,6 +91,8 @@ class CoreState {
 
   // The admission gate (core_state.cc).
   QueueToken MakeToken(ScheduleId schedule, UserId user, uint32_t entry) const;
+  // True (with *entry set) when `token` is a real token of `schedule`.
+  bool VerifyToken(const Schedule& schedule, const QueueToken& token, uint32_t* entry) const;
   // kOk with *entry set when `token` is a real token of `schedule` owned by
   // `user`; else kTokenInvalid, kTokenWrongSchedule or kTokenWrongUser.
   ResultCode CheckTokenOwner(const Schedule& schedule, UserId user, const QueueToken& token,
@@ -142,6 +146,9 @@ class CoreState {
   absl::flat_hash_map<RequestId, PaymentId> pays_in_flight_;
   absl::flat_hash_map<ConcertId, Concert> concerts_;
   absl::flat_hash_map<ScheduleId, uint32_t> schedule_index_;
+  // Schedule index by token tag: a token of another schedule of this core can
+  // be verified, and only then called TOKEN_WRONG_SCHEDULE.
+  absl::flat_hash_map<uint32_t, uint32_t> schedule_by_tag_;
   std::vector<std::unique_ptr<Schedule>> schedules_;
   Accounts accounts_;
   RequestResults request_results_;
