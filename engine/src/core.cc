@@ -50,6 +50,12 @@ absl::Status Core::ApplyEvents(const EventBuffer& events) {
   return status;
 }
 
+void Core::SaveSnapshot(std::vector<uint8_t>* out) const { state_->SaveSnapshot(out); }
+
+absl::Status Core::LoadSnapshot(std::span<const uint8_t> snapshot) {
+  return state_->LoadSnapshot(snapshot);
+}
+
 uint64_t Core::StateHash() const { return state_->StateHash(); }
 
 absl::Status Core::CheckInvariants() const { return state_->CheckInvariants(); }

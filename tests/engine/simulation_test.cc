@@ -9,6 +9,7 @@
 #include <cstring>
 #include <iostream>
 #include <map>
+#include <memory>
 #include <random>
 #include <set>
 #include <string>
@@ -43,7 +44,8 @@ struct PastCommand {
 // One simulated run. Every check failure names the seed and the step.
 class Simulation {
  public:
-  explicit Simulation(uint64_t seed) : seed_(seed), random_(seed), core_(TestCoreOptions()) {}
+  explicit Simulation(uint64_t seed)
+      : seed_(seed), random_(seed), core_(std::make_unique<Core>(TestCoreOptions())) {}
 
   void Run(uint64_t steps) {
     Setup();
@@ -55,7 +57,8 @@ class Simulation {
     EXPECT_GT(expired_holds_, 0u) << Where() << ": no hold ever expired; it tests too little";
     std::cout << "  holds " << holds_.size() << ", paid " << successful_pays_ << ", expired "
               << expired_holds_ << ", admitted " << admissions_ << ", queue entries ended "
-              << queue_ends_ << ", repeats " << repeats_ << std::endl;
+              << queue_ends_ << ", repeats " << repeats_ << ", snapshots " << snapshots_ << ", restarts " << restarts_
+              << std::endl;
   }
 
  private:
@@ -71,7 +74,7 @@ class Simulation {
   Reply Apply(Command command) {
     if (IsMutating(command.type) && command.request_key == 0) command.request_key = ++next_key_;
     step_events_.Clear();
-    const Reply reply = core_.Apply(command, now_, &step_events_);
+    const Reply reply = core_->Apply(command, now_, &step_events_);
     ObserveEvents();
     if (IsMutating(command.type) && history_.size() < 4096) history_.push_back({command, reply});
     return reply;
@@ -124,7 +127,7 @@ class Simulation {
     if (Chance(20)) now_ += static_cast<TimestampMs>(Uniform(Chance(5) ? 40'000 : 1'500));
     // Land exactly on the next deadline (or one ms before it) now and then:
     // that is where off-by-one bugs in expiry live.
-    const TimestampMs next_deadline = core_.NextDeadlineMs();
+    const TimestampMs next_deadline = core_->NextDeadlineMs();
     if (Chance(8) && next_deadline != kNoDeadline && next_deadline > now_) {
       now_ = next_deadline - (Chance(30) ? 1 : 0);
     }
@@ -166,7 +169,7 @@ class Simulation {
       if (Apply(SetPolicyCommand(schedule, policy, 0)).ok()) active_max_[schedule] = policy.active_max;
     } else {
       step_events_.Clear();
-      core_.AdvanceTime(now_, &step_events_);
+      core_->AdvanceTime(now_, &step_events_);
       ObserveEvents();
     }
   }
@@ -240,15 +243,15 @@ class Simulation {
     const PastCommand past = history_[Uniform(history_.size())];
     ++repeats_;
     step_events_.Clear();
-    core_.AdvanceTime(now_, &step_events_);
+    core_->AdvanceTime(now_, &step_events_);
     ObserveEvents();
     step_events_.Clear();
-    const uint64_t hash_before = core_.StateHash();
-    const Reply reply = core_.Apply(past.command, now_, &step_events_);
+    const uint64_t hash_before = core_->StateHash();
+    const Reply reply = core_->Apply(past.command, now_, &step_events_);
     EXPECT_EQ(std::memcmp(&reply, &past.reply, sizeof(Reply)), 0)
         << Where() << ": a repeated request got a different reply";
     EXPECT_EQ(step_events_.count(), 0u) << Where() << ": a repeated request had an effect";
-    EXPECT_EQ(core_.StateHash(), hash_before) << Where();
+    EXPECT_EQ(core_->StateHash(), hash_before) << Where();
   }
 
   // Follows the events: queue states, FIFO admission, gate, hold ends.
@@ -300,6 +303,10 @@ class Simulation {
     });
     const absl::Status status = follower_.ApplyEvents(step_events_);
     EXPECT_TRUE(status.ok()) << Where() << ": replay failed: " << status;
+    if (from_snapshot_ != nullptr) {
+      const absl::Status replayed = from_snapshot_->ApplyEvents(step_events_);
+      EXPECT_TRUE(replayed.ok()) << Where() << ": replay after a snapshot failed: " << replayed;
+    }
   }
 
   void ExpectActive(ScheduleId schedule, UserId user, const char* what) {
@@ -321,32 +328,61 @@ class Simulation {
   }
 
   void CheckAfterStep() {
-    const absl::Status invariants = core_.CheckInvariants();
+    const absl::Status invariants = core_->CheckInvariants();
     ASSERT_TRUE(invariants.ok()) << Where() << ": " << invariants;
-    const CoreStats stats = core_.Stats();
+    const CoreStats stats = core_->Stats();
     EXPECT_EQ(stats.seats_sold, paid_seats_) << Where() << ": sold seats != seats of paid holds";
     EXPECT_EQ(stats.charges_total, charges_total_) << Where();
     EXPECT_EQ(stats.payments_total, payments_total_) << Where();
     Points balances = 0;
-    for (UserId user = 1; user <= kUsers; ++user) balances += core_.Balance(user);
+    for (UserId user = 1; user <= kUsers; ++user) balances += core_->Balance(user);
     EXPECT_EQ(balances + payments_total_, charges_total_) << Where() << ": points not conserved";
     for (const ScheduleConfig& config : configs_) {
       ScheduleInfo info;
-      ASSERT_EQ(core_.GetSchedule(config.schedule, &info), ResultCode::kOk);
+      ASSERT_EQ(core_->GetSchedule(config.schedule, &info), ResultCode::kOk);
       const uint32_t limit = active_max_[config.schedule];
       if (limit > 0) {
         EXPECT_LE(info.queue_active, limit) << Where() << ": ACTIVE above the limit";
       }
       EXPECT_EQ(info.seats_available + info.seats_held + info.seats_sold, config.seat_count);
     }
-    ASSERT_EQ(follower_.StateHash(), core_.StateHash())
+    ASSERT_EQ(follower_.StateHash(), core_->StateHash())
         << Where() << ": the state rebuilt from events differs from the live state";
+    // Now and then restart the snapshot follower from a fresh snapshot; it
+    // then follows the events: snapshot + replay == live.
+    if (step_ % 500 == 0) {
+      std::vector<uint8_t> snapshot;
+      core_->SaveSnapshot(&snapshot);
+      from_snapshot_ = std::make_unique<Core>(TestCoreOptions());
+      const absl::Status loaded = from_snapshot_->LoadSnapshot(snapshot);
+      ASSERT_TRUE(loaded.ok()) << Where() << ": " << loaded;
+      ++snapshots_;
+    }
+    // And now and then restart: the live core is replaced by one loaded from
+    // a snapshot of it, which must go on exactly as the original would.
+    if (step_ % 1000 == 700) {
+      std::vector<uint8_t> snapshot;
+      core_->SaveSnapshot(&snapshot);
+      auto restarted = std::make_unique<Core>(TestCoreOptions());
+      const absl::Status loaded = restarted->LoadSnapshot(snapshot);
+      ASSERT_TRUE(loaded.ok()) << Where() << ": " << loaded;
+      ASSERT_EQ(restarted->StateHash(), core_->StateHash()) << Where();
+      core_ = std::move(restarted);
+      ++restarts_;
+    }
+    if (from_snapshot_ != nullptr) {
+      ASSERT_EQ(from_snapshot_->StateHash(), core_->StateHash())
+          << Where() << ": snapshot + replay differs from the live state";
+    }
   }
 
   const uint64_t seed_;
   std::mt19937_64 random_;
-  Core core_;
+  std::unique_ptr<Core> core_;
   Core follower_{TestCoreOptions()};  // Rebuilt from events only.
+  std::unique_ptr<Core> from_snapshot_;  // Loaded from a snapshot, then events.
+  uint64_t snapshots_ = 0;
+  uint64_t restarts_ = 0;
   EventBuffer step_events_;
   TimestampMs now_ = kSaleOpensMs - 2'000;
   RequestKey next_key_ = 0;

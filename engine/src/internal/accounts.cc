@@ -40,8 +40,8 @@ absl::Status Accounts::ApplyCharged(const AccountCharged& event) {
   charges_total_ += event.amount;
   balances_total_ += event.amount;
   AppendEntry(event.user, &account,
-              LedgerEntry{LedgerEntryType::kCharge, event.amount, account.balance, event.at_ms,
-                          0, 0, 0});
+              LedgerEntry{event.amount, account.balance, event.at_ms, 0, 0, 0,
+                          LedgerEntryType::kCharge, {}});
   return absl::OkStatus();
 }
 
@@ -58,8 +58,8 @@ absl::Status Accounts::ApplyDebited(const AccountDebited& event) {
   payments_total_ += event.amount;
   balances_total_ -= event.amount;
   AppendEntry(event.user, &account,
-              LedgerEntry{LedgerEntryType::kPayment, -event.amount, account.balance,
-                          event.at_ms, event.schedule, event.payment, event.hold});
+              LedgerEntry{-event.amount, account.balance, event.at_ms, event.schedule,
+                          event.payment, event.hold, LedgerEntryType::kPayment, {}});
   return absl::OkStatus();
 }
 

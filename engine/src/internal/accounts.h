@@ -37,6 +37,9 @@ class Accounts {
   void Ledger(UserId user, uint64_t before, uint32_t limit, std::vector<LedgerEntry>* entries,
               uint64_t* next_before) const;
 
+  void Save(class SnapshotWriter* writer) const;
+  // REQUIRES: empty. False (reader marked failed) on bad input.
+  bool Load(class SnapshotReader* reader);
   void AddToHash(class StateHasher* hasher) const;
   absl::Status CheckInvariants() const;
 

@@ -71,6 +71,9 @@ class AdmissionQueue {
   uint64_t state_bytes() const;
   void Reserve(uint32_t entries);
 
+  void Save(class SnapshotWriter* writer) const;
+  // REQUIRES: just constructed with the same config. False on bad input.
+  bool Load(class SnapshotReader* reader);
   void AddToHash(StateHasher* hasher) const;
   absl::Status CheckInvariants() const;
 

@@ -69,13 +69,18 @@ absl::Status CoreState::ApplyTypedEvent(const ScheduleCreated& event) {
     return absl::DataLossError(
         absl::StrCat("SCHEDULE_CREATED for schedule ", config.schedule, " cannot apply"));
   }
-  schedule_index_[config.schedule] = static_cast<uint32_t>(schedules_.size());
-  schedule_by_tag_.try_emplace(ScheduleTag(config.schedule),
-                               static_cast<uint32_t>(schedules_.size()));
-  schedules_.push_back(std::make_unique<Schedule>(config));
+  AddSchedule(config);
   auto& ids = concert->second.schedules;
   ids.insert(std::upper_bound(ids.begin(), ids.end(), config.schedule), config.schedule);
   return absl::OkStatus();
+}
+
+Schedule& CoreState::AddSchedule(const ScheduleConfig& config) {
+  const auto index = static_cast<uint32_t>(schedules_.size());
+  schedule_index_[config.schedule] = index;
+  schedule_by_tag_.try_emplace(ScheduleTag(config.schedule), index);
+  schedules_.push_back(std::make_unique<Schedule>(config));
+  return *schedules_.back();
 }
 
 absl::Status CoreState::ApplyTypedEvent(const AdmissionPolicyChanged& event) {

@@ -59,6 +59,10 @@ class CoreState {
   TimestampMs NextDeadlineMs() const;
   absl::Status ApplyEvent(const EventView& event);
 
+  // Snapshots (core_snapshot.cc).
+  void SaveSnapshot(std::vector<uint8_t>* out) const;
+  absl::Status LoadSnapshot(std::span<const uint8_t> snapshot);
+
   // Reads (core_reads.cc).
   uint64_t StateHash() const;
   absl::Status CheckInvariants() const;
@@ -128,6 +132,8 @@ class CoreState {
   void ArmQueueTimer(uint32_t schedule_index, TimestampMs now);
 
   uint32_t FindSchedule(ScheduleId schedule) const;
+  // Adds a schedule (from its creation event or a snapshot).
+  Schedule& AddSchedule(const ScheduleConfig& config);
   absl::Status UnknownSchedule(const char* event, ScheduleId schedule) const;
 
   struct RequestId {

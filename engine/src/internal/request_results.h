@@ -28,6 +28,9 @@ class RequestResults {
   void Record(const RequestRecorded& record);
 
   uint64_t size() const { return records_.size(); }
+  void Save(class SnapshotWriter* writer) const;
+  // REQUIRES: empty. False on bad input.
+  bool Load(class SnapshotReader* reader);
   void AddToHash(StateHasher* hasher) const;
 
  private:

@@ -175,7 +175,7 @@ absl::Status ScheduleSeats::ApplyPaymentStarted(const PaymentStarted& event) {
   live->status = HoldStatus::kPaying;
   payments_.push_back(PaymentRecord{event.hold, event.user, event.amount, event.request_key,
                                     event.fingerprint, event.entry, live->seat_count,
-                                    PaymentStatus::kStarted});
+                                    PaymentStatus::kStarted, {}});
   return absl::OkStatus();
 }
 

@@ -47,6 +47,7 @@ struct PaymentRecord {
   uint32_t entry;          // The payer's queue entry.
   uint32_t seat_count;
   PaymentStatus status;
+  uint8_t reserved[7];
 };
 
 struct HoldView {
@@ -90,6 +91,16 @@ class ScheduleSeats {
   Points payments_total() const { return payments_total_; }
   uint64_t seat_state_bytes() const;
 
+  void Save(class SnapshotWriter* writer) const;
+  // REQUIRES: just constructed with the same config. False on bad input.
+  bool Load(class SnapshotReader* reader);
+  // Calls fn(hold, deadline_ms) for each live hold (to re-arm timers).
+  template <typename Fn>
+  void ForEachLiveHold(Fn fn) const {
+    for (const Hold& hold : holds_) {
+      if (hold.id != 0) fn(hold.id, hold.deadline_ms);
+    }
+  }
   void AddToHash(StateHasher* hasher) const;
   absl::Status CheckInvariants() const;
 

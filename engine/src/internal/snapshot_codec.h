@@ -1,0 +1,93 @@
+// SnapshotWriter / SnapshotReader: the little-endian binary encoding of a
+// core snapshot. The reader checks every length against what is left, so a
+// truncated or corrupted snapshot is refused (DataLoss), never read past.
+#ifndef ENCORE_INTERNAL_SNAPSHOT_CODEC_H_
+#define ENCORE_INTERNAL_SNAPSHOT_CODEC_H_
+
+#include <cstdint>
+#include <cstring>
+#include <span>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "absl/status/status.h"
+
+namespace encore::internal {
+
+class SnapshotWriter {
+ public:
+  explicit SnapshotWriter(std::vector<uint8_t>* out) : out_(out) {}
+
+  // A trivially copyable value with no padding bytes (the static_assert keeps
+  // uninitialized padding out of snapshots).
+  template <typename T>
+  void Put(const T& value) {
+    static_assert(std::is_trivially_copyable_v<T> && std::has_unique_object_representations_v<T>);
+    const size_t offset = out_->size();
+    out_->resize(offset + sizeof(T));
+    std::memcpy(out_->data() + offset, &value, sizeof(T));
+  }
+  template <typename T>
+  void PutVector(const std::vector<T>& values) {
+    static_assert(std::is_trivially_copyable_v<T> && std::has_unique_object_representations_v<T>);
+    Put<uint64_t>(values.size());
+    const size_t offset = out_->size();
+    out_->resize(offset + values.size() * sizeof(T));
+    if (!values.empty()) std::memcpy(out_->data() + offset, values.data(), values.size() * sizeof(T));
+  }
+
+ private:
+  std::vector<uint8_t>* out_;
+};
+
+class SnapshotReader {
+ public:
+  explicit SnapshotReader(std::span<const uint8_t> in) : in_(in) {}
+
+  template <typename T>
+  bool Get(T* value) {
+    static_assert(std::is_trivially_copyable_v<T>);
+    if (in_.size() - offset_ < sizeof(T)) return Fail();
+    std::memcpy(value, in_.data() + offset_, sizeof(T));
+    offset_ += sizeof(T);
+    return true;
+  }
+  template <typename T>
+  bool GetVector(std::vector<T>* values, uint64_t max_count) {
+    uint64_t count = 0;
+    if (!Get(&count) || count > max_count || count > (in_.size() - offset_) / sizeof(T)) {
+      return Fail();
+    }
+    values->resize(count);
+    if (count > 0) std::memcpy(values->data(), in_.data() + offset_, count * sizeof(T));
+    offset_ += count * sizeof(T);
+    return true;
+  }
+  // Reads a count of elements of `element_bytes` each that must still fit in
+  // what is left: a corrupt count can never make the caller allocate more
+  // than the snapshot could hold.
+  bool GetCount(uint64_t* count, size_t element_bytes) {
+    if (!Get(count) || *count > (in_.size() - offset_) / element_bytes) return Fail();
+    return true;
+  }
+  // Marks the snapshot invalid (for a value that cannot be right).
+  bool Fail() {
+    failed_ = true;
+    return false;
+  }
+  bool done() const { return offset_ == in_.size(); }
+  absl::Status status(const char* what) const {
+    if (failed_) return absl::DataLossError(std::string("snapshot is corrupt in ") + what);
+    return absl::OkStatus();
+  }
+
+ private:
+  std::span<const uint8_t> in_;
+  size_t offset_ = 0;
+  bool failed_ = false;
+};
+
+}  // namespace encore::internal
+
+#endif  // ENCORE_INTERNAL_SNAPSHOT_CODEC_H_

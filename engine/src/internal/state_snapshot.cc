@@ -1,0 +1,210 @@
+// Save and Load of each part of a core's state, for snapshots. Loads check
+// sizes and ranges; the core runs CheckInvariants() on the whole afterwards.
+#include "internal/accounts.h"
+#include "internal/admission_queue.h"
+#include "internal/request_results.h"
+#include "internal/schedule_seats.h"
+#include "internal/snapshot_codec.h"
+
+namespace encore::internal {
+namespace {
+
+// Upper bounds for counts read from a snapshot, so a corrupt count cannot ask
+// for absurd memory before the size check against the input catches it.
+constexpr uint64_t kCountMax = uint64_t{1} << 40;
+
+template <typename Map>
+void SaveMap(SnapshotWriter* writer, const Map& map) {
+  writer->Put<uint64_t>(map.size());
+  for (const auto& [key, value] : map) {
+    writer->Put(key);
+    writer->Put(value);
+  }
+}
+
+template <typename Map>
+bool LoadMap(SnapshotReader* reader, Map* map) {
+  uint64_t count = 0;
+  if (!reader->GetCount(&count, sizeof(typename Map::key_type) +
+                                    sizeof(typename Map::mapped_type))) {
+    return false;
+  }
+  map->reserve(count);
+  for (uint64_t i = 0; i < count; ++i) {
+    typename Map::key_type key;
+    typename Map::mapped_type value;
+    if (!reader->Get(&key) || !reader->Get(&value)) return false;
+    if (!map->emplace(key, value).second) return reader->Fail();
+  }
+  return true;
+}
+
+}  // namespace
+
+void Accounts::Save(SnapshotWriter* writer) const {
+  writer->Put<uint64_t>(accounts_.size());
+  for (const auto& [user, account] : accounts_) {
+    writer->Put(user);
+    writer->Put(account.balance);
+    writer->Put(account.newest_entry);
+    writer->Put(account.entry_count);
+  }
+  writer->Put<uint64_t>(debits_.size());
+  for (const auto& [schedule, payment] : debits_) {
+    writer->Put(schedule);
+    writer->Put(payment);
+  }
+  writer->PutVector(entries_);
+  writer->Put(charges_total_);
+  writer->Put(payments_total_);
+  writer->Put(balances_total_);
+}
+
+bool Accounts::Load(SnapshotReader* reader) {
+  uint64_t count = 0;
+  if (!reader->GetCount(&count, sizeof(UserId) + 3 * sizeof(uint64_t))) return false;
+  accounts_.reserve(count);
+  for (uint64_t i = 0; i < count; ++i) {
+    UserId user;
+    Account account;
+    if (!reader->Get(&user) || !reader->Get(&account.balance) ||
+        !reader->Get(&account.newest_entry) || !reader->Get(&account.entry_count)) {
+      return false;
+    }
+    if (!accounts_.emplace(user, account).second) return reader->Fail();
+  }
+  if (!reader->GetCount(&count, sizeof(ScheduleId) + sizeof(PaymentId))) return false;
+  for (uint64_t i = 0; i < count; ++i) {
+    ScheduleId schedule;
+    PaymentId payment;
+    if (!reader->Get(&schedule) || !reader->Get(&payment)) return false;
+    debits_.insert({schedule, payment});
+  }
+  if (!reader->GetVector(&entries_, kCountMax)) return false;
+  for (const auto& [user, account] : accounts_) {
+    if (account.newest_entry != kNoEntry && account.newest_entry >= entries_.size()) {
+      return reader->Fail();
+    }
+  }
+  for (const StoredEntry& entry : entries_) {
+    if (entry.previous_entry != kNoEntry && entry.previous_entry >= entries_.size()) {
+      return reader->Fail();
+    }
+  }
+  return reader->Get(&charges_total_) && reader->Get(&payments_total_) &&
+         reader->Get(&balances_total_);
+}
+
+void ScheduleSeats::Save(SnapshotWriter* writer) const {
+  writer->PutVector(seat_slot_);
+  writer->PutVector(next_seat_);
+  writer->PutVector(holds_);
+  writer->PutVector(free_holds_);
+  writer->PutVector(hold_slots_);
+  writer->PutVector(hold_owners_);
+  writer->PutVector(payments_);
+  SaveMap(writer, user_seats_);
+  writer->Put(seats_held_);
+  writer->Put(seats_sold_);
+  writer->Put(payments_completed_);
+  writer->Put(payments_total_);
+}
+
+bool ScheduleSeats::Load(SnapshotReader* reader) {
+  const uint64_t seats = config_.seat_count;
+  if (!reader->GetVector(&seat_slot_, seats) || !reader->GetVector(&next_seat_, seats) ||
+      seat_slot_.size() != seats || next_seat_.size() != seats ||
+      !reader->GetVector(&holds_, seats) || !reader->GetVector(&free_holds_, seats) ||
+      !reader->GetVector(&hold_slots_, kCountMax) ||
+      !reader->GetVector(&hold_owners_, kCountMax) || !reader->GetVector(&payments_, kCountMax) ||
+      hold_owners_.size() != hold_slots_.size() || !LoadMap(reader, &user_seats_)) {
+    return reader->Fail();
+  }
+  // Every index must point inside its array; the core then checks the rest.
+  for (uint32_t seat = 0; seat < seats; ++seat) {
+    const uint32_t slot = seat_slot_[seat];
+    if (slot != 0 && (slot & kSoldBit) == 0 && slot > holds_.size()) return reader->Fail();
+    if ((slot & kSoldBit) != 0 && (slot & ~kSoldBit) >= payments_.size()) return reader->Fail();
+    if (next_seat_[seat] != kNoSeat && next_seat_[seat] >= seats) return reader->Fail();
+  }
+  for (const Hold& hold : holds_) {
+    if (hold.id > hold_slots_.size() || (hold.id != 0 && hold.first_seat >= seats)) {
+      return reader->Fail();
+    }
+  }
+  for (uint32_t slot : free_holds_) {
+    if (slot >= holds_.size()) return reader->Fail();
+  }
+  for (uint32_t slot : hold_slots_) {
+    if (slot < kFateBase && slot >= holds_.size()) return reader->Fail();
+  }
+  return reader->Get(&seats_held_) && reader->Get(&seats_sold_) &&
+         reader->Get(&payments_completed_) && reader->Get(&payments_total_);
+}
+
+void AdmissionQueue::Save(SnapshotWriter* writer) const {
+  writer->Put(policy_);
+  writer->PutVector(entries_);
+  writer->PutVector(waiting_flags_.nodes());
+  SaveMap(writer, entry_of_user_);
+  writer->Put(waiting_list_);
+  writer->Put(active_list_);
+  writer->Put(admit_cursor_);
+  writer->Put(window_admitted_);
+  writer->Put(waiting_);
+  writer->Put(active_);
+  writer->Put(window_start_ms_);
+  writer->Put(admit_times_ms_);
+  writer->Put(admissions_);
+}
+
+bool AdmissionQueue::Load(SnapshotReader* reader) {
+  if (!reader->Get(&policy_) || !reader->GetVector(&entries_, kQueueEntriesMax) ||
+      !reader->GetVector(waiting_flags_.mutable_nodes(), kQueueEntriesMax) ||
+      waiting_flags_.size() != entries_.size() || !LoadMap(reader, &entry_of_user_) ||
+      !reader->Get(&waiting_list_) || !reader->Get(&active_list_) ||
+      !reader->Get(&admit_cursor_) || !reader->Get(&window_admitted_) ||
+      !reader->Get(&waiting_) || !reader->Get(&active_) || !reader->Get(&window_start_ms_) ||
+      !reader->Get(&admit_times_ms_) || !reader->Get(&admissions_)) {
+    return reader->Fail();
+  }
+  const uint32_t count = entry_count();
+  auto valid = [count](uint32_t entry) { return entry == kNoEntry || entry < count; };
+  for (const Entry& entry : entries_) {
+    if (!valid(entry.previous) || !valid(entry.next_and_state & kNextMask)) return reader->Fail();
+  }
+  for (const auto& [user, entry] : entry_of_user_) {
+    if (entry >= count) return reader->Fail();
+  }
+  if (!valid(waiting_list_.head) || !valid(waiting_list_.tail) || !valid(active_list_.head) ||
+      !valid(active_list_.tail) || admit_cursor_ > count) {
+    return reader->Fail();
+  }
+  return true;
+}
+
+void RequestResults::Save(SnapshotWriter* writer) const {
+  writer->Put<uint64_t>(order_.size());
+  writer->Put(oldest_);
+  for (const Key& key : order_) writer->Put(records_.at(key));
+}
+
+bool RequestResults::Load(SnapshotReader* reader) {
+  uint64_t count = 0;
+  if (!reader->GetCount(&count, sizeof(RequestRecorded)) || count > capacity_ ||
+      !reader->Get(&oldest_) ||
+      (count < capacity_ && oldest_ != 0) || (count > 0 && oldest_ >= count)) {
+    return reader->Fail();
+  }
+  order_.reserve(count);
+  for (uint64_t i = 0; i < count; ++i) {
+    RequestRecorded record;
+    if (!reader->Get(&record)) return false;
+    const Key key{record.user, record.key};
+    if (!records_.emplace(key, record).second) return reader->Fail();
+    order_.push_back(key);
+  }
+  return true;
+}
+
+}  // namespace encore::internal
