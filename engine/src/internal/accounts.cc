@@ -30,12 +30,19 @@ void Accounts::AppendEntry(UserId user, Account* account, const LedgerEntry& ent
 }
 
 absl::Status Accounts::ApplyCharged(const AccountCharged& event) {
-  if (CheckCharge(event.user, event.amount) != ResultCode::kOk) {
-    return absl::DataLossError(
-        absl::StrCat("ACCOUNT_CHARGED for user ", event.user, " cannot apply: amount ",
-                     event.amount, " on balance ", Balance(event.user)));
+  auto refuse = [&] {
+    return absl::DataLossError(absl::StrCat("ACCOUNT_CHARGED for user ", event.user,
+                                            " cannot apply: amount ", event.amount,
+                                            " on balance ", Balance(event.user)));
+  };
+  if (event.amount <= 0 || event.amount > kChargeAmountMax) return refuse();
+  // One lookup: the account is found or made, and dropped again if refused.
+  auto [it, inserted] = accounts_.try_emplace(event.user);
+  Account& account = it->second;
+  if (account.balance + event.amount > kBalanceMax) {
+    if (inserted) accounts_.erase(it);
+    return refuse();
   }
-  Account& account = accounts_[event.user];
   account.balance += event.amount;
   charges_total_ += event.amount;
   balances_total_ += event.amount;
@@ -46,14 +53,15 @@ absl::Status Accounts::ApplyCharged(const AccountCharged& event) {
 }
 
 absl::Status Accounts::ApplyDebited(const AccountDebited& event) {
-  if (CheckDebit(event.user, event.amount) != ResultCode::kOk ||
-      HasDebit(event.schedule, event.payment)) {
+  auto it = accounts_.find(event.user);
+  if (event.amount <= 0 || it == accounts_.end() || it->second.balance < event.amount ||
+      !debits_.insert({event.schedule, event.payment}).second) {
     return absl::DataLossError(
-        absl::StrCat("ACCOUNT_DEBITED for user ", event.user, " cannot apply: amount ",
-                     event.amount, " on balance ", Balance(event.user)));
+        absl::StrCat("ACCOUNT_DEBITED for user ", event.user, " payment ", event.payment,
+                     " cannot apply: amount ", event.amount, " on balance ", Balance(event.user),
+                     " (or debited twice)"));
   }
-  debits_.insert({event.schedule, event.payment});
-  Account& account = accounts_[event.user];
+  Account& account = it->second;
   account.balance -= event.amount;
   payments_total_ += event.amount;
   balances_total_ -= event.amount;

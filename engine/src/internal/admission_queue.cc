@@ -23,8 +23,8 @@ absl::Status AdmissionQueue::Corrupt(const char* event, uint32_t entry, const ch
 }
 
 uint32_t AdmissionQueue::FindEntry(UserId user) const {
-  auto it = entry_of_user_.find(user);
-  return it == entry_of_user_.end() ? kNoEntry : it->second;
+  auto it = entry_of_user_.find(UserKey{user});
+  return it == entry_of_user_.end() ? kNoEntry : *it;
 }
 
 uint64_t AdmissionQueue::Position(uint32_t entry) const {
@@ -152,10 +152,11 @@ absl::Status AdmissionQueue::ApplyEntered(const QueueEntered& event) {
                                StateOf(existing) == QueueState::kActive)) {
     return Corrupt("QUEUE_ENTERED", event.entry, "user already in line");
   }
+  if (existing != kNoEntry) entry_of_user_.erase(existing);
   entries_.push_back(Entry{event.user, event.at_ms, kNoEntry, kNoEntry});
   SetState(event.entry, QueueState::kWaiting);
   waiting_flags_.PushBack(1);
-  entry_of_user_[event.user] = event.entry;
+  entry_of_user_.insert(event.entry);
   PushBack(&waiting_list_, event.entry);
   ++waiting_;
   SkipToNextWaiting();
@@ -231,9 +232,8 @@ absl::Status AdmissionQueue::ApplyPolicyChanged(const AdmissionPolicyChanged& ev
 }
 
 uint64_t AdmissionQueue::state_bytes() const {
-  // flat_hash_map: one slot (key, value) and one control byte per bucket.
-  const uint64_t map_bytes =
-      entry_of_user_.bucket_count() * (sizeof(std::pair<UserId, uint32_t>) + 1);
+  // flat_hash_set: one 4-byte slot and one control byte per bucket.
+  const uint64_t map_bytes = entry_of_user_.bucket_count() * (sizeof(uint32_t) + 1);
   return entries_.capacity() * sizeof(Entry) + waiting_flags_.bytes() + map_bytes;
 }
 

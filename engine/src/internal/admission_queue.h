@@ -7,8 +7,9 @@
 // ACTIVE entries by admission (the TTL is fixed per schedule, so the head is
 // the next to expire). Positions come from a Fenwick tree of WAITING flags.
 //
-// Memory per entry: 24 bytes of entry, 4 of Fenwick tree, and one slot of
-// the user map (12 bytes at a load of 7/16 .. 7/8): 44 .. 56 bytes.
+// Memory per entry: 24 bytes of entry, 4 of Fenwick tree, and one 5-byte
+// slot of the user index (a set of entry numbers at a load of 7/16 .. 7/8):
+// about 34 .. 40 bytes, plus vector growth slack.
 //
 // Query functions change nothing; Apply*() functions perform one event and
 // refuse, changing nothing, one that cannot follow the current state.
@@ -19,7 +20,8 @@
 #include <cstdint>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/hash/hash.h"
 #include "absl/status/status.h"
 #include "encore/command.h"
 #include "encore/event.h"
@@ -37,6 +39,9 @@ class AdmissionQueue {
 
   // REQUIRES: config is valid (ValidateScheduleConfig).
   explicit AdmissionQueue(const ScheduleConfig& config);
+  // The user index points at entries_: never copied or moved.
+  AdmissionQueue(const AdmissionQueue&) = delete;
+  AdmissionQueue& operator=(const AdmissionQueue&) = delete;
 
   // The user's latest entry, or kNoEntry.
   uint32_t FindEntry(UserId user) const;
@@ -117,9 +122,32 @@ class AdmissionQueue {
   int64_t heartbeat_timeout_ms_;
   AdmissionPolicy policy_;
 
+  // Looks an entry number up by its entry's user (heterogeneous lookup).
+  struct UserKey {
+    UserId user;
+  };
+  struct EntryHash {
+    using is_transparent = void;
+    const std::vector<Entry>* entries;
+    size_t operator()(uint32_t entry) const { return absl::Hash<UserId>{}((*entries)[entry].user); }
+    size_t operator()(UserKey key) const { return absl::Hash<UserId>{}(key.user); }
+  };
+  struct EntryEq {
+    using is_transparent = void;
+    const std::vector<Entry>* entries;
+    UserId UserOf(uint32_t entry) const { return (*entries)[entry].user; }
+    UserId UserOf(UserKey key) const { return key.user; }
+    template <typename A, typename B>
+    bool operator()(const A& a, const B& b) const {
+      return UserOf(a) == UserOf(b);
+    }
+  };
+
   std::vector<Entry> entries_;
   FenwickTree waiting_flags_;
-  absl::flat_hash_map<UserId, uint32_t> entry_of_user_;
+  // Each user's latest entry: entry numbers, hashed by their entry's user.
+  absl::flat_hash_set<uint32_t, EntryHash, EntryEq> entry_of_user_{0, EntryHash{&entries_},
+                                                                   EntryEq{&entries_}};
   List waiting_list_;
   List active_list_;
   uint32_t admit_cursor_ = 0;  // No WAITING entry before it.

@@ -168,11 +168,10 @@ absl::Status CoreState::ApplyTypedEvent(const AccountDebited& event) {
 }
 
 absl::Status CoreState::ApplyTypedEvent(const RequestRecorded& event) {
-  if (event.key == 0 || request_results_.Find(event.user, event.key) != nullptr) {
+  if (event.key == 0 || !request_results_.Record(event)) {
     return absl::DataLossError(absl::StrCat("REQUEST_RECORDED for user ", event.user, " key ",
                                             event.key, " is missing or recorded twice"));
   }
-  request_results_.Record(event);
   return absl::OkStatus();
 }
 

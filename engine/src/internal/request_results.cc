@@ -12,30 +12,36 @@ RequestResults::RequestResults(uint32_t capacity) : capacity_(capacity) {
 }
 
 const RequestRecorded* RequestResults::Find(UserId user, RequestKey key) const {
-  auto it = records_.find(Key{user, key});
-  return it == records_.end() ? nullptr : &it->second;
+  auto it = index_.find(Key{user, key});
+  return it == index_.end() ? nullptr : &ring_[it->second];
 }
 
-void RequestResults::Record(const RequestRecorded& record) {
+bool RequestResults::Record(const RequestRecorded& record) {
   const Key key{record.user, record.key};
-  if (order_.size() < capacity_) {
-    order_.push_back(key);
+  uint32_t slot;
+  if (ring_.size() < capacity_) {
+    slot = static_cast<uint32_t>(ring_.size());
   } else {
-    records_.erase(order_[oldest_]);
-    order_[oldest_] = key;
+    slot = oldest_;
+  }
+  auto [it, inserted] = index_.try_emplace(key, slot);
+  if (!inserted) return false;
+  if (slot == ring_.size()) {
+    ring_.push_back(record);
+  } else {
+    index_.erase(Key{ring_[slot].user, ring_[slot].key});
+    ring_[slot] = record;
     oldest_ = (oldest_ + 1) % capacity_;
   }
-  const bool inserted = records_.emplace(key, record).second;
-  ENCORE_CHECK(inserted);
+  return true;
 }
 
 void RequestResults::AddToHash(StateHasher* hasher) const {
   // The ring in age order decides what is forgotten next: it is state.
-  for (size_t i = 0; i < order_.size(); ++i) {
-    const Key& key = order_[(oldest_ + i) % order_.size()];
-    const RequestRecorded& record = records_.at(key);
-    hasher->Add(key.user);
-    hasher->Add(key.key);
+  for (size_t i = 0; i < ring_.size(); ++i) {
+    const RequestRecorded& record = ring_[(oldest_ + i) % ring_.size()];
+    hasher->Add(record.user);
+    hasher->Add(record.key);
     hasher->Add(record.fingerprint);
     uint64_t words[sizeof(Reply) / 8];
     static_assert(sizeof(Reply) % 8 == 0);

@@ -1,7 +1,11 @@
 // RequestResults: the idempotency window. Remembers the reply of the last
 // `capacity` mutating commands by (user, request key); a repeat gets the
 // recorded reply and has no second effect. The oldest record is forgotten
-// first, so memory is bounded: about 140 bytes per record.
+// first, so memory is bounded.
+//
+// Layout: the records sit in a ring in insertion order (allocated as it
+// fills, up to capacity), and a small hash index maps (user, key) to a ring
+// slot: about 140 bytes per record, and the hot index stays compact.
 #ifndef ENCORE_INTERNAL_REQUEST_RESULTS_H_
 #define ENCORE_INTERNAL_REQUEST_RESULTS_H_
 
@@ -23,15 +27,15 @@ class RequestResults {
 
   // The recorded result of (user, key), or nullptr.
   const RequestRecorded* Find(UserId user, RequestKey key) const;
-  // Records a result, forgetting the oldest when full. A key already present
-  // is a programmer error (Apply checks Find first).
-  void Record(const RequestRecorded& record);
+  // Records a result, forgetting the oldest when full. False (and nothing
+  // changes) when (user, key) is recorded already.
+  bool Record(const RequestRecorded& record);
 
-  uint64_t size() const { return records_.size(); }
+  uint64_t size() const { return ring_.size(); }
+  void AddToHash(StateHasher* hasher) const;
   void Save(class SnapshotWriter* writer) const;
   // REQUIRES: empty. False on bad input.
   bool Load(class SnapshotReader* reader);
-  void AddToHash(StateHasher* hasher) const;
 
  private:
   struct Key {
@@ -45,10 +49,9 @@ class RequestResults {
   };
 
   uint32_t capacity_;
-  absl::flat_hash_map<Key, RequestRecorded> records_;
-  // Insertion order, as a ring of keys: the oldest at `oldest_`.
-  std::vector<Key> order_;
-  uint32_t oldest_ = 0;
+  std::vector<RequestRecorded> ring_;
+  uint32_t oldest_ = 0;  // Ring slot of the oldest record once full.
+  absl::flat_hash_map<Key, uint32_t> index_;
 };
 
 }  // namespace encore::internal

@@ -146,7 +146,6 @@ void AdmissionQueue::Save(SnapshotWriter* writer) const {
   writer->Put(policy_);
   writer->PutVector(entries_);
   writer->PutVector(waiting_flags_.nodes());
-  SaveMap(writer, entry_of_user_);
   writer->Put(waiting_list_);
   writer->Put(active_list_);
   writer->Put(admit_cursor_);
@@ -161,7 +160,7 @@ void AdmissionQueue::Save(SnapshotWriter* writer) const {
 bool AdmissionQueue::Load(SnapshotReader* reader) {
   if (!reader->Get(&policy_) || !reader->GetVector(&entries_, kQueueEntriesMax) ||
       !reader->GetVector(waiting_flags_.mutable_nodes(), kQueueEntriesMax) ||
-      waiting_flags_.size() != entries_.size() || !LoadMap(reader, &entry_of_user_) ||
+      waiting_flags_.size() != entries_.size() ||
       !reader->Get(&waiting_list_) || !reader->Get(&active_list_) ||
       !reader->Get(&admit_cursor_) || !reader->Get(&window_admitted_) ||
       !reader->Get(&waiting_) || !reader->Get(&active_) || !reader->Get(&window_start_ms_) ||
@@ -173,8 +172,12 @@ bool AdmissionQueue::Load(SnapshotReader* reader) {
   for (const Entry& entry : entries_) {
     if (!valid(entry.previous) || !valid(entry.next_and_state & kNextMask)) return reader->Fail();
   }
-  for (const auto& [user, entry] : entry_of_user_) {
-    if (entry >= count) return reader->Fail();
+  // The user index is derived: each user's latest entry.
+  entry_of_user_.reserve(count);
+  for (uint32_t entry = 0; entry < count; ++entry) {
+    auto it = entry_of_user_.find(UserKey{entries_[entry].user});
+    if (it != entry_of_user_.end()) entry_of_user_.erase(it);
+    entry_of_user_.insert(entry);
   }
   if (!valid(waiting_list_.head) || !valid(waiting_list_.tail) || !valid(active_list_.head) ||
       !valid(active_list_.tail) || admit_cursor_ > count) {
@@ -184,25 +187,21 @@ bool AdmissionQueue::Load(SnapshotReader* reader) {
 }
 
 void RequestResults::Save(SnapshotWriter* writer) const {
-  writer->Put<uint64_t>(order_.size());
   writer->Put(oldest_);
-  for (const Key& key : order_) writer->Put(records_.at(key));
+  writer->PutVector(ring_);
 }
 
 bool RequestResults::Load(SnapshotReader* reader) {
-  uint64_t count = 0;
-  if (!reader->GetCount(&count, sizeof(RequestRecorded)) || count > capacity_ ||
-      !reader->Get(&oldest_) ||
-      (count < capacity_ && oldest_ != 0) || (count > 0 && oldest_ >= count)) {
+  if (!reader->Get(&oldest_) || !reader->GetVector(&ring_, capacity_)) return reader->Fail();
+  if ((ring_.size() < capacity_ && oldest_ != 0) || (!ring_.empty() && oldest_ >= ring_.size())) {
     return reader->Fail();
   }
-  order_.reserve(count);
-  for (uint64_t i = 0; i < count; ++i) {
-    RequestRecorded record;
-    if (!reader->Get(&record)) return false;
-    const Key key{record.user, record.key};
-    if (!records_.emplace(key, record).second) return reader->Fail();
-    order_.push_back(key);
+  index_.reserve(ring_.size());
+  for (uint32_t slot = 0; slot < ring_.size(); ++slot) {
+    if (ring_[slot].key == 0 ||
+        !index_.try_emplace(Key{ring_[slot].user, ring_[slot].key}, slot).second) {
+      return reader->Fail();
+    }
   }
   return true;
 }
