@@ -149,13 +149,18 @@ void BM_EngineHoldRelease(benchmark::State& state) {
   std::vector<Completion> completions(1024);
   uint64_t done = 0;
   uint64_t errors = 0;
+  // A fan starts its next cycle only after its release is answered.
+  std::vector<bool> busy(kFans * kSchedules, false);
+  uint32_t next_slot = 0;
   for (auto _ : state) {
     const uint64_t cycles = 1 << 16;
     uint64_t started = 0;
     uint64_t finished = 0;
     while (finished < cycles) {
-      while (started < cycles && (*producer)->in_flight() < 2048) {
-        const uint32_t slot = static_cast<uint32_t>(started % (kFans * kSchedules));
+      while (started < cycles && (*producer)->in_flight() < 2048 && !busy[next_slot]) {
+        const uint32_t slot = next_slot;
+        next_slot = (next_slot + 1) % (kFans * kSchedules);
+        busy[slot] = true;
         Command hold;
         hold.type = CommandType::kHoldSeats;
         hold.schedule = 100 + slot / kFans;
@@ -173,6 +178,7 @@ void BM_EngineHoldRelease(benchmark::State& state) {
         const Completion& completion = completions[i];
         if (!completion.reply.ok()) ++errors;
         if ((completion.tag >> 63) == 0) {
+          busy[completion.tag] = false;
           ++finished;
           continue;
         }
