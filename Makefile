@@ -26,8 +26,9 @@ build-asan: deps
 # TSan covers the threaded parts: the runtime's tests.
 build-tsan: deps
 	cmake -S . -B $(TSAN_BUILD_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DENCORE_SANITIZE=thread \
-	  -DENCORE_BUILD_BENCHMARKS=OFF -DENCORE_BUILD_TOOLS=OFF $(CMAKE_FLAGS) >/dev/null
-	cmake --build $(TSAN_BUILD_DIR) -j$(JOBS) --target engine_test
+	  -DENCORE_BUILD_BENCHMARKS=OFF -DENCORE_BUILD_TOOLS=OFF -DENCORE_BUILD_PERSISTENCE=OFF \
+	  $(CMAKE_FLAGS) >/dev/null
+	cmake --build $(TSAN_BUILD_DIR) -j$(JOBS) --target engine_test recovery_test
 
 demo: build
 	./$(BUILD_DIR)/tools/encore-sim
@@ -42,6 +43,7 @@ test-asan: build-asan
 
 test-tsan: build-tsan
 	TSAN_OPTIONS=halt_on_error=1 ./$(TSAN_BUILD_DIR)/tests/engine_test
+	TSAN_OPTIONS=halt_on_error=1 ./$(TSAN_BUILD_DIR)/tests/recovery_test
 
 bench: build
 	./$(BUILD_DIR)/bench/core_apply_bench

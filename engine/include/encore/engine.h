@@ -76,6 +76,24 @@ struct EngineOptions {
   std::array<uint64_t, 2> token_key{};
   // Idempotency window per shard (CoreOptions). Default 262,144.
   uint32_t request_results_max = 1u << 18;
+  // A shard snapshots its state after this many events, once they are
+  // durable, and the journal drops the log before it. 0: never. Default
+  // 1,048,576. A journal that keeps no snapshots turns this off.
+  uint64_t snapshot_every_events = 1u << 20;
+};
+
+struct ShardStats {
+  uint64_t last_lsn = 0;
+  uint64_t durable_lsn = 0;
+  uint64_t snapshots = 0;
+  uint64_t last_snapshot_lsn = 0;
+  uint64_t last_snapshot_bytes = 0;
+  // How long the last snapshot stopped the shard (waiting for the log to be
+  // durable, serializing, and storing it).
+  uint64_t last_snapshot_stall_us = 0;
+  // Recovery at Open: events replayed after the snapshot, and how long it took.
+  uint64_t recovered_events = 0;
+  uint64_t recovery_us = 0;
 };
 
 // A command's reply, with the tag it was submitted with.
@@ -118,8 +136,11 @@ class Producer {
 
 class Engine {
  public:
-  // Validates the options (a clear InvalidArgument naming the field), starts
-  // the shard threads, and resends the debits of payments left in flight.
+  // Validates the options (a clear InvalidArgument naming the field),
+  // recovers every shard from the journal (newest snapshot, then the log after
+  // it, checking that LSNs are contiguous and the invariants hold; a corrupt
+  // or unknown record is a DataLoss error naming shard and LSN), resends the
+  // debits of payments left in flight, and starts the shard threads.
   static absl::StatusOr<std::unique_ptr<Engine>> Open(const EngineOptions& options);
 
   // Close()s if still open.
@@ -140,6 +161,14 @@ class Engine {
   void Close();
 
   uint32_t shard_count() const;
+
+  // OK, or why the engine stopped acknowledging: the journal failed. Every
+  // command then gets UNAVAILABLE (its effect is unknown: retry it with the
+  // same request key once the engine is reopened).
+  absl::Status status() const;
+
+  // Thread-safe; figures are a moment's reading.
+  ShardStats shard_stats(uint32_t shard) const;
 
  private:
   explicit Engine(std::unique_ptr<internal::EngineState> state);

@@ -14,12 +14,16 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <span>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 
 namespace encore {
 
@@ -42,6 +46,37 @@ class Journal {
 
   // OK, or why the journal stopped: then nothing more becomes durable.
   virtual absl::Status status() const = 0;
+
+  // --- Recovery and snapshots. Engine::Open calls the readers before any
+  // shard thread starts; a shard calls the writers from its own thread. A
+  // journal that keeps nothing has nothing to read back (the defaults).
+
+  // A shard's newest snapshot: the LSN it covers and its bytes.
+  using StoredSnapshot = std::pair<uint64_t, std::vector<uint8_t>>;
+  virtual absl::StatusOr<std::optional<StoredSnapshot>> LatestSnapshot(uint32_t /*shard*/) {
+    return std::optional<StoredSnapshot>();
+  }
+
+  // Calls fn(first_lsn, records, count) for each stored batch of `shard`
+  // holding LSNs >= from_lsn, in LSN order; stops at fn's first error.
+  using BatchReader = std::function<absl::Status(uint64_t first_lsn,
+                                                 std::span<const uint8_t> records,
+                                                 uint32_t count)>;
+  virtual absl::Status ReadShard(uint32_t /*shard*/, uint64_t /*from_lsn*/,
+                                 const BatchReader& /*fn*/) {
+    return absl::OkStatus();
+  }
+
+  // Stores, durably, a snapshot of `shard` covering LSNs up to `lsn`.
+  virtual absl::Status PutSnapshot(uint32_t /*shard*/, uint64_t /*lsn*/,
+                                   std::span<const uint8_t> /*bytes*/) {
+    return absl::UnimplementedError("this journal keeps no snapshots");
+  }
+
+  // Drops the log of `shard` before `lsn` (covered by a snapshot).
+  virtual absl::Status DeleteBefore(uint32_t /*shard*/, uint64_t /*lsn*/) {
+    return absl::OkStatus();
+  }
 };
 
 // Keeps nothing: every event is "durable" at once. For pure in-memory use and
@@ -72,13 +107,31 @@ class InMemoryJournal final : public Journal {
   void WaitDurable(uint32_t shard, uint64_t lsn, std::chrono::milliseconds timeout) override;
   absl::Status status() const override { return absl::OkStatus(); }
 
-  // A copy of the records of `shard` so far, in LSN order.
+  absl::StatusOr<std::optional<StoredSnapshot>> LatestSnapshot(uint32_t shard) override;
+  absl::Status ReadShard(uint32_t shard, uint64_t from_lsn, const BatchReader& fn) override;
+  absl::Status PutSnapshot(uint32_t shard, uint64_t lsn, std::span<const uint8_t> bytes) override;
+  absl::Status DeleteBefore(uint32_t shard, uint64_t lsn) override;
+
+  // A copy of the records of `shard` so far (not deleted), in LSN order.
   std::vector<uint8_t> Records(uint32_t shard) const;
+  // A copy of everything: what a crash at this moment would leave.
+  std::unique_ptr<InMemoryJournal> Clone() const;
 
  private:
+  struct Batch {
+    uint64_t first_lsn;
+    uint32_t count;
+    std::vector<uint8_t> records;
+  };
+  struct Shard {
+    std::vector<Batch> batches;
+    uint64_t durable = 0;
+    std::optional<StoredSnapshot> snapshot;
+  };
+  Shard& ShardLocked(uint32_t shard);
+
   mutable std::mutex mutex_;
-  std::vector<std::vector<uint8_t>> records_;
-  std::vector<uint64_t> durable_;
+  std::vector<Shard> shards_;
 };
 
 }  // namespace encore

@@ -103,6 +103,18 @@ bool EngineState::AllAnswered() const {
   return true;
 }
 
+void EngineState::SetFailed(const absl::Status& status) {
+  std::lock_guard<std::mutex> lock(failure_mutex_);
+  if (failed_.load(std::memory_order_relaxed)) return;
+  failure_ = status.ok() ? absl::InternalError("the engine failed") : status;
+  failed_.store(true, std::memory_order_release);
+}
+
+absl::Status EngineState::failure() const {
+  std::lock_guard<std::mutex> lock(failure_mutex_);
+  return failure_;
+}
+
 void EngineState::Inspect(uint32_t shard, const std::function<void(const Core&)>& fn) {
   ENCORE_CHECK(shard < shards_.size());
   if (stopping()) {
@@ -143,6 +155,10 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& option
   if (!valid.ok()) return valid;
   auto state = std::make_unique<internal::EngineState>(options);
   for (uint32_t shard = 0; shard < state->shard_count(); ++shard) {
+    absl::Status recovered = state->shard(shard).Recover();
+    if (!recovered.ok()) return recovered;
+  }
+  for (uint32_t shard = 0; shard < state->shard_count(); ++shard) {
     state->shard(shard).ResendPaymentsInFlight();
   }
   for (uint32_t shard = 0; shard < state->shard_count(); ++shard) state->shard(shard).Start();
@@ -166,5 +182,9 @@ void Engine::Inspect(uint32_t shard, const std::function<void(const Core&)>& fn)
 void Engine::Close() { state_->Close(); }
 
 uint32_t Engine::shard_count() const { return state_->shard_count(); }
+
+absl::Status Engine::status() const { return state_->failure(); }
+
+ShardStats Engine::shard_stats(uint32_t shard) const { return state_->shard(shard).stats(); }
 
 }  // namespace encore

@@ -99,6 +99,9 @@ class Shard {
     return released_[producer].load(std::memory_order_acquire);
   }
   void Inspect(const std::function<void(const Core&)>& fn);
+  // Before Start(): loads the newest snapshot and replays the log after it.
+  absl::Status Recover();
+  ShardStats stats() const;
   // After Join(): no thread owns the core any more.
   void InspectStopped(const std::function<void(const Core&)>& fn) { fn(core_); }
   // Before Start(): queues the debits of payments left in flight.
@@ -128,6 +131,9 @@ class Shard {
   void QueueCompletion(uint32_t producer, const Completion& completion, bool silent);
   void QueuePeer(uint32_t shard, const PeerMessage& message);
   size_t Release();
+  // The journal failed: answer everything pending UNAVAILABLE, drop messages.
+  size_t ReleaseAfterFailure();
+  void MaybeSnapshot();
   void RunInspections();
   bool HasInput() const;
   bool Quiescent() const;
@@ -149,6 +155,12 @@ class Shard {
   uint32_t round_robin_ = 0;
   Wakeup wakeup_;
   std::thread thread_;
+
+  uint64_t events_since_snapshot_ = 0;
+  bool snapshots_enabled_ = true;
+  std::vector<uint8_t> snapshot_buffer_;
+  mutable std::mutex stats_mutex_;
+  ShardStats stats_;
 
   std::mutex inspect_mutex_;
   std::condition_variable inspect_done_;
@@ -179,6 +191,10 @@ class EngineState {
   std::atomic<int32_t>& submits_under_way() { return submits_under_way_; }
   // True when every command submitted has been answered (checked at close).
   bool AllAnswered() const;
+  // The first failure (the journal's); then every command gets UNAVAILABLE.
+  void SetFailed(const absl::Status& status);
+  absl::Status failure() const;
+  bool failed() const { return failed_.load(std::memory_order_acquire); }
 
  private:
   EngineOptions options_;
@@ -195,6 +211,9 @@ class EngineState {
   bool closed_ = false;
   std::atomic<int64_t> peer_messages_in_flight_{0};
   std::atomic<int32_t> submits_under_way_{0};
+  std::atomic<bool> failed_{false};
+  mutable std::mutex failure_mutex_;
+  absl::Status failure_;
 };
 
 // kOk, or InvalidArgument naming the field.

@@ -46,7 +46,7 @@ ResultCode ProducerState::Submit(const Command& command, uint64_t tag) {
     EngineState* engine;
     ~Done() { engine->submits_under_way().fetch_sub(1, std::memory_order_acq_rel); }
   } done{engine_};
-  if (engine_->closing()) return ResultCode::kUnavailable;
+  if (engine_->closing() || engine_->failed()) return ResultCode::kUnavailable;
   const uint32_t shards = engine_->shard_count();
   const bool block = engine_->options().full_ring == FullRingPolicy::kBlock;
   if (command.type == CommandType::kCreateConcert) {

@@ -1,5 +1,8 @@
 // Shard: the single-writer thread around one Core.
 #include <algorithm>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
 
 #include "internal/check.h"
 #include "runtime/engine_state.h"
@@ -25,6 +28,106 @@ void Shard::Start() { thread_ = std::thread([this] { Run(); }); }
 
 void Shard::Join() {
   if (thread_.joinable()) thread_.join();
+}
+
+absl::Status Shard::Recover() {
+  const auto started = std::chrono::steady_clock::now();
+  Journal& journal = engine_->journal();
+  absl::StatusOr<std::optional<Journal::StoredSnapshot>> snapshot = journal.LatestSnapshot(index_);
+  if (!snapshot.ok()) return snapshot.status();
+  if (snapshot->has_value()) {
+    const absl::Status loaded = core_.LoadSnapshot((*snapshot)->second);
+    if (!loaded.ok()) {
+      return absl::DataLossError(absl::StrCat("shard ", index_, ": snapshot at lsn ",
+                                              (*snapshot)->first, ": ", loaded.message()));
+    }
+    last_lsn_ = (*snapshot)->first;
+  }
+  uint64_t replayed = 0;
+  const absl::Status read = journal.ReadShard(
+      index_, last_lsn_ + 1,
+      [&](uint64_t first_lsn, std::span<const uint8_t> records, uint32_t count) -> absl::Status {
+        if (first_lsn != last_lsn_ + 1) {
+          return absl::DataLossError(absl::StrCat("shard ", index_, ": gap in the log: expected lsn ",
+                                                  last_lsn_ + 1, ", found ", first_lsn));
+        }
+        uint64_t lsn = first_lsn;
+        size_t offset = 0;
+        while (offset < records.size()) {
+          uint16_t header[2];
+          if (records.size() - offset < EventBuffer::kHeaderBytes) break;
+          std::memcpy(header, records.data() + offset, EventBuffer::kHeaderBytes);
+          if (records.size() - offset - EventBuffer::kHeaderBytes < header[1]) break;
+          const EventView event{static_cast<EventType>(header[0]),
+                                records.subspan(offset + EventBuffer::kHeaderBytes, header[1])};
+          const absl::Status applied = core_.ApplyEvent(event);
+          if (!applied.ok()) {
+            return absl::DataLossError(absl::StrCat("shard ", index_, " lsn ", lsn, ": ",
+                                                    applied.message()));
+          }
+          offset += EventBuffer::kHeaderBytes + header[1];
+          ++lsn;
+        }
+        if (offset != records.size() || lsn != first_lsn + count) {
+          return absl::DataLossError(absl::StrCat("shard ", index_, " lsn ", first_lsn,
+                                                  ": batch holds ", lsn - first_lsn,
+                                                  " whole events, says ", count));
+        }
+        last_lsn_ += count;
+        replayed += count;
+        return absl::OkStatus();
+      });
+  if (!read.ok()) return read;
+  const absl::Status invariants = core_.CheckInvariants();
+  if (!invariants.ok()) {
+    return absl::DataLossError(absl::StrCat("shard ", index_, " after recovery to lsn ", last_lsn_,
+                                            ": ", invariants.message()));
+  }
+  std::lock_guard<std::mutex> lock(stats_mutex_);
+  stats_.recovered_events = replayed;
+  stats_.recovery_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                           std::chrono::steady_clock::now() - started)
+                           .count();
+  stats_.last_lsn = last_lsn_;
+  return absl::OkStatus();
+}
+
+ShardStats Shard::stats() const {
+  std::lock_guard<std::mutex> lock(stats_mutex_);
+  ShardStats stats = stats_;
+  stats.durable_lsn = engine_->journal().DurableLsn(index_);
+  return stats;
+}
+
+void Shard::MaybeSnapshot() {
+  const uint64_t every = engine_->options().snapshot_every_events;
+  if (!snapshots_enabled_ || every == 0 || events_since_snapshot_ < every) return;
+  const auto started = std::chrono::steady_clock::now();
+  Journal& journal = engine_->journal();
+  // The snapshot covers last_lsn_: wait until the log holds everything before
+  // it, so dropping the log below it never loses an event.
+  while (journal.DurableLsn(index_) < last_lsn_) {
+    if (!journal.status().ok()) return;
+    journal.WaitDurable(index_, last_lsn_, std::chrono::milliseconds(10));
+  }
+  core_.SaveSnapshot(&snapshot_buffer_);
+  const absl::Status stored = journal.PutSnapshot(index_, last_lsn_, snapshot_buffer_);
+  events_since_snapshot_ = 0;
+  if (absl::IsUnimplemented(stored)) {
+    snapshots_enabled_ = false;  // A journal that keeps no snapshots.
+    return;
+  }
+  if (!stored.ok() || !journal.DeleteBefore(index_, last_lsn_ + 1).ok()) {
+    engine_->SetFailed(stored.ok() ? absl::InternalError("dropping the log failed") : stored);
+    return;
+  }
+  std::lock_guard<std::mutex> lock(stats_mutex_);
+  ++stats_.snapshots;
+  stats_.last_snapshot_lsn = last_lsn_;
+  stats_.last_snapshot_bytes = snapshot_buffer_.size();
+  stats_.last_snapshot_stall_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                                      std::chrono::steady_clock::now() - started)
+                                      .count();
 }
 
 void Shard::ResendPaymentsInFlight() {
@@ -107,11 +210,15 @@ bool Shard::RunBatch() {
     engine_->journal().Submit(index_, last_lsn_ + 1, static_cast<uint32_t>(events_.count()),
                               events_.bytes());
     last_lsn_ += events_.count();
+    events_since_snapshot_ += events_.count();
+    std::lock_guard<std::mutex> lock(stats_mutex_);
+    stats_.last_lsn = last_lsn_;
   }
   // Everything this batch produced waits for the whole batch to be durable.
   for (size_t i = unstamped_from_; i < pending_.size(); ++i) pending_[i].lsn = last_lsn_;
   const size_t released = Release();
   unstamped_from_ = pending_.size();
+  MaybeSnapshot();
   return !batch_peer_.empty() || !batch_requests_.empty() || wrote || released > 0;
 }
 
@@ -167,7 +274,47 @@ void Shard::QueuePeer(uint32_t shard, const PeerMessage& message) {
   pending_.push_back(pending);
 }
 
+size_t Shard::ReleaseAfterFailure() {
+  size_t released = 0;
+  while (!pending_.empty()) {
+    Pending& next = pending_.front();
+    if (next.to_peer) {
+      // The saga stops here; recovery resends the debit of a pinned payment.
+      engine_->peer_messages_in_flight().fetch_sub(1, std::memory_order_acq_rel);
+    } else {
+      next.slot.completion.reply =
+          MakeReply(next.slot.completion.reply.type, ResultCode::kUnavailable);
+      const bool pushed = engine_->producer(next.target).from_shard(index_).push(next.slot);
+      ENCORE_CHECK(pushed);
+      released_[next.target].fetch_add(1, std::memory_order_acq_rel);
+      engine_->producer(next.target).wakeup().Notify();
+    }
+    pending_.pop_front();
+    ++released;
+  }
+  // Payments waiting for an answer that will not come are answered too.
+  for (const auto& [key, waiter] : deferred_) {
+    const bool pushed = engine_->producer(waiter.producer)
+                            .from_shard(index_)
+                            .push(CompletionSlot{
+                                Completion{waiter.tag, MakeReply(CommandType::kPay,
+                                                                 ResultCode::kUnavailable)},
+                                false});
+    ENCORE_CHECK(pushed);
+    released_[waiter.producer].fetch_add(1, std::memory_order_acq_rel);
+    engine_->producer(waiter.producer).wakeup().Notify();
+    ++released;
+  }
+  deferred_.clear();
+  return released;
+}
+
 size_t Shard::Release() {
+  if (pending_.empty() && deferred_.empty()) return 0;
+  if (!engine_->journal().status().ok() || engine_->failed()) {
+    engine_->SetFailed(engine_->journal().status());
+    return ReleaseAfterFailure();
+  }
   if (pending_.empty()) return 0;
   const uint64_t durable = engine_->journal().DurableLsn(index_);
   size_t released = 0;
