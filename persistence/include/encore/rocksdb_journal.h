@@ -1,0 +1,148 @@
+// RocksDbJournal: the Journal that keeps the shards' events in RocksDB.
+//
+// Submit() copies a shard's batch into that shard's pending buffer and wakes
+// one writer thread. The writer takes everything pending from every shard,
+// writes it as one RocksDB WriteBatch (one record per submitted batch) with the
+// durability mode's write options, then publishes DurableLsn() per shard and
+// wakes WaitDurable(). While a group is being written (and synced), the shards
+// go on applying and submitting: that next group is what the writer takes next.
+//
+// On disk (one RocksDB database, default column family):
+//   key   'E' | shard u32 BE | first_lsn u64 BE      one record per batch
+//   value version u16 | count u32 | crc32c u32 | EventBuffer records
+//         (little-endian; the CRC covers count and records)
+//   key   'S' | shard u32 BE | lsn u64 BE            a shard snapshot
+//   value version u16 | crc32c u32 | snapshot bytes
+// Big-endian keys sort a shard's batches in LSN order.
+//
+// Failure: when a write fails, status() returns the error for good, no
+// DurableLsn() advances again and WaitDurable() returns at once. Nothing is
+// retried: the engine must not answer clients whose events may be lost.
+//
+// Thread safety: as Journal (Submit() from the shard's own thread only). The
+// recovery and snapshot calls (ReadShard, LastLsn, DeleteBefore, PutSnapshot,
+// LatestSnapshot) may be called from any thread, concurrently with Submit();
+// Close() from one thread, after the shards have stopped submitting.
+#ifndef ENCORE_ROCKSDB_JOURNAL_H_
+#define ENCORE_ROCKSDB_JOURNAL_H_
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "encore/journal.h"
+
+namespace encore {
+
+enum class Durability {
+  kNone,   // Memory only: nothing is written; DurableLsn advances at once.
+  kAsync,  // Written to RocksDB's WAL without fsync: survives a process crash.
+  kSync,   // fsync per group commit: survives power loss.
+};
+
+struct RocksDbJournalOptions {
+  static constexpr uint32_t kShardsMaxLimit = 4096;
+  static constexpr size_t kPendingBytesMin = 64 * 1024;
+
+  // The data directory, created if missing. Unused (may be empty) with kNone.
+  std::string path;
+  // Default: kSync.
+  Durability durability = Durability::kSync;
+  // Shards are numbered 0 .. shards_max - 1. Default: 64. At most kShardsMaxLimit.
+  uint32_t shards_max = 64;
+  // Submit() waits for the writer while this many bytes (over all shards)
+  // are submitted and not yet written: backpressure instead of unbounded
+  // memory. At least kPendingBytesMin. Default: 256 MiB.
+  size_t pending_bytes_max = size_t{256} << 20;
+  // Test only: called before each group write; a non-OK status is taken as
+  // the write's failure. Default: none.
+  std::function<absl::Status()> inject_write_failure;
+};
+
+// Counters of the writer thread, for benchmarks and metrics.
+struct RocksDbJournalStats {
+  uint64_t groups_written = 0;   // RocksDB writes (group commits).
+  uint64_t batches_written = 0;  // Submitted shard batches written.
+  uint64_t events_written = 0;
+  uint64_t bytes_written = 0;   // Record bytes, without keys and headers.
+  uint64_t write_ns_total = 0;  // Time inside RocksDB Write(), sync included.
+};
+
+class RocksDbJournal final : public Journal {
+ public:
+  // Opens (or creates) the database at options.path and starts the writer
+  // thread. Every shard continues after LastLsn(shard).
+  [[nodiscard]] static absl::StatusOr<std::unique_ptr<RocksDbJournal>> Open(
+      const RocksDbJournalOptions& options);
+
+  // Close()s, ignoring its status (call Close() to see it).
+  ~RocksDbJournal() override;
+  RocksDbJournal(const RocksDbJournal&) = delete;
+  RocksDbJournal& operator=(const RocksDbJournal&) = delete;
+
+  // REQUIRES: shard < shards_max, count >= 1, first_lsn == LastLsn(shard) + 1
+  // (checked: a gap or overlap aborts), not closed.
+  // Waits only when pending_bytes_max is reached.
+  void Submit(uint32_t shard, uint64_t first_lsn, uint32_t count,
+              std::span<const uint8_t> records) override;
+  uint64_t DurableLsn(uint32_t shard) const override;
+  void WaitDurable(uint32_t shard, uint64_t lsn, std::chrono::milliseconds timeout) override;
+  absl::Status status() const override;
+
+  // Writes everything pending, stops the writer thread and closes the
+  // database. Returns status() (or the close error). Later calls return the
+  // same; the recovery and snapshot calls then fail with FailedPrecondition.
+  [[nodiscard]] absl::Status Close();
+
+  // The last LSN of `shard` known to the journal: the end of its stored log or
+  // its latest snapshot at open, then the last submitted. 0: none.
+  uint64_t LastLsn(uint32_t shard) const;
+
+  // --- Recovery and snapshots (Journal's readers and writers).
+
+  // Calls fn for the stored batches of `shard` holding the events from
+  // from_lsn (0 is taken as 1) to the end, in LSN order. The first call starts
+  // exactly at from_lsn (a batch holding earlier events is cut). Each batch is
+  // checked; a failed check is DataLoss naming shard and LSN: an unknown
+  // format version, a bad checksum or record framing ("corrupt record"), or a
+  // batch not starting where the previous one (or from_lsn) ended ("gap").
+  // A non-OK status from fn stops the scan and is returned. With kNone:
+  // nothing.
+  [[nodiscard]] absl::Status ReadShard(uint32_t shard, uint64_t from_lsn,
+                                       const BatchReader& fn) override;
+
+  // Deletes the stored batches of `shard` whose events are all before `lsn`
+  // (a batch holding lsn is kept whole). For log truncation after a snapshot
+  // at lsn - 1. REQUIRES: a snapshot at lsn - 1 or later is stored.
+  [[nodiscard]] absl::Status DeleteBefore(uint32_t shard, uint64_t lsn) override;
+
+  // Stores a snapshot of `shard` holding its events up to `lsn`, synced with
+  // kAsync and kSync. Older snapshots of the shard are deleted in the same
+  // write. With kNone: Unimplemented (the engine then takes no snapshots).
+  [[nodiscard]] absl::Status PutSnapshot(uint32_t shard, uint64_t lsn,
+                                         std::span<const uint8_t> bytes) override;
+  // The snapshot of `shard` with the highest LSN; nullopt if none (always
+  // with kNone). DataLoss if it fails its checksum or has an unknown version.
+  [[nodiscard]] absl::StatusOr<std::optional<StoredSnapshot>> LatestSnapshot(
+      uint32_t shard) override;
+
+  RocksDbJournalStats stats() const;
+
+ private:
+  class Impl;
+  explicit RocksDbJournal(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace encore
+
+#endif  // ENCORE_ROCKSDB_JOURNAL_H_

@@ -1,0 +1,255 @@
+#include "internal/log_store.h"
+
+#include <algorithm>
+#include <limits>
+
+#include "absl/strings/str_cat.h"
+#include "internal/log_format.h"
+#include "rocksdb/convenience.h"
+#include "rocksdb/iterator.h"
+#include "rocksdb/options.h"
+#include "rocksdb/slice.h"
+
+namespace encore::persistence_internal {
+namespace {
+
+rocksdb::Slice AsSlice(const Key& key) { return rocksdb::Slice(key.data(), key.size()); }
+
+rocksdb::Options LogOptions() {
+  rocksdb::Options options;
+  options.create_if_missing = true;
+  // The log is written by one thread in large groups and read back once, in
+  // order, at recovery: favor write throughput.
+  // Bigger memtables mean fewer flushes and fewer L0 files for the same input.
+  options.write_buffer_size = size_t{64} << 20;
+  // Writes go on while up to three full memtables are being flushed.
+  options.max_write_buffer_number = 4;
+  // Two cores: one background job flushing while one compacts.
+  options.max_background_jobs = 2;
+  // Event structs compress well and LZ4 costs little CPU; it runs in the
+  // background jobs (flush and compaction), never in the group write.
+  const std::vector<rocksdb::CompressionType> supported = rocksdb::GetSupportedCompressions();
+  options.compression =
+      std::find(supported.begin(), supported.end(), rocksdb::kLZ4Compression) != supported.end()
+          ? rocksdb::kLZ4Compression
+          : rocksdb::kNoCompression;
+  // Each Write() hands its WAL record to the OS before returning, which is
+  // what makes kAsync survive a process crash (true is RocksDB's default too;
+  // stated because the mode depends on it).
+  options.manual_wal_flush = false;
+  // After a crash, keep every complete group up to the first torn one: a
+  // group that was not fully written was never reported durable.
+  options.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
+  // Truncation (DeleteBefore) leaves range tombstones behind; dynamic level
+  // sizes keep the space they cover from lingering in deep levels.
+  options.level_compaction_dynamic_level_bytes = true;
+  // RocksDB's own info LOG, bounded.
+  options.max_log_file_size = size_t{16} << 20;
+  options.keep_log_file_num = 4;
+  return options;
+}
+
+absl::Status Gap(uint32_t shard, uint64_t expected, uint64_t found) {
+  return absl::DataLossError(absl::StrCat("gap in the log at shard ", shard, ": expected lsn ",
+                                          expected, ", found ", found));
+}
+
+}  // namespace
+
+absl::Status FromRocksDb(const rocksdb::Status& status, const std::string& context) {
+  if (status.ok()) return absl::OkStatus();
+  const std::string message = absl::StrCat(context, ": rocksdb: ", status.ToString());
+  if (status.IsCorruption()) return absl::DataLossError(message);
+  if (status.IsInvalidArgument()) return absl::InvalidArgumentError(message);
+  if (status.IsNotSupported()) return absl::UnimplementedError(message);
+  if (status.IsBusy() || status.IsTimedOut() || status.IsTryAgain()) {
+    return absl::UnavailableError(message);
+  }
+  return absl::InternalError(message);
+}
+
+LogStore::LogStore(rocksdb::DB* db, bool sync) : db_(db) {
+  group_write_options_.sync = sync;
+  group_write_options_.disableWAL = false;  // The WAL is the durability.
+}
+
+LogStore::~LogStore() { Close().IgnoreError(); }
+
+absl::StatusOr<std::unique_ptr<LogStore>> LogStore::Open(const std::string& path, bool sync) {
+  rocksdb::DB* db = nullptr;
+  const rocksdb::Status status = rocksdb::DB::Open(LogOptions(), path, &db);
+  if (!status.ok()) return FromRocksDb(status, absl::StrCat("opening journal ", path));
+  return std::unique_ptr<LogStore>(new LogStore(db, sync));
+}
+
+absl::Status LogStore::Close() {
+  if (db_ == nullptr) return absl::OkStatus();
+  const rocksdb::Status status = db_->Close();
+  db_.reset();
+  return FromRocksDb(status, "closing journal");
+}
+
+void LogStore::AddBatch(uint32_t shard, uint64_t first_lsn, uint32_t count,
+                        std::span<const uint8_t> records, rocksdb::WriteBatch* group) {
+  const Key key = EncodeKey(kBatchKind, shard, first_lsn);
+  const BatchHeader header = EncodeBatchHeader(count, records);
+  // Header and records go straight into the batch: no value is assembled.
+  const rocksdb::Slice key_part = AsSlice(key);
+  const rocksdb::Slice value_parts[2] = {
+      rocksdb::Slice(header.data(), header.size()),
+      rocksdb::Slice(reinterpret_cast<const char*>(records.data()), records.size())};
+  // Put only fails past the batch size limit, which is not set.
+  group->Put(rocksdb::SliceParts(&key_part, 1), rocksdb::SliceParts(value_parts, 2))
+      .PermitUncheckedError();
+}
+
+absl::Status LogStore::WriteGroup(rocksdb::WriteBatch* group) {
+  return FromRocksDb(db_->Write(group_write_options_, group), "writing journal group");
+}
+
+absl::StatusOr<std::optional<std::pair<uint64_t, std::string>>> LogStore::LastEntry(
+    char kind, uint32_t shard) const {
+  const Key lower = EncodeKey(kind, shard, 0);
+  const Key last = EncodeKey(kind, shard, std::numeric_limits<uint64_t>::max());
+  const rocksdb::Slice lower_slice = AsSlice(lower);
+  rocksdb::ReadOptions read_options;
+  read_options.iterate_lower_bound = &lower_slice;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(read_options));
+  it->SeekForPrev(AsSlice(last));
+  if (!it->Valid()) {
+    if (!it->status().ok()) return FromRocksDb(it->status(), "reading journal");
+    return std::optional<std::pair<uint64_t, std::string>>();
+  }
+  const std::optional<DecodedKey> key = DecodeKey(it->key().ToStringView());
+  if (!key.has_value()) {
+    return absl::DataLossError(absl::StrCat("corrupt key in the journal of shard ", shard));
+  }
+  return std::make_pair(key->lsn, it->value().ToString());
+}
+
+absl::StatusOr<uint64_t> LogStore::LastLogLsn(uint32_t shard) const {
+  auto last = LastEntry(kBatchKind, shard);
+  if (!last.ok()) return last.status();
+  if (!last->has_value()) return 0;
+  const auto& [first_lsn, value] = **last;
+  const absl::StatusOr<uint32_t> count = PeekBatchCount(value, shard, first_lsn);
+  if (!count.ok()) return count.status();
+  return first_lsn + *count - 1;
+}
+
+absl::StatusOr<uint64_t> LogStore::LastSnapshotLsn(uint32_t shard) const {
+  auto last = LastEntry(kSnapshotKind, shard);
+  if (!last.ok()) return last.status();
+  return last->has_value() ? (*last)->first : 0;
+}
+
+absl::Status LogStore::ReadShard(uint32_t shard, uint64_t from_lsn, const RecordsFn& fn) const {
+  from_lsn = std::max<uint64_t>(from_lsn, 1);
+  const Key lower = EncodeKey(kBatchKind, shard, 0);
+  const Key upper = EncodeKey(kBatchKind, shard + 1, 0);
+  const rocksdb::Slice lower_slice = AsSlice(lower);
+  const rocksdb::Slice upper_slice = AsSlice(upper);
+  rocksdb::ReadOptions read_options;
+  read_options.iterate_lower_bound = &lower_slice;
+  read_options.iterate_upper_bound = &upper_slice;
+  read_options.fill_cache = false;                // A recovery scan reads each block once.
+  read_options.readahead_size = size_t{2} << 20;  // And in order.
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(read_options));
+
+  // The batch holding from_lsn starts at or before it.
+  const Key from_key = EncodeKey(kBatchKind, shard, from_lsn);
+  it->SeekForPrev(AsSlice(from_key));
+  bool check_start = false;  // A batch found before from_lsn is where we start.
+  if (!it->Valid()) {
+    if (!it->status().ok()) return FromRocksDb(it->status(), "reading journal");
+    it->Seek(AsSlice(from_key));
+    check_start = true;  // Nothing before: the log must start at from_lsn.
+  }
+  uint64_t expected = from_lsn;
+  for (; it->Valid(); it->Next()) {
+    const std::optional<DecodedKey> key = DecodeKey(it->key().ToStringView());
+    if (!key.has_value()) {
+      return absl::DataLossError(absl::StrCat("corrupt key in the journal of shard ", shard));
+    }
+    uint64_t first_lsn = key->lsn;
+    if (check_start && first_lsn != expected) return Gap(shard, expected, first_lsn);
+    check_start = true;
+    const absl::StatusOr<BatchView> batch =
+        DecodeBatch(it->value().ToStringView(), shard, first_lsn);
+    if (!batch.ok()) return batch.status();
+    expected = first_lsn + batch->count;
+    if (expected <= from_lsn) continue;  // Wholly before from_lsn.
+    std::span<const uint8_t> records = batch->records;
+    uint32_t count = batch->count;
+    if (first_lsn < from_lsn) {  // Cut the events before from_lsn.
+      const auto skipped = static_cast<uint32_t>(from_lsn - first_lsn);
+      records = records.subspan(RecordOffset(records, skipped));
+      count -= skipped;
+      first_lsn = from_lsn;
+    }
+    absl::Status status = fn(first_lsn, records, count);
+    if (!status.ok()) return status;
+  }
+  return FromRocksDb(it->status(), "reading journal");
+}
+
+absl::Status LogStore::DeleteBefore(uint32_t shard, uint64_t lsn) {
+  // Keep the batch holding lsn whole: find where it starts.
+  uint64_t end_lsn = lsn;
+  {
+    const Key lower = EncodeKey(kBatchKind, shard, 0);
+    const rocksdb::Slice lower_slice = AsSlice(lower);
+    rocksdb::ReadOptions read_options;
+    read_options.iterate_lower_bound = &lower_slice;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(read_options));
+    it->SeekForPrev(AsSlice(EncodeKey(kBatchKind, shard, lsn)));
+    if (!it->Valid() && !it->status().ok()) return FromRocksDb(it->status(), "reading journal");
+    if (it->Valid()) {
+      const std::optional<DecodedKey> key = DecodeKey(it->key().ToStringView());
+      const absl::StatusOr<uint32_t> count =
+          key.has_value() ? PeekBatchCount(it->value().ToStringView(), shard, key->lsn)
+                          : absl::StatusOr<uint32_t>(absl::DataLossError("corrupt key"));
+      // An unreadable batch is kept: truncation never deletes what it cannot read.
+      if (!count.ok())
+        end_lsn = key.has_value() ? key->lsn : 0;
+      else if (key->lsn + *count > lsn)
+        end_lsn = key->lsn;
+    }
+  }
+  if (end_lsn == 0) return absl::OkStatus();
+  const Key begin = EncodeKey(kBatchKind, shard, 0);
+  const Key end = EncodeKey(kBatchKind, shard, end_lsn);
+  // Not synced: losing a truncation in a power cut only keeps more log.
+  return FromRocksDb(db_->DeleteRange(rocksdb::WriteOptions(), db_->DefaultColumnFamily(),
+                                      AsSlice(begin), AsSlice(end)),
+                     "truncating journal");
+}
+
+absl::Status LogStore::PutSnapshot(uint32_t shard, uint64_t lsn, std::span<const uint8_t> bytes) {
+  rocksdb::WriteBatch batch;
+  const Key key = EncodeKey(kSnapshotKind, shard, lsn);
+  if (lsn > 0) {
+    // Older snapshots go in the same atomic write: never none, never two.
+    const Key begin = EncodeKey(kSnapshotKind, shard, 0);
+    batch.DeleteRange(AsSlice(begin), AsSlice(key)).PermitUncheckedError();
+  }
+  const std::string value = EncodeSnapshot(bytes);
+  batch.Put(AsSlice(key), value).PermitUncheckedError();
+  rocksdb::WriteOptions write_options;
+  // Synced whatever the mode: the log before it is about to be deleted.
+  write_options.sync = true;
+  return FromRocksDb(db_->Write(write_options, &batch), "writing snapshot");
+}
+
+absl::StatusOr<std::optional<std::pair<uint64_t, std::vector<uint8_t>>>> LogStore::LatestSnapshot(
+    uint32_t shard) const {
+  auto last = LastEntry(kSnapshotKind, shard);
+  if (!last.ok()) return last.status();
+  if (!last->has_value()) return std::nullopt;
+  const auto& [lsn, value] = **last;
+  const absl::StatusOr<std::span<const uint8_t>> bytes = DecodeSnapshot(value, shard, lsn);
+  if (!bytes.ok()) return bytes.status();
+  return std::make_pair(lsn, std::vector<uint8_t>(bytes->begin(), bytes->end()));
+}
+
+}  // namespace encore::persistence_internal

@@ -1,0 +1,415 @@
+// RocksDbJournal: write and read back, durability in each mode, corruption,
+// version and gap detection, truncation, snapshots, write failure.
+#include <stdlib.h>
+
+#include <atomic>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "encore/rocksdb_journal.h"
+#include "gtest/gtest.h"
+#include "rocksdb/db.h"
+#include "rocksdb/iterator.h"
+
+namespace encore {
+namespace {
+
+constexpr std::chrono::milliseconds kWaitForever{60'000};
+
+// A fresh directory under /tmp, removed with everything in it at the end.
+class TempDir {
+ public:
+  TempDir() {
+    char name[] = "/tmp/encore-journal-XXXXXX";
+    const char* made = mkdtemp(name);
+    EXPECT_NE(made, nullptr);
+    path_ = made != nullptr ? made : "";
+  }
+  ~TempDir() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path_, ignored);
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+// `count` EventBuffer-format records (u16 type | u16 size | payload), the
+// payloads filled from `seed`, of varying sizes.
+std::vector<uint8_t> MakeRecords(uint32_t count, uint32_t seed) {
+  std::vector<uint8_t> bytes;
+  for (uint32_t i = 0; i < count; ++i) {
+    const uint16_t type = static_cast<uint16_t>(1 + (seed + i) % 7);
+    const uint16_t size = static_cast<uint16_t>(8 + (seed * 31 + i * 17) % 90);
+    const uint16_t header[2] = {type, size};
+    const auto* header_bytes = reinterpret_cast<const uint8_t*>(header);
+    bytes.insert(bytes.end(), header_bytes, header_bytes + 4);
+    for (uint16_t b = 0; b < size; ++b) bytes.push_back(static_cast<uint8_t>(seed * 7 + i * 3 + b));
+  }
+  return bytes;
+}
+
+struct Batch {
+  uint64_t first_lsn;
+  uint32_t count;
+  std::vector<uint8_t> records;
+  bool operator==(const Batch&) const = default;
+};
+
+std::unique_ptr<RocksDbJournal> OpenJournal(const std::string& path,
+                                            Durability durability = Durability::kSync) {
+  RocksDbJournalOptions options;
+  options.path = path;
+  options.durability = durability;
+  absl::StatusOr<std::unique_ptr<RocksDbJournal>> journal = RocksDbJournal::Open(options);
+  EXPECT_TRUE(journal.ok()) << journal.status();
+  return journal.ok() ? *std::move(journal) : nullptr;
+}
+
+// Submits `count` events to `shard` after its last LSN; returns the batch.
+Batch SubmitBatch(RocksDbJournal& journal, uint32_t shard, uint32_t count, uint32_t seed) {
+  Batch batch{journal.LastLsn(shard) + 1, count, MakeRecords(count, seed)};
+  journal.Submit(shard, batch.first_lsn, count, batch.records);
+  return batch;
+}
+
+absl::StatusOr<std::vector<Batch>> ReadAll(RocksDbJournal& journal, uint32_t shard,
+                                           uint64_t from_lsn = 1) {
+  std::vector<Batch> batches;
+  absl::Status status = journal.ReadShard(
+      shard, from_lsn, [&](uint64_t first_lsn, std::span<const uint8_t> records, uint32_t count) {
+        batches.push_back(Batch{first_lsn, count, {records.begin(), records.end()}});
+        return absl::OkStatus();
+      });
+  if (!status.ok()) return status;
+  return batches;
+}
+
+// Rewrites the stored value of (shard, first_lsn) with `edit`, or deletes it
+// when edit is null, opening the closed journal's database directly.
+void EditStoredBatch(const std::string& path, uint32_t shard, uint64_t first_lsn,
+                     const std::function<void(std::string*)>& edit) {
+  rocksdb::DB* raw = nullptr;
+  ASSERT_TRUE(rocksdb::DB::Open(rocksdb::Options(), path, &raw).ok());
+  std::unique_ptr<rocksdb::DB> db(raw);
+  std::string key(13, '\0');
+  key[0] = 'E';
+  for (int i = 0; i < 4; ++i) key[1 + i] = static_cast<char>(shard >> (24 - 8 * i));
+  for (int i = 0; i < 8; ++i) key[5 + i] = static_cast<char>(first_lsn >> (56 - 8 * i));
+  std::string value;
+  ASSERT_TRUE(db->Get(rocksdb::ReadOptions(), key, &value).ok()) << "no batch at " << first_lsn;
+  if (edit) {
+    edit(&value);
+    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), key, value).ok());
+  } else {
+    ASSERT_TRUE(db->Delete(rocksdb::WriteOptions(), key).ok());
+  }
+  ASSERT_TRUE(db->Close().ok());
+}
+
+TEST(RocksDbJournalTest, BatchesOfTwoShardsReadBackExactlyAfterReopen) {
+  TempDir dir;
+  std::vector<Batch> written[2];
+  {
+    std::unique_ptr<RocksDbJournal> journal = OpenJournal(dir.path());
+    ASSERT_NE(journal, nullptr);
+    for (uint32_t i = 0; i < 5; ++i) {
+      written[0].push_back(SubmitBatch(*journal, 0, 1 + i * 3, i));
+      if (i % 2 == 0) written[1].push_back(SubmitBatch(*journal, 1, 2 + i, 100 + i));
+    }
+    journal->WaitDurable(0, journal->LastLsn(0), kWaitForever);
+    EXPECT_EQ(journal->DurableLsn(0), 1u + 4 + 7 + 10 + 13);
+    ASSERT_TRUE(journal->Close().ok());
+  }
+  std::unique_ptr<RocksDbJournal> journal = OpenJournal(dir.path());
+  ASSERT_NE(journal, nullptr);
+  EXPECT_EQ(journal->LastLsn(0), 35u);
+  EXPECT_EQ(journal->LastLsn(1), 2u + 4 + 6);
+  EXPECT_EQ(journal->LastLsn(2), 0u);
+  EXPECT_EQ(journal->DurableLsn(1), 12u);  // What is stored was durable.
+  for (uint32_t shard = 0; shard < 2; ++shard) {
+    absl::StatusOr<std::vector<Batch>> read = ReadAll(*journal, shard);
+    ASSERT_TRUE(read.ok()) << read.status();
+    EXPECT_EQ(*read, written[shard]) << "shard " << shard;
+  }
+  // Numbering continues after the stored log.
+  const Batch next = SubmitBatch(*journal, 1, 3, 9);
+  EXPECT_EQ(next.first_lsn, 13u);
+  journal->WaitDurable(1, 15, kWaitForever);
+  EXPECT_EQ(journal->DurableLsn(1), 15u);
+}
+
+TEST(RocksDbJournalTest, ReadFromInsideABatchStartsExactlyThere) {
+  TempDir dir;
+  std::unique_ptr<RocksDbJournal> journal = OpenJournal(dir.path(), Durability::kAsync);
+  ASSERT_NE(journal, nullptr);
+  SubmitBatch(*journal, 0, 4, 1);                       // 1..4
+  const Batch second = SubmitBatch(*journal, 0, 5, 2);  // 5..9
+  const Batch third = SubmitBatch(*journal, 0, 2, 3);   // 10..11
+  journal->WaitDurable(0, 11, kWaitForever);
+  absl::StatusOr<std::vector<Batch>> read = ReadAll(*journal, 0, 7);
+  ASSERT_TRUE(read.ok()) << read.status();
+  ASSERT_EQ(read->size(), 2u);
+  // Events 7..9 of the second batch: its records from the third on.
+  const std::vector<uint8_t> tail_of_second = MakeRecords(5, 2);
+  const std::vector<uint8_t> first_two = MakeRecords(2, 2);
+  EXPECT_EQ((*read)[0].first_lsn, 7u);
+  EXPECT_EQ((*read)[0].count, 3u);
+  EXPECT_EQ((*read)[0].records,
+            std::vector<uint8_t>(tail_of_second.begin() + first_two.size(), tail_of_second.end()));
+  EXPECT_EQ((*read)[1], third);
+  // Past the end: nothing, no error.
+  read = ReadAll(*journal, 0, 12);
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_TRUE(read->empty());
+  (void)second;
+}
+
+class DurabilityModeTest : public testing::TestWithParam<Durability> {};
+
+TEST_P(DurabilityModeTest, DurableLsnReachesEverySubmittedLsnFromTwoShardThreads) {
+  TempDir dir;
+  RocksDbJournalOptions options;
+  options.path = GetParam() == Durability::kNone ? "" : dir.path();
+  options.durability = GetParam();
+  options.shards_max = 2;
+  absl::StatusOr<std::unique_ptr<RocksDbJournal>> journal = RocksDbJournal::Open(options);
+  ASSERT_TRUE(journal.ok()) << journal.status();
+  constexpr uint32_t kBatches = 200;
+  std::vector<std::thread> shards;
+  for (uint32_t shard = 0; shard < 2; ++shard) {
+    shards.emplace_back([&, shard] {
+      uint64_t lsn = 0;
+      for (uint32_t i = 0; i < kBatches; ++i) {
+        const uint32_t count = 1 + i % 16;
+        const std::vector<uint8_t> records = MakeRecords(count, i);
+        (*journal)->Submit(shard, lsn + 1, count, records);
+        lsn += count;
+        // Like a shard with replies waiting: sometimes wait, mostly go on.
+        if (i % 50 == 49) (*journal)->WaitDurable(shard, lsn, kWaitForever);
+      }
+      (*journal)->WaitDurable(shard, lsn, kWaitForever);
+      EXPECT_EQ((*journal)->DurableLsn(shard), lsn) << "shard " << shard;
+    });
+  }
+  for (std::thread& thread : shards) thread.join();
+  EXPECT_TRUE((*journal)->status().ok());
+  const uint64_t expected_last = (kBatches / 16) * (16 * 17 / 2) + (8 * 9 / 2);
+  for (uint32_t shard = 0; shard < 2; ++shard) {
+    EXPECT_EQ((*journal)->LastLsn(shard), expected_last);
+    absl::StatusOr<std::vector<Batch>> read = ReadAll(**journal, shard);
+    ASSERT_TRUE(read.ok()) << read.status();
+    EXPECT_EQ(read->size(), GetParam() == Durability::kNone ? 0u : kBatches);
+  }
+  if (GetParam() != Durability::kNone) {
+    const RocksDbJournalStats stats = (*journal)->stats();
+    EXPECT_EQ(stats.batches_written, 2 * kBatches);
+    EXPECT_EQ(stats.events_written, 2 * expected_last);
+    EXPECT_GE(stats.groups_written, 1u);
+    EXPECT_LE(stats.groups_written, stats.batches_written);
+  }
+  EXPECT_TRUE((*journal)->Close().ok());
+}
+
+INSTANTIATE_TEST_SUITE_P(AllModes, DurabilityModeTest,
+                         testing::Values(Durability::kNone, Durability::kAsync, Durability::kSync),
+                         [](const testing::TestParamInfo<Durability>& param_info) {
+                           switch (param_info.param) {
+                             case Durability::kNone:
+                               return std::string("None");
+                             case Durability::kAsync:
+                               return std::string("Async");
+                             case Durability::kSync:
+                               return std::string("Sync");
+                           }
+                           return std::string("Unknown");
+                         });
+
+// Writes three batches on shard 0 (lsn 1..3, 4..8, 9..10) and closes.
+void WriteThreeBatches(const std::string& path) {
+  std::unique_ptr<RocksDbJournal> journal = OpenJournal(path);
+  ASSERT_NE(journal, nullptr);
+  SubmitBatch(*journal, 0, 3, 1);
+  SubmitBatch(*journal, 0, 5, 2);
+  SubmitBatch(*journal, 0, 2, 3);
+  ASSERT_TRUE(journal->Close().ok());
+}
+
+TEST(RocksDbJournalTest, CorruptValueIsDataLossNamingTheLsn) {
+  TempDir dir;
+  WriteThreeBatches(dir.path());
+  EditStoredBatch(dir.path(), 0, 4,
+                  [](std::string* value) { (*value)[value->size() - 5] ^= 0x20; });
+  std::unique_ptr<RocksDbJournal> journal = OpenJournal(dir.path());
+  ASSERT_NE(journal, nullptr);
+  std::vector<uint64_t> delivered;
+  const absl::Status status =
+      journal->ReadShard(0, 1, [&](uint64_t first_lsn, std::span<const uint8_t>, uint32_t) {
+        delivered.push_back(first_lsn);
+        return absl::OkStatus();
+      });
+  EXPECT_EQ(status.code(), absl::StatusCode::kDataLoss);
+  EXPECT_EQ(status.message(), "corrupt record at shard 0 lsn 4");
+  EXPECT_EQ(delivered, std::vector<uint64_t>{1});  // What came before is good.
+}
+
+TEST(RocksDbJournalTest, UnknownFormatVersionIsDataLoss) {
+  TempDir dir;
+  WriteThreeBatches(dir.path());
+  EditStoredBatch(dir.path(), 0, 4, [](std::string* value) {
+    (*value)[0] = 7;  // u16 little-endian version
+    (*value)[1] = 0;
+  });
+  std::unique_ptr<RocksDbJournal> journal = OpenJournal(dir.path());
+  ASSERT_NE(journal, nullptr);
+  const absl::StatusOr<std::vector<Batch>> read = ReadAll(*journal, 0);
+  EXPECT_EQ(read.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_EQ(read.status().message(), "unknown record format version 7 at shard 0 lsn 4");
+}
+
+TEST(RocksDbJournalTest, MissingBatchIsAGap) {
+  TempDir dir;
+  WriteThreeBatches(dir.path());
+  EditStoredBatch(dir.path(), 0, 4, nullptr);
+  std::unique_ptr<RocksDbJournal> journal = OpenJournal(dir.path());
+  ASSERT_NE(journal, nullptr);
+  EXPECT_EQ(journal->LastLsn(0), 10u);
+  const absl::StatusOr<std::vector<Batch>> read = ReadAll(*journal, 0);
+  EXPECT_EQ(read.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_EQ(read.status().message(), "gap in the log at shard 0: expected lsn 4, found 9");
+}
+
+TEST(RocksDbJournalTest, DeleteBeforeRemovesOnlyWhollyOlderBatches) {
+  TempDir dir;
+  WriteThreeBatches(dir.path());
+  std::unique_ptr<RocksDbJournal> journal = OpenJournal(dir.path());
+  ASSERT_NE(journal, nullptr);
+  ASSERT_TRUE(journal->DeleteBefore(0, 6).ok());  // 6 is in 4..8: that batch stays.
+  absl::StatusOr<std::vector<Batch>> read = ReadAll(*journal, 0, 4);
+  ASSERT_TRUE(read.ok()) << read.status();
+  ASSERT_EQ(read->size(), 2u);
+  EXPECT_EQ((*read)[0].first_lsn, 4u);
+  // Reading from before what is left is a gap, not a silent skip.
+  EXPECT_EQ(ReadAll(*journal, 0, 1).status().message(),
+            "gap in the log at shard 0: expected lsn 1, found 4");
+
+  ASSERT_TRUE(journal->DeleteBefore(0, 9).ok());  // 4..8 goes, 9..10 stays.
+  read = ReadAll(*journal, 0, 9);
+  ASSERT_TRUE(read.ok()) << read.status();
+  ASSERT_EQ(read->size(), 1u);
+  EXPECT_EQ((*read)[0].first_lsn, 9u);
+  ASSERT_TRUE(journal->PutSnapshot(0, 10, std::vector<uint8_t>{1, 2, 3}).ok());
+  ASSERT_TRUE(journal->DeleteBefore(0, 11).ok());  // All of the log.
+  read = ReadAll(*journal, 0, 11);
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_TRUE(read->empty());
+  ASSERT_TRUE(journal->Close().ok());
+  // The snapshot keeps the numbering after the whole log is gone.
+  journal = OpenJournal(dir.path());
+  ASSERT_NE(journal, nullptr);
+  EXPECT_EQ(journal->LastLsn(0), 10u);
+}
+
+TEST(RocksDbJournalTest, SnapshotsRoundTripAndTheLatestWins) {
+  TempDir dir;
+  {
+    std::unique_ptr<RocksDbJournal> journal = OpenJournal(dir.path(), Durability::kAsync);
+    ASSERT_NE(journal, nullptr);
+    auto none = journal->LatestSnapshot(3);
+    ASSERT_TRUE(none.ok()) << none.status();
+    EXPECT_FALSE(none->has_value());
+    ASSERT_TRUE(journal->PutSnapshot(3, 5, std::vector<uint8_t>{1, 2}).ok());
+    ASSERT_TRUE(journal->PutSnapshot(3, 9, std::vector<uint8_t>{3, 4, 5}).ok());
+    ASSERT_TRUE(journal->PutSnapshot(4, 2, std::vector<uint8_t>{}).ok());
+    ASSERT_TRUE(journal->Close().ok());
+  }
+  std::unique_ptr<RocksDbJournal> journal = OpenJournal(dir.path(), Durability::kAsync);
+  ASSERT_NE(journal, nullptr);
+  auto latest = journal->LatestSnapshot(3);
+  ASSERT_TRUE(latest.ok()) << latest.status();
+  ASSERT_TRUE(latest->has_value());
+  EXPECT_EQ((*latest)->first, 9u);
+  EXPECT_EQ((*latest)->second, (std::vector<uint8_t>{3, 4, 5}));
+  latest = journal->LatestSnapshot(4);
+  ASSERT_TRUE(latest.ok() && latest->has_value());
+  EXPECT_EQ((*latest)->first, 2u);
+  EXPECT_TRUE((*latest)->second.empty());
+  EXPECT_EQ(journal->LastLsn(3), 9u);
+  EXPECT_EQ(journal->LatestSnapshot(99).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST(RocksDbJournalTest, FailedWriteStopsDurabilityForGood) {
+  TempDir dir;
+  std::atomic<int> writes{0};
+  RocksDbJournalOptions options;
+  options.path = dir.path();
+  options.inject_write_failure = [&writes]() -> absl::Status {
+    return writes.fetch_add(1) == 0 ? absl::OkStatus() : absl::UnavailableError("disk on fire");
+  };
+  {
+    absl::StatusOr<std::unique_ptr<RocksDbJournal>> journal = RocksDbJournal::Open(options);
+    ASSERT_TRUE(journal.ok()) << journal.status();
+    SubmitBatch(**journal, 0, 2, 1);
+    (*journal)->WaitDurable(0, 2, kWaitForever);
+    ASSERT_EQ((*journal)->DurableLsn(0), 2u);
+    SubmitBatch(**journal, 0, 3, 2);
+    (*journal)->WaitDurable(0, 5, kWaitForever);  // Returns on the failure.
+    EXPECT_EQ((*journal)->status().code(), absl::StatusCode::kUnavailable);
+    EXPECT_EQ((*journal)->status().message(), "disk on fire");
+    EXPECT_EQ((*journal)->DurableLsn(0), 2u);
+    SubmitBatch(**journal, 0, 1, 3);              // Accepted, never durable.
+    (*journal)->WaitDurable(0, 6, kWaitForever);  // At once.
+    EXPECT_EQ((*journal)->DurableLsn(0), 2u);
+    EXPECT_EQ((*journal)->Close().code(), absl::StatusCode::kUnavailable);
+  }
+  options.inject_write_failure = nullptr;
+  absl::StatusOr<std::unique_ptr<RocksDbJournal>> journal = RocksDbJournal::Open(options);
+  ASSERT_TRUE(journal.ok()) << journal.status();
+  EXPECT_EQ((*journal)->LastLsn(0), 2u);  // Only the first group was written.
+}
+
+TEST(RocksDbJournalTest, OptionsAreValidated) {
+  RocksDbJournalOptions options;
+  options.path = "/tmp/unused";
+  options.shards_max = 0;
+  EXPECT_EQ(RocksDbJournal::Open(options).status().message(),
+            "shards_max must be in 1..4096, got 0");
+  options.shards_max = 4;
+  options.path = "";
+  EXPECT_EQ(RocksDbJournal::Open(options).status().code(), absl::StatusCode::kInvalidArgument);
+  options.durability = Durability::kNone;
+  EXPECT_TRUE(RocksDbJournal::Open(options).ok());
+  options.pending_bytes_max = 10;
+  EXPECT_EQ(RocksDbJournal::Open(options).status().message(),
+            "pending_bytes_max must be at least 65536, got 10");
+}
+
+TEST(RocksDbJournalDeathTest, NonContiguousSubmitAborts) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  RocksDbJournalOptions options;
+  options.durability = Durability::kNone;
+  absl::StatusOr<std::unique_ptr<RocksDbJournal>> journal = RocksDbJournal::Open(options);
+  ASSERT_TRUE(journal.ok());
+  const std::vector<uint8_t> records = MakeRecords(2, 1);
+  (*journal)->Submit(0, 1, 2, records);
+  EXPECT_DEATH((*journal)->Submit(0, 4, 2, records),
+               "LSNs must be contiguous: shard 0 submitted lsn 4 after 2");
+  EXPECT_DEATH((*journal)->Submit(0, 2, 2, records), "LSNs must be contiguous");
+}
+
+TEST(RocksDbJournalTest, ClosedJournalRefusesReads) {
+  TempDir dir;
+  std::unique_ptr<RocksDbJournal> journal = OpenJournal(dir.path());
+  ASSERT_NE(journal, nullptr);
+  ASSERT_TRUE(journal->Close().ok());
+  EXPECT_TRUE(journal->Close().ok());  // Again: same answer.
+  EXPECT_EQ(ReadAll(*journal, 0).status().code(), absl::StatusCode::kFailedPrecondition);
+  journal->WaitDurable(0, 1, kWaitForever);  // At once.
+}
+
+}  // namespace
+}  // namespace encore
