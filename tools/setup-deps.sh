@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the Debian 12 packages Encore needs to build and test.
+# Installs the Debian 12 packages Encore needs to build, test and benchmark
+# (rocksdb-tools brings db_bench, RocksDB's own benchmark, for comparison).
 # Idempotent: checks each package with dpkg first and runs apt-get only when
 # something is missing; prints nothing when all are present.
 set -euo pipefail
@@ -10,6 +11,7 @@ packages=(
   libflatbuffers-dev flatbuffers-compiler
   librocksdb-dev prometheus-cpp-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  rocksdb-tools
 )
 
 missing=()

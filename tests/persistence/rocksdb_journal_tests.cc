@@ -342,6 +342,25 @@ TEST(RocksDbJournalTest, SnapshotsRoundTripAndTheLatestWins) {
   EXPECT_EQ(journal->LatestSnapshot(99).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
+TEST(RocksDbJournalTest, SnapshotsAreFilesAndOldOnesAreRemoved) {
+  TempDir dir;
+  std::unique_ptr<RocksDbJournal> journal = OpenJournal(dir.path(), Durability::kSync);
+  ASSERT_NE(journal, nullptr);
+  ASSERT_TRUE(journal->PutSnapshot(1, 5, std::vector<uint8_t>(1000, 7)).ok());
+  ASSERT_TRUE(journal->PutSnapshot(1, 8, std::vector<uint8_t>(1000, 9)).ok());
+  std::vector<std::string> files;
+  for (const auto& entry : std::filesystem::directory_iterator(dir.path() + "/snapshots")) {
+    files.push_back(entry.path().filename().string());
+  }
+  EXPECT_EQ(files, std::vector<std::string>{"shard-1-lsn-8.snapshot"});
+  // A snapshot whose file is gone (or damaged) is DataLoss naming it.
+  std::filesystem::remove(dir.path() + "/snapshots/shard-1-lsn-8.snapshot");
+  const auto missing = journal->LatestSnapshot(1);
+  EXPECT_EQ(missing.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_NE(missing.status().message().find("shard-1-lsn-8.snapshot is missing"), std::string::npos)
+      << missing.status();
+}
+
 TEST(RocksDbJournalTest, FailedWriteStopsDurabilityForGood) {
   TempDir dir;
   std::atomic<int> writes{0};

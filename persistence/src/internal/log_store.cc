@@ -1,6 +1,14 @@
 #include "internal/log_store.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <limits>
 
 #include "absl/strings/str_cat.h"
@@ -68,7 +76,8 @@ absl::Status FromRocksDb(const rocksdb::Status& status, const std::string& conte
   return absl::InternalError(message);
 }
 
-LogStore::LogStore(rocksdb::DB* db, bool sync) : db_(db) {
+LogStore::LogStore(rocksdb::DB* db, bool sync, std::string path)
+    : db_(db), path_(std::move(path)) {
   group_write_options_.sync = sync;
   group_write_options_.disableWAL = false;  // The WAL is the durability.
 }
@@ -79,7 +88,13 @@ absl::StatusOr<std::unique_ptr<LogStore>> LogStore::Open(const std::string& path
   rocksdb::DB* db = nullptr;
   const rocksdb::Status status = rocksdb::DB::Open(LogOptions(), path, &db);
   if (!status.ok()) return FromRocksDb(status, absl::StrCat("opening journal ", path));
-  return std::unique_ptr<LogStore>(new LogStore(db, sync));
+  std::error_code error;
+  std::filesystem::create_directories(path + "/snapshots", error);
+  if (error) {
+    delete db;
+    return absl::InternalError(absl::StrCat("creating ", path, "/snapshots: ", error.message()));
+  }
+  return std::unique_ptr<LogStore>(new LogStore(db, sync, path));
 }
 
 absl::Status LogStore::Close() {
@@ -225,7 +240,57 @@ absl::Status LogStore::DeleteBefore(uint32_t shard, uint64_t lsn) {
                      "truncating journal");
 }
 
+std::string LogStore::SnapshotFile(uint32_t shard, uint64_t lsn) const {
+  return absl::StrCat(path_, "/snapshots/shard-", shard, "-lsn-", lsn, ".snapshot");
+}
+
+namespace {
+
+absl::Status ErrnoStatus(const std::string& what) {
+  return absl::InternalError(absl::StrCat(what, ": ", std::strerror(errno)));
+}
+
+// Writes `bytes` to `path` and fsyncs it (via a temporary file and a rename,
+// then an fsync of the directory, so `path` is either whole or absent).
+absl::Status WriteFileDurably(const std::string& path, std::string_view bytes) {
+  const std::string temporary = path + ".tmp";
+  const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return ErrnoStatus("creating " + temporary);
+  size_t written = 0;
+  while (written < bytes.size()) {
+    const ssize_t got = ::write(fd, bytes.data() + written, bytes.size() - written);
+    if (got < 0 && errno == EINTR) continue;
+    if (got <= 0) {
+      const absl::Status status = ErrnoStatus("writing " + temporary);
+      ::close(fd);
+      return status;
+    }
+    written += static_cast<size_t>(got);
+  }
+  if (::fsync(fd) != 0) {
+    const absl::Status status = ErrnoStatus("syncing " + temporary);
+    ::close(fd);
+    return status;
+  }
+  ::close(fd);
+  if (::rename(temporary.c_str(), path.c_str()) != 0) return ErrnoStatus("renaming " + temporary);
+  const std::string directory = std::filesystem::path(path).parent_path().string();
+  const int dir_fd = ::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir_fd < 0) return ErrnoStatus("opening " + directory);
+  const int synced = ::fsync(dir_fd);
+  ::close(dir_fd);
+  if (synced != 0) return ErrnoStatus("syncing " + directory);
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 absl::Status LogStore::PutSnapshot(uint32_t shard, uint64_t lsn, std::span<const uint8_t> bytes) {
+  // The file first, synced: the key below never points at a partial file. A
+  // crash between the two leaves an unreferenced file, removed next time.
+  const std::string file = SnapshotFile(shard, lsn);
+  absl::Status status = WriteFileDurably(file, EncodeSnapshot(bytes));
+  if (!status.ok()) return status;
   rocksdb::WriteBatch batch;
   const Key key = EncodeKey(kSnapshotKind, shard, lsn);
   if (lsn > 0) {
@@ -233,12 +298,22 @@ absl::Status LogStore::PutSnapshot(uint32_t shard, uint64_t lsn, std::span<const
     const Key begin = EncodeKey(kSnapshotKind, shard, 0);
     batch.DeleteRange(AsSlice(begin), AsSlice(key)).PermitUncheckedError();
   }
-  const std::string value = EncodeSnapshot(bytes);
-  batch.Put(AsSlice(key), value).PermitUncheckedError();
+  batch.Put(AsSlice(key), "file").PermitUncheckedError();
   rocksdb::WriteOptions write_options;
   // Synced whatever the mode: the log before it is about to be deleted.
   write_options.sync = true;
-  return FromRocksDb(db_->Write(write_options, &batch), "writing snapshot");
+  status = FromRocksDb(db_->Write(write_options, &batch), "writing snapshot");
+  if (!status.ok()) return status;
+  // The shard's older snapshot files are no longer referenced.
+  const std::string prefix = absl::StrCat("shard-", shard, "-lsn-");
+  std::error_code error;
+  for (const auto& entry : std::filesystem::directory_iterator(path_ + "/snapshots", error)) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind(prefix, 0) == 0 && entry.path().string() != file) {
+      std::filesystem::remove(entry.path(), error);
+    }
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::optional<std::pair<uint64_t, std::vector<uint8_t>>>> LogStore::LatestSnapshot(
@@ -246,7 +321,14 @@ absl::StatusOr<std::optional<std::pair<uint64_t, std::vector<uint8_t>>>> LogStor
   auto last = LastEntry(kSnapshotKind, shard);
   if (!last.ok()) return last.status();
   if (!last->has_value()) return std::nullopt;
-  const auto& [lsn, value] = **last;
+  const uint64_t lsn = (*last)->first;
+  const std::string file = SnapshotFile(shard, lsn);
+  std::ifstream in(file, std::ios::binary);
+  if (!in) {
+    return absl::DataLossError(absl::StrCat("snapshot of shard ", shard, " at lsn ", lsn,
+                                            ": file ", file, " is missing"));
+  }
+  const std::string value((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   const absl::StatusOr<std::span<const uint8_t>> bytes = DecodeSnapshot(value, shard, lsn);
   if (!bytes.ok()) return bytes.status();
   return std::make_pair(lsn, std::vector<uint8_t>(bytes->begin(), bytes->end()));

@@ -52,13 +52,18 @@ class LogStore {
   absl::Status Close();
 
  private:
-  LogStore(rocksdb::DB* db, bool sync);
+  LogStore(rocksdb::DB* db, bool sync, std::string path);
+  // Snapshots live in files beside the database (RocksDB keeps a small
+  // pointer): a state of hundreds of megabytes never goes through the WAL,
+  // memtables and compactions.
+  std::string SnapshotFile(uint32_t shard, uint64_t lsn) const;
   // The last key of kind `kind` of `shard` and its value, if any.
   absl::StatusOr<std::optional<std::pair<uint64_t, std::string>>> LastEntry(char kind,
                                                                             uint32_t shard) const;
 
   std::unique_ptr<rocksdb::DB> db_;
   rocksdb::WriteOptions group_write_options_;
+  std::string path_;
 };
 
 // A RocksDB status as an absl::Status, with `context` in front of its message.
