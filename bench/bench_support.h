@@ -16,6 +16,7 @@
 #include <memory>
 
 #include "encore/command.h"
+#include "encore/commands.h"
 #include "encore/core.h"
 #include "encore/event_buffer.h"
 #include "encore/reply.h"
@@ -76,109 +77,42 @@ inline ScheduleConfig BenchScheduleConfig(ScheduleId schedule, uint32_t seat_cou
   return config;
 }
 
+// Short names for the builders of encore/commands.h, as the benchmarks use them.
 inline Command CreateConcertCommand(ConcertId concert, RequestKey key) {
-  Command command;
-  command.type = CommandType::kCreateConcert;
-  command.concert = concert;
-  command.request_key = key;
-  std::memcpy(command.title.data(), "Benchmark", 9);
-  return command;
+  return MakeCreateConcert(concert, "Benchmark", key);
 }
-
 inline Command CreateScheduleCommand(const ScheduleConfig& config, RequestKey key) {
-  Command command;
-  command.type = CommandType::kCreateSchedule;
-  command.schedule = config.schedule;
-  command.schedule_config = config;
-  command.request_key = key;
-  return command;
+  return MakeCreateSchedule(config, key);
 }
-
 inline Command SetPolicyCommand(ScheduleId schedule, AdmissionPolicy policy, RequestKey key) {
-  Command command;
-  command.type = CommandType::kSetAdmissionPolicy;
-  command.schedule = schedule;
-  command.policy = policy;
-  command.request_key = key;
-  return command;
+  return MakeSetAdmissionPolicy(schedule, policy, key);
 }
-
 inline Command EnterCommand(ScheduleId schedule, UserId user, RequestKey key) {
-  Command command;
-  command.type = CommandType::kEnterQueue;
-  command.schedule = schedule;
-  command.user = user;
-  command.request_key = key;
-  return command;
+  return MakeEnterQueue(schedule, user, key);
 }
-
 inline Command StatusCommand(ScheduleId schedule, UserId user, QueueToken token) {
-  Command command;
-  command.type = CommandType::kQueueStatus;
-  command.schedule = schedule;
-  command.user = user;
-  command.token = token;
-  return command;
+  return MakeQueueStatus(schedule, user, token);
 }
-
 inline Command LeaveCommand(ScheduleId schedule, UserId user, QueueToken token, RequestKey key) {
-  Command command = StatusCommand(schedule, user, token);
-  command.type = CommandType::kLeaveQueue;
-  command.request_key = key;
-  return command;
+  return MakeLeaveQueue(schedule, user, token, key);
 }
-
+// A hold of seat_count (1 or 2) seats: `first`, then `second`.
 inline Command HoldCommand(ScheduleId schedule, UserId user, QueueToken token, SeatIndex first,
                            SeatIndex second, uint8_t seat_count, RequestKey key) {
-  Command command;
-  command.type = CommandType::kHoldSeats;
-  command.schedule = schedule;
-  command.user = user;
-  command.token = token;
-  command.request_key = key;
-  command.seat_count = seat_count;
-  command.seats[0] = first;
-  command.seats[1] = second;
-  return command;
+  const SeatIndex seats[2] = {first, second};
+  return MakeHoldSeats(schedule, user, token, std::span<const SeatIndex>(seats, seat_count), key);
 }
-
 inline Command ReleaseCommand(ScheduleId schedule, UserId user, HoldId hold, RequestKey key) {
-  Command command;
-  command.type = CommandType::kReleaseHold;
-  command.schedule = schedule;
-  command.user = user;
-  command.hold = hold;
-  command.request_key = key;
-  return command;
+  return MakeReleaseHold(schedule, user, hold, key);
 }
-
 inline Command PayCommand(ScheduleId schedule, UserId user, QueueToken token, HoldId hold,
                           RequestKey key) {
-  Command command;
-  command.type = CommandType::kPay;
-  command.schedule = schedule;
-  command.user = user;
-  command.token = token;
-  command.hold = hold;
-  command.request_key = key;
-  return command;
+  return MakePay(schedule, user, token, hold, key);
 }
-
 inline Command ChargeCommand(UserId user, Points amount, RequestKey key) {
-  Command command;
-  command.type = CommandType::kCharge;
-  command.user = user;
-  command.amount = amount;
-  command.request_key = key;
-  return command;
+  return MakeCharge(user, amount, key);
 }
-
-inline Command BalanceCommand(UserId user) {
-  Command command;
-  command.type = CommandType::kBalance;
-  command.user = user;
-  return command;
-}
+inline Command BalanceCommand(UserId user) { return MakeBalance(user); }
 
 // Drives a Core the way a shard thread does: commands are applied in batches
 // of kBatchCommands at one timestamp into one EventBuffer, which is cleared

@@ -13,6 +13,7 @@
 
 #include "benchmark/benchmark.h"
 #include "boost/lockfree/spsc_queue.hpp"
+#include "encore/commands.h"
 #include "encore/engine.h"
 
 namespace encore {
@@ -52,14 +53,7 @@ void BM_SpscHandoff(benchmark::State& state) {
 BENCHMARK(BM_SpscHandoff<16>)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_SpscHandoff<sizeof(Command) + 16>)->Unit(benchmark::kMillisecond)->UseRealTime();
 
-Command Charge(UserId user, RequestKey key) {
-  Command command;
-  command.type = CommandType::kCharge;
-  command.user = user;
-  command.amount = 1;
-  command.request_key = key;
-  return command;
-}
+Command Charge(UserId user, RequestKey key) { return MakeCharge(user, 1, key); }
 
 // One producer keeps `depth` commands in flight (pipelined) against an engine
 // of state.range(0) shards; the mix is charges (mutating, idempotency

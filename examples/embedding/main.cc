@@ -3,16 +3,14 @@
 // same two seats. Exactly one wins the hold and pays; the other is refused.
 // Exits non-zero if that is not what happened.
 #include <cstdio>
-#include <cstring>
 #include <string>
 #include <thread>
 
+#include "encore/commands.h"
 #include "encore/engine.h"
 
 namespace {
 
-using encore::Command;
-using encore::CommandType;
 using encore::Reply;
 
 struct Outcome {
@@ -24,41 +22,15 @@ struct Outcome {
 Outcome Fan(encore::Engine& engine, encore::UserId fan) {
   auto producer = engine.NewProducer();  // One producer per thread.
   if (!producer.ok()) return {};
-  encore::RequestKey key = fan * 1000;
-  Command charge;
-  charge.type = CommandType::kCharge;
-  charge.user = fan;
-  charge.amount = 9'000;
-  charge.request_key = ++key;
-  (*producer)->Call(charge);
-
-  Command enter;
-  enter.type = CommandType::kEnterQueue;
-  enter.user = fan;
-  enter.schedule = 10;
-  enter.request_key = ++key;
-  const Reply entered = (*producer)->Call(enter);
-
-  Command hold;
-  hold.type = CommandType::kHoldSeats;
-  hold.user = fan;
-  hold.schedule = 10;
-  hold.token = entered.token;
-  hold.seat_count = 2;
-  hold.seats = {7, 8};
-  hold.request_key = ++key;
+  encore::RequestKey key = fan * 1000;  // Request keys are the client's, per user.
+  (*producer)->Call(encore::MakeCharge(fan, 9'000, ++key));
+  const Reply entered = (*producer)->Call(encore::MakeEnterQueue(10, fan, ++key));
+  const encore::SeatIndex seats[] = {7, 8};
   Outcome outcome;
-  outcome.held = (*producer)->Call(hold);
+  outcome.held = (*producer)->Call(encore::MakeHoldSeats(10, fan, entered.token, seats, ++key));
   if (!outcome.held.ok()) return outcome;
-
-  Command pay;
-  pay.type = CommandType::kPay;
-  pay.user = fan;
-  pay.schedule = 10;
-  pay.token = entered.token;
-  pay.hold = outcome.held.hold;
-  pay.request_key = ++key;
-  outcome.paid = (*producer)->Call(pay);
+  outcome.paid =
+      (*producer)->Call(encore::MakePay(10, fan, entered.token, outcome.held.hold, ++key));
   return outcome;
 }
 
@@ -78,15 +50,7 @@ int main() {
   if (!admin.ok()) return 1;
   const encore::TimestampMs now = encore::SystemClock().NowMs();
 
-  Command concert;
-  concert.type = CommandType::kCreateConcert;
-  concert.concert = 1;
-  concert.request_key = 1;
-  std::strcpy(concert.title.data(), "Example Night");
-  Command schedule;
-  schedule.type = CommandType::kCreateSchedule;
-  schedule.request_key = 2;
-  encore::ScheduleConfig& config = schedule.schedule_config;
+  encore::ScheduleConfig config;
   config.concert = 1;
   config.schedule = 10;
   config.sale_opens_at_ms = now - 1'000;
@@ -94,8 +58,10 @@ int main() {
   config.seat_count = 100;
   config.tier_count = 1;
   config.tiers[0] = encore::PriceTier{0, 0, 4'500};
-  std::printf("create concert   %s\n", Name((*admin)->Call(concert)).c_str());
-  std::printf("create schedule  %s\n", Name((*admin)->Call(schedule)).c_str());
+  std::printf("create concert   %s\n",
+              Name((*admin)->Call(encore::MakeCreateConcert(1, "Example Night", 1))).c_str());
+  std::printf("create schedule  %s\n",
+              Name((*admin)->Call(encore::MakeCreateSchedule(config, 2))).c_str());
 
   Outcome alice;
   Outcome bob;

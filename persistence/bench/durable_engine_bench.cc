@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "benchmark/benchmark.h"
+#include "encore/commands.h"
 #include "encore/engine.h"
 #include "encore/rocksdb_journal.h"
 
@@ -45,14 +46,7 @@ DurableEngine Open(const std::string& path, Durability durability, uint32_t shar
   return durable;
 }
 
-Command Charge(UserId user, RequestKey key) {
-  Command command;
-  command.type = CommandType::kCharge;
-  command.user = user;
-  command.amount = 1;
-  command.request_key = key;
-  return command;
-}
+Command Charge(UserId user, RequestKey key) { return MakeCharge(user, 1, key); }
 
 // Submits `count` charges pipelined (depth in flight) and waits for all.
 void PipelinedCharges(Producer& producer, uint64_t count, uint32_t depth, RequestKey* key,

@@ -1,5 +1,7 @@
 #include "support/core_fixture.h"
 
+#include "encore/commands.h"
+
 #include <algorithm>
 #include <cstring>
 
@@ -37,107 +39,49 @@ ScheduleConfig MakeScheduleConfig(ScheduleId schedule, uint32_t seat_count) {
 }
 
 Command CreateConcertCommand(ConcertId concert, std::string_view title, RequestKey key) {
-  Command command;
-  command.type = CommandType::kCreateConcert;
-  command.concert = concert;
-  command.request_key = key;
-  std::memcpy(command.title.data(), title.data(), std::min<size_t>(title.size(), kTitleBytesMax));
-  return command;
+  return MakeCreateConcert(concert, title, key);
 }
 
 Command CreateScheduleCommand(const ScheduleConfig& config, RequestKey key) {
-  Command command;
-  command.type = CommandType::kCreateSchedule;
-  command.schedule = config.schedule;
-  command.schedule_config = config;
-  command.request_key = key;
-  return command;
+  return MakeCreateSchedule(config, key);
 }
 
 Command SetPolicyCommand(ScheduleId schedule, AdmissionPolicy policy, RequestKey key) {
-  Command command;
-  command.type = CommandType::kSetAdmissionPolicy;
-  command.schedule = schedule;
-  command.policy = policy;
-  command.request_key = key;
-  return command;
+  return MakeSetAdmissionPolicy(schedule, policy, key);
 }
 
 Command EnterCommand(ScheduleId schedule, UserId user, RequestKey key) {
-  Command command;
-  command.type = CommandType::kEnterQueue;
-  command.schedule = schedule;
-  command.user = user;
-  command.request_key = key;
-  return command;
+  return MakeEnterQueue(schedule, user, key);
 }
 
 Command StatusCommand(ScheduleId schedule, UserId user, QueueToken token) {
-  Command command;
-  command.type = CommandType::kQueueStatus;
-  command.schedule = schedule;
-  command.user = user;
-  command.token = token;
-  return command;
+  return MakeQueueStatus(schedule, user, token);
 }
 
 Command LeaveCommand(ScheduleId schedule, UserId user, QueueToken token, RequestKey key) {
-  Command command = StatusCommand(schedule, user, token);
-  command.type = CommandType::kLeaveQueue;
-  command.request_key = key;
-  return command;
+  return MakeLeaveQueue(schedule, user, token, key);
 }
 
 Command HoldCommand(ScheduleId schedule, UserId user, QueueToken token,
                     std::initializer_list<SeatIndex> seats, RequestKey key) {
-  Command command;
-  command.type = CommandType::kHoldSeats;
-  command.schedule = schedule;
-  command.user = user;
-  command.token = token;
-  command.request_key = key;
-  command.seat_count = static_cast<uint8_t>(seats.size());
-  std::copy_n(seats.begin(), std::min<size_t>(seats.size(), kHoldSeatsMax), command.seats.begin());
-  return command;
+  return MakeHoldSeats(schedule, user, token, std::span<const SeatIndex>(seats.begin(), seats.size()),
+                       key);
 }
 
 Command ReleaseCommand(ScheduleId schedule, UserId user, HoldId hold, RequestKey key) {
-  Command command;
-  command.type = CommandType::kReleaseHold;
-  command.schedule = schedule;
-  command.user = user;
-  command.hold = hold;
-  command.request_key = key;
-  return command;
+  return MakeReleaseHold(schedule, user, hold, key);
 }
 
 Command PayCommand(ScheduleId schedule, UserId user, QueueToken token, HoldId hold,
                    RequestKey key) {
-  Command command;
-  command.type = CommandType::kPay;
-  command.schedule = schedule;
-  command.user = user;
-  command.token = token;
-  command.hold = hold;
-  command.request_key = key;
-  return command;
+  return MakePay(schedule, user, token, hold, key);
 }
 
 Command ChargeCommand(UserId user, Points amount, RequestKey key) {
-  Command command;
-  command.type = CommandType::kCharge;
-  command.user = user;
-  command.amount = amount;
-  command.request_key = key;
-  return command;
+  return MakeCharge(user, amount, key);
 }
 
-Command BalanceCommand(UserId user) {
-  Command command;
-  command.type = CommandType::kBalance;
-  command.user = user;
-  return command;
-}
+Command BalanceCommand(UserId user) { return MakeBalance(user); }
 
 CoreHarness::CoreHarness(const ScheduleConfig& config) : core_(TestCoreOptions()) {
   EXPECT_TRUE(Run(CreateConcertCommand(config.concert, "Test Concert", 0)).ok());
