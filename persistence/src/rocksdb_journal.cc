@@ -400,6 +400,20 @@ absl::Status RocksDbJournal::PutSnapshot(uint32_t shard, uint64_t lsn,
   return (*store)->PutSnapshot(shard, lsn, bytes);
 }
 
+absl::StatusOr<std::optional<std::string>> RocksDbJournal::GetMetadata(const std::string& name) {
+  absl::StatusOr<LogStore*> store = impl_->StoreFor(0);
+  if (!store.ok()) return store.status();
+  if (*store == nullptr) return std::optional<std::string>();
+  return (*store)->GetMetadata(name);
+}
+
+absl::Status RocksDbJournal::PutMetadata(const std::string& name, const std::string& value) {
+  absl::StatusOr<LogStore*> store = impl_->StoreFor(0);
+  if (!store.ok()) return store.status();
+  if (*store == nullptr) return absl::UnimplementedError("kNone keeps no metadata");
+  return (*store)->PutMetadata(name, value);
+}
+
 absl::StatusOr<std::optional<Journal::StoredSnapshot>> RocksDbJournal::LatestSnapshot(
     uint32_t shard) {
   absl::StatusOr<LogStore*> store = impl_->StoreFor(shard);

@@ -72,7 +72,9 @@ struct EngineOptions {
   const Clock* clock = nullptr;
   // Not owned; must outlive the engine. Default (nullptr): a NoopJournal.
   Journal* journal = nullptr;
-  // The queue-token MAC key. Default (all zero): drawn from the OS CSPRNG.
+  // The queue-token MAC key. Default (all zero): the key stored in the
+  // journal's metadata, or on first open one drawn from the OS CSPRNG and
+  // stored there, so tokens stay valid across restarts.
   std::array<uint64_t, 2> token_key{};
   // Idempotency window per shard (CoreOptions). Default 262,144.
   uint32_t request_results_max = 1u << 18;

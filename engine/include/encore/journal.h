@@ -15,10 +15,12 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <span>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -77,6 +79,16 @@ class Journal {
   virtual absl::Status DeleteBefore(uint32_t /*shard*/, uint64_t /*lsn*/) {
     return absl::OkStatus();
   }
+
+  // Small named values kept with the data, durably (the engine keeps its
+  // queue-token key here, so tokens stay valid across restarts). nullopt when
+  // unset; a journal that keeps nothing keeps no metadata either.
+  virtual absl::StatusOr<std::optional<std::string>> GetMetadata(const std::string& /*name*/) {
+    return std::optional<std::string>();
+  }
+  virtual absl::Status PutMetadata(const std::string& /*name*/, const std::string& /*value*/) {
+    return absl::UnimplementedError("this journal keeps no metadata");
+  }
 };
 
 // Keeps nothing: every event is "durable" at once. For pure in-memory use and
@@ -111,6 +123,8 @@ class InMemoryJournal final : public Journal {
   absl::Status ReadShard(uint32_t shard, uint64_t from_lsn, const BatchReader& fn) override;
   absl::Status PutSnapshot(uint32_t shard, uint64_t lsn, std::span<const uint8_t> bytes) override;
   absl::Status DeleteBefore(uint32_t shard, uint64_t lsn) override;
+  absl::StatusOr<std::optional<std::string>> GetMetadata(const std::string& name) override;
+  absl::Status PutMetadata(const std::string& name, const std::string& value) override;
 
   // A copy of the records of `shard` so far (not deleted), in LSN order.
   std::vector<uint8_t> Records(uint32_t shard) const;
@@ -132,6 +146,7 @@ class InMemoryJournal final : public Journal {
 
   mutable std::mutex mutex_;
   std::vector<Shard> shards_;
+  std::map<std::string, std::string> metadata_;
 };
 
 }  // namespace encore

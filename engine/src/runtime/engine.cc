@@ -3,6 +3,7 @@
 
 #include <sys/random.h>
 
+#include <cstring>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -59,14 +60,37 @@ absl::Status ValidateEngineOptions(const EngineOptions& options) {
   return absl::OkStatus();
 }
 
-EngineState::EngineState(const EngineOptions& options)
+absl::StatusOr<std::array<uint64_t, 2>> TokenKey(const EngineOptions& options, Journal* journal) {
+  if (options.token_key != std::array<uint64_t, 2>{}) return options.token_key;
+  // Tokens handed out before a restart must stay valid: the key is kept with
+  // the data. The first open draws it from the OS CSPRNG and stores it.
+  constexpr char kName[] = "queue_token_key";
+  absl::StatusOr<std::optional<std::string>> stored = journal->GetMetadata(kName);
+  if (!stored.ok()) return stored.status();
+  std::array<uint64_t, 2> key{};
+  if (stored->has_value()) {
+    if ((*stored)->size() != sizeof(key)) {
+      return absl::DataLossError("the stored queue token key has the wrong size");
+    }
+    std::memcpy(key.data(), (*stored)->data(), sizeof(key));
+    return key;
+  }
+  key = RandomKey();
+  const absl::Status put =
+      journal->PutMetadata(kName, std::string(reinterpret_cast<const char*>(key.data()), sizeof(key)));
+  // A journal that keeps nothing keeps no key: tokens then live as long as
+  // the process, like everything else.
+  if (!put.ok() && !absl::IsUnimplemented(put)) return put;
+  return key;
+}
+
+EngineState::EngineState(const EngineOptions& options, const std::array<uint64_t, 2>& token_key)
     : options_(options),
       noop_journal_(kShardsMax),
       clock_(options.clock != nullptr ? options.clock : &system_clock_),
       journal_(options.journal != nullptr ? options.journal : &noop_journal_) {
   CoreOptions core_options;
-  core_options.token_key =
-      options.token_key == std::array<uint64_t, 2>{} ? RandomKey() : options.token_key;
+  core_options.token_key = token_key;
   core_options.request_results_max = options.request_results_max;
   core_options.shard_count = options.shards;
   for (uint32_t shard = 0; shard < options.shards; ++shard) {
@@ -153,7 +177,11 @@ uint32_t ShardOfCommand(const Command& command, uint32_t shard_count) {
 absl::StatusOr<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& options) {
   absl::Status valid = internal::ValidateEngineOptions(options);
   if (!valid.ok()) return valid;
-  auto state = std::make_unique<internal::EngineState>(options);
+  NoopJournal none(1);
+  absl::StatusOr<std::array<uint64_t, 2>> token_key =
+      internal::TokenKey(options, options.journal != nullptr ? options.journal : &none);
+  if (!token_key.ok()) return token_key.status();
+  auto state = std::make_unique<internal::EngineState>(options, *token_key);
   for (uint32_t shard = 0; shard < state->shard_count(); ++shard) {
     absl::Status recovered = state->shard(shard).Recover();
     if (!recovered.ok()) return recovered;

@@ -170,7 +170,7 @@ class Shard {
 
 class EngineState {
  public:
-  explicit EngineState(const EngineOptions& options);
+  EngineState(const EngineOptions& options, const std::array<uint64_t, 2>& token_key);
   ~EngineState();
 
   // The new producer's state, owned by the engine; or ResourceExhausted.
@@ -218,6 +218,10 @@ class EngineState {
 
 // kOk, or InvalidArgument naming the field.
 absl::Status ValidateEngineOptions(const EngineOptions& options);
+
+// The queue-token key: the options' if set, else the one stored in the
+// journal, else a new random one, stored there.
+absl::StatusOr<std::array<uint64_t, 2>> TokenKey(const EngineOptions& options, Journal* journal);
 
 }  // namespace encore::internal
 

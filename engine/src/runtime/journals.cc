@@ -79,6 +79,19 @@ absl::Status InMemoryJournal::DeleteBefore(uint32_t shard, uint64_t lsn) {
   return absl::OkStatus();
 }
 
+absl::StatusOr<std::optional<std::string>> InMemoryJournal::GetMetadata(const std::string& name) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto it = metadata_.find(name);
+  if (it == metadata_.end()) return std::optional<std::string>();
+  return std::optional<std::string>(it->second);
+}
+
+absl::Status InMemoryJournal::PutMetadata(const std::string& name, const std::string& value) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  metadata_[name] = value;
+  return absl::OkStatus();
+}
+
 std::vector<uint8_t> InMemoryJournal::Records(uint32_t shard) const {
   std::lock_guard<std::mutex> lock(mutex_);
   std::vector<uint8_t> records;
@@ -93,6 +106,7 @@ std::unique_ptr<InMemoryJournal> InMemoryJournal::Clone() const {
   auto copy = std::make_unique<InMemoryJournal>();
   std::lock_guard<std::mutex> lock(mutex_);
   copy->shards_ = shards_;
+  copy->metadata_ = metadata_;
   return copy;
 }
 

@@ -12,7 +12,9 @@
 //   value version u16 | count u32 | crc32c u32 | EventBuffer records
 //         (little-endian; the CRC covers count and records)
 //   key   'S' | shard u32 BE | lsn u64 BE            a shard snapshot
-//   value version u16 | crc32c u32 | snapshot bytes
+//   value "file": in snapshots/shard-<shard>-lsn-<lsn>.snapshot,
+//         version u16 | crc32c u32 | snapshot bytes
+//   key   'M' | name                                 engine metadata (raw value)
 // Big-endian keys sort a shard's batches in LSN order.
 //
 // Failure: when a write fails, status() returns the error for good, no
@@ -134,6 +136,12 @@ class RocksDbJournal final : public Journal {
   // with kNone). DataLoss if it fails its checksum or has an unknown version.
   [[nodiscard]] absl::StatusOr<std::optional<StoredSnapshot>> LatestSnapshot(
       uint32_t shard) override;
+
+  // Metadata (key 'M' | name), synced. With kNone: none kept (Unimplemented).
+  [[nodiscard]] absl::StatusOr<std::optional<std::string>> GetMetadata(
+      const std::string& name) override;
+  [[nodiscard]] absl::Status PutMetadata(const std::string& name,
+                                         const std::string& value) override;
 
   RocksDbJournalStats stats() const;
 

@@ -240,6 +240,20 @@ absl::Status LogStore::DeleteBefore(uint32_t shard, uint64_t lsn) {
                      "truncating journal");
 }
 
+absl::StatusOr<std::optional<std::string>> LogStore::GetMetadata(const std::string& name) const {
+  std::string value;
+  const rocksdb::Status status = db_->Get(rocksdb::ReadOptions(), "M" + name, &value);
+  if (status.IsNotFound()) return std::optional<std::string>();
+  if (!status.ok()) return FromRocksDb(status, "reading metadata " + name);
+  return std::optional<std::string>(std::move(value));
+}
+
+absl::Status LogStore::PutMetadata(const std::string& name, const std::string& value) {
+  rocksdb::WriteOptions write_options;
+  write_options.sync = true;
+  return FromRocksDb(db_->Put(write_options, "M" + name, value), "writing metadata " + name);
+}
+
 std::string LogStore::SnapshotFile(uint32_t shard, uint64_t lsn) const {
   return absl::StrCat(path_, "/snapshots/shard-", shard, "-lsn-", lsn, ".snapshot");
 }

@@ -49,6 +49,9 @@ class LogStore {
   absl::StatusOr<std::optional<std::pair<uint64_t, std::vector<uint8_t>>>> LatestSnapshot(
       uint32_t shard) const;
 
+  absl::StatusOr<std::optional<std::string>> GetMetadata(const std::string& name) const;
+  absl::Status PutMetadata(const std::string& name, const std::string& value);
+
   absl::Status Close();
 
  private:
