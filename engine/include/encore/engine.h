@@ -129,6 +129,13 @@ class Producer {
   // Commands submitted whose completion has not been taken yet.
   uint64_t in_flight() const;
 
+  // Called (on a shard's thread) each time a shard has pushed completions for
+  // this producer, after the push: an event loop that cannot block in Wait()
+  // (Asio) uses it to schedule a Poll(). It must be cheap, thread-safe and
+  // must not call back into the engine. REQUIRES: set before the first
+  // Submit, and not changed after.
+  void SetCompletionCallback(std::function<void()> callback);
+
  private:
   friend class Engine;
   // The engine owns the state (and its rings); the handle only uses it.

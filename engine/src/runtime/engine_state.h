@@ -67,6 +67,14 @@ class ProducerState {
   Ring<Request>& to_shard(uint32_t shard) { return *to_shard_[shard]; }
   Ring<CompletionSlot>& from_shard(uint32_t shard) { return *from_shard_[shard]; }
   Wakeup& wakeup() { return wakeup_; }
+  // Wakes a Wait() and calls the completion callback, if any.
+  void NotifyCompletions() {
+    wakeup_.Notify();
+    if (completion_callback_) completion_callback_();
+  }
+  void SetCompletionCallback(std::function<void()> callback) {
+    completion_callback_ = std::move(callback);
+  }
   uint64_t submitted() const { return submitted_.load(std::memory_order_acquire); }
 
  private:
@@ -85,6 +93,7 @@ class ProducerState {
   // Completions taken from the rings while waiting for room (kBlock).
   std::deque<Completion> stash_;
   Wakeup wakeup_;
+  std::function<void()> completion_callback_;
 };
 
 class Shard {

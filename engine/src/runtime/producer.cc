@@ -140,5 +140,8 @@ size_t Producer::Wait(std::span<Completion> out, std::chrono::milliseconds timeo
 }
 Reply Producer::Call(const Command& command) { return state_->Call(command); }
 uint64_t Producer::in_flight() const { return state_->in_flight(); }
+void Producer::SetCompletionCallback(std::function<void()> callback) {
+  state_->SetCompletionCallback(std::move(callback));
+}
 
 }  // namespace encore

@@ -287,7 +287,7 @@ size_t Shard::ReleaseAfterFailure() {
       const bool pushed = engine_->producer(next.target).from_shard(index_).push(next.slot);
       ENCORE_CHECK(pushed);
       released_[next.target].fetch_add(1, std::memory_order_acq_rel);
-      engine_->producer(next.target).wakeup().Notify();
+      engine_->producer(next.target).NotifyCompletions();
     }
     pending_.pop_front();
     ++released;
@@ -302,7 +302,7 @@ size_t Shard::ReleaseAfterFailure() {
                                 false});
     ENCORE_CHECK(pushed);
     released_[waiter.producer].fetch_add(1, std::memory_order_acq_rel);
-    engine_->producer(waiter.producer).wakeup().Notify();
+    engine_->producer(waiter.producer).NotifyCompletions();
     ++released;
   }
   deferred_.clear();
@@ -337,7 +337,7 @@ size_t Shard::Release() {
   }
   for (uint32_t word = 0; word < kProducersMax / 64; ++word) {
     for (uint64_t bits = woken_producers[word]; bits != 0; bits &= bits - 1) {
-      engine_->producer(word * 64 + __builtin_ctzll(bits)).wakeup().Notify();
+      engine_->producer(word * 64 + __builtin_ctzll(bits)).NotifyCompletions();
     }
   }
   for (uint64_t bits = woken_shards; bits != 0; bits &= bits - 1) {

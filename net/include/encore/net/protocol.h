@@ -1,0 +1,183 @@
+// The wire protocol's framing and its messages as engine types.
+//
+// A frame is a u32 little-endian payload length and a flatbuffers buffer
+// (net/schema/encore.fbs). The codec turns a verified Request buffer into an
+// engine Command (or a read), and replies into Response buffers, and back for
+// clients. No flatbuffers type appears here: callers see engine types only.
+//
+// Thread safety: the functions are pure; a FrameReader belongs to one
+// connection.
+#ifndef ENCORE_NET_PROTOCOL_H_
+#define ENCORE_NET_PROTOCOL_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "encore/command.h"
+#include "encore/core.h"
+#include "encore/reply.h"
+
+namespace encore::net {
+
+inline constexpr uint32_t kProtocolVersion = 1;
+inline constexpr uint32_t kFrameHeaderBytes = 4;
+// Default largest payload a server accepts: 64 KiB.
+inline constexpr uint32_t kFrameBytesMaxDefault = 64 * 1024;
+// Default most requests in flight per connection: past it the server stops
+// reading that connection.
+inline constexpr uint32_t kInFlightMaxDefault = 1024;
+// Longest strings a request may carry.
+inline constexpr size_t kNameBytesMax = 128;
+// Most ledger entries in one page.
+inline constexpr uint32_t kLedgerPageMax = 1000;
+
+// What a request asks for.
+enum class RequestKind : uint8_t {
+  kCommand = 1,        // An engine command (Command); admin ones need admin rights.
+  kHello = 2,
+  kListSchedules = 3,  // command.concert
+  kSeatMap = 4,        // command.schedule, user, token
+  kLedger = 5,         // command.user, ledger_before, ledger_limit
+  kServerStats = 6,
+};
+
+struct HelloRequest {
+  uint32_t protocol_version = 0;
+  std::string client_name;
+  std::string api_key;
+};
+
+struct DecodedRequest {
+  uint64_t id = 0;
+  RequestKind kind = RequestKind::kCommand;
+  Command command;
+  HelloRequest hello;
+  uint64_t ledger_before = 0;
+  uint32_t ledger_limit = 0;
+  // True for the commands only the admin listener (or admin key) may send.
+  bool admin = false;
+};
+
+// The outcome of decoding one request payload. `code` is kOk, kMalformed
+// (not a Request buffer: the connection is closed), kUnsupported (a Request
+// whose body this server does not know: the connection stays) or
+// kInvalidArgument (a field no command can hold, e.g. a title too long); the
+// id is set whenever the buffer was readable, so the error can be answered.
+struct DecodeResult {
+  ResultCode code = ResultCode::kOk;
+  std::string message;
+  DecodedRequest request;
+};
+
+DecodeResult DecodeRequest(std::span<const uint8_t> payload);
+
+// --- Responses (server side) --------------------------------------------------
+
+struct HelloReplyInfo {
+  uint32_t protocol_version = kProtocolVersion;
+  std::string server_name;
+  uint32_t frame_bytes_max = kFrameBytesMaxDefault;
+  uint32_t in_flight_max = kInFlightMaxDefault;
+  bool admin = false;
+};
+
+struct ShardFigures {
+  uint32_t shard = 0;
+  uint64_t last_lsn = 0;
+  uint64_t durable_lsn = 0;
+  uint64_t snapshots = 0;
+};
+
+struct StatsInfo {
+  uint32_t connections = 0;
+  uint64_t requests = 0;
+  std::vector<ShardFigures> shards;
+};
+
+// Each appends one whole frame (header and payload) to `out`.
+void AppendErrorResponse(uint64_t id, ResultCode code, const std::string& message,
+                         std::vector<uint8_t>* out);
+void AppendCommandResponse(uint64_t id, const Reply& reply, std::vector<uint8_t>* out);
+void AppendHelloResponse(uint64_t id, const HelloReplyInfo& hello, std::vector<uint8_t>* out);
+void AppendScheduleListResponse(uint64_t id, const std::vector<ScheduleInfo>& schedules,
+                                std::vector<uint8_t>* out);
+void AppendSeatMapResponse(uint64_t id, ScheduleId schedule, const std::vector<SeatState>& seats,
+                           std::vector<uint8_t>* out);
+void AppendLedgerResponse(uint64_t id, const std::vector<LedgerEntry>& entries,
+                          uint64_t next_before, std::vector<uint8_t>* out);
+void AppendStatsResponse(uint64_t id, const StatsInfo& stats, std::vector<uint8_t>* out);
+
+// --- Requests (client side) ---------------------------------------------------
+
+// Each appends one whole frame to `out`.
+void AppendCommandRequest(uint64_t id, const Command& command, std::vector<uint8_t>* out);
+void AppendHelloRequest(uint64_t id, const HelloRequest& hello, std::vector<uint8_t>* out);
+void AppendListSchedulesRequest(uint64_t id, ConcertId concert, std::vector<uint8_t>* out);
+void AppendSeatMapRequest(uint64_t id, ScheduleId schedule, UserId user, const QueueToken& token,
+                          std::vector<uint8_t>* out);
+void AppendLedgerRequest(uint64_t id, UserId user, uint64_t before, uint32_t limit,
+                         std::vector<uint8_t>* out);
+void AppendServerStatsRequest(uint64_t id, std::vector<uint8_t>* out);
+
+enum class ResponseKind : uint8_t {
+  kNone = 0,  // An error response: only code and message.
+  kCommand = 1,
+  kHello = 2,
+  kScheduleList = 3,
+  kSeatMap = 4,
+  kLedger = 5,
+  kStats = 6,
+};
+
+struct DecodedResponse {
+  uint64_t id = 0;
+  ResultCode code = ResultCode::kOk;
+  std::string message;
+  ResponseKind kind = ResponseKind::kNone;
+  Reply reply;                          // kCommand
+  HelloReplyInfo hello;                 // kHello
+  std::vector<ScheduleInfo> schedules;  // kScheduleList
+  std::vector<SeatState> seats;         // kSeatMap
+  std::vector<LedgerEntry> ledger;      // kLedger
+  uint64_t next_before = 0;             // kLedger
+  StatsInfo stats;                      // kStats
+};
+
+// Verifies and decodes a response payload; InvalidArgument if it is not one.
+absl::StatusOr<DecodedResponse> DecodeResponse(std::span<const uint8_t> payload);
+
+// --- Framing ------------------------------------------------------------------
+
+// Cuts a byte stream into frames. Feed it what arrives; take frames out.
+class FrameReader {
+ public:
+  explicit FrameReader(uint32_t frame_bytes_max = kFrameBytesMaxDefault)
+      : frame_bytes_max_(frame_bytes_max) {}
+
+  // Appends received bytes.
+  void Feed(std::span<const uint8_t> bytes) { buffer_.insert(buffer_.end(), bytes.begin(), bytes.end()); }
+
+  enum class Next : uint8_t { kFrame, kNeedMore, kTooLarge };
+  // kFrame: *payload points at the next whole payload (valid until the next
+  // call). kTooLarge: the length header exceeds frame_bytes_max (the stream
+  // cannot be resynchronized: close it).
+  Next NextFrame(std::span<const uint8_t>* payload);
+  // Bytes buffered and not yet returned.
+  size_t buffered() const { return buffer_.size() - consumed_; }
+
+ private:
+  uint32_t frame_bytes_max_;
+  std::vector<uint8_t> buffer_;
+  size_t consumed_ = 0;
+};
+
+// Appends a frame header for a payload of `payload_bytes`.
+void AppendFrameHeader(uint32_t payload_bytes, std::vector<uint8_t>* out);
+
+}  // namespace encore::net
+
+#endif  // ENCORE_NET_PROTOCOL_H_
