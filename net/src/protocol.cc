@@ -236,6 +236,13 @@ DecodeResult DecodeRequest(std::span<const uint8_t> payload) {
     result.message = "the request has no body";
     return result;
   }
+  // The Verifier accepts a union whose type is set but whose value is absent:
+  // such a request names a message and carries none.
+  if (request->body() == nullptr) {
+    result.code = ResultCode::kMalformed;
+    result.message = "the request names a body and carries none";
+    return result;
+  }
   DecodeBody(*request, &result);
   return result;
 }
@@ -478,7 +485,10 @@ absl::StatusOr<DecodedResponse> DecodeResponse(std::span<const uint8_t> payload)
   decoded.id = response->id();
   decoded.code = static_cast<ResultCode>(response->code());
   if (response->message() != nullptr) decoded.message = response->message()->str();
-  switch (response->body_type()) {
+  // A union type with no value (the Verifier lets it through) is no body.
+  const w::ResponseBody body_type =
+      response->body() == nullptr ? w::ResponseBody::NONE : response->body_type();
+  switch (body_type) {
     case w::ResponseBody::CommandReply: {
       const auto* body = response->body_as_CommandReply();
       decoded.kind = ResponseKind::kCommand;
