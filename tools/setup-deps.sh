@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages Encore needs to build, test and benchmark
-# (rocksdb-tools brings db_bench, RocksDB's own benchmark, for comparison).
+# (rocksdb-tools brings db_bench, RocksDB's own benchmark, for comparison;
+# clang and libclang-rt-14-dev bring libFuzzer for the fuzz test).
 # Idempotent: checks each package with dpkg first and runs apt-get only when
 # something is missing; prints nothing when all are present.
 set -euo pipefail
@@ -12,6 +13,7 @@ packages=(
   librocksdb-dev prometheus-cpp-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   rocksdb-tools
+  clang libclang-rt-14-dev
 )
 
 missing=()

@@ -606,7 +606,13 @@ FrameReader::Next FrameReader::NextFrame(std::span<const uint8_t>* payload) {
                           static_cast<uint32_t>(header[3]) << 24;
   if (length > frame_bytes_max_) return Next::kTooLarge;
   if (available - kFrameHeaderBytes < length) return Next::kNeedMore;
-  *payload = std::span<const uint8_t>(header + kFrameHeaderBytes, length);
+  const uint8_t* start = header + kFrameHeaderBytes;
+  if (reinterpret_cast<uintptr_t>(start) % alignof(uint64_t) != 0) {
+    aligned_.resize((length + sizeof(uint64_t) - 1) / sizeof(uint64_t));
+    if (length > 0) std::memcpy(aligned_.data(), start, length);
+    start = reinterpret_cast<const uint8_t*>(aligned_.data());
+  }
+  *payload = std::span<const uint8_t>(start, length);
   consumed_ += kFrameHeaderBytes + length;
   return Next::kFrame;
 }

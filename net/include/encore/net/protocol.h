@@ -162,8 +162,8 @@ class FrameReader {
   void Feed(std::span<const uint8_t> bytes) { buffer_.insert(buffer_.end(), bytes.begin(), bytes.end()); }
 
   enum class Next : uint8_t { kFrame, kNeedMore, kTooLarge };
-  // kFrame: *payload points at the next whole payload (valid until the next
-  // call). kTooLarge: the length header exceeds frame_bytes_max (the stream
+  // kFrame: *payload points at the next whole payload, 8-byte aligned as
+  // flatbuffers requires (valid until the next call). kTooLarge: the length header exceeds frame_bytes_max (the stream
   // cannot be resynchronized: close it).
   Next NextFrame(std::span<const uint8_t>* payload);
   // Bytes buffered and not yet returned.
@@ -173,6 +173,9 @@ class FrameReader {
   uint32_t frame_bytes_max_;
   std::vector<uint8_t> buffer_;
   size_t consumed_ = 0;
+  // Frames arrive back to back, so a payload may start at any address: one
+  // that is not 8-byte aligned is copied here before it is handed out.
+  std::vector<uint64_t> aligned_;
 };
 
 // Appends a frame header for a payload of `payload_bytes`.

@@ -1,0 +1,133 @@
+// Server: the TCP front of an Engine, speaking the wire protocol (protocol.h).
+//
+// Two listeners: the client listener and the admin listener. Each accepted
+// connection is given, round robin, to one of `io_threads` I/O threads; an I/O
+// thread owns an event loop and one engine Producer, and every connection it
+// owns is served only by that thread (no locks on the request path).
+//
+// Per connection: the first frame must be a Hello (protocol version, API
+// key); then requests are pipelined: engine commands go to the producer and
+// are answered when their completions come back (possibly out of order);
+// reads (schedule list, seat map, ledger) run on a small worker pool, because
+// Engine::Inspect blocks; admin requests are refused (UNAUTHORIZED) unless the
+// connection came in on the admin listener or its Hello carried the admin key.
+// A frame over frame_bytes_max, or a payload that fails verification, gets a
+// MALFORMED response and the connection is closed; an unknown request type
+// gets UNSUPPORTED and the connection stays.
+//
+// Limits per connection: in_flight_max requests in flight and
+// output_bytes_max bytes of replies not yet written; past either the server
+// stops reading that connection until it drains. A connection that sends
+// nothing for idle_timeout_ms is closed.
+//
+// Keys: with api_key set, a client-listener Hello must carry api_key (or the
+// admin key, when one is set). With admin_key set, an admin-listener Hello
+// must carry admin_key. A Hello that fails gets UNAUTHORIZED and is closed.
+//
+// Thread safety: Start, Stop and the destructor from one thread; the
+// accessors from any thread.
+#ifndef ENCORE_NET_SERVER_H_
+#define ENCORE_NET_SERVER_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "encore/engine.h"
+#include "encore/net/protocol.h"
+
+namespace encore::net {
+
+namespace internal {
+class ServerState;
+}
+
+inline constexpr uint32_t kIoThreadsMax = 64;
+inline constexpr uint32_t kConnectionsMaxLimit = 1'000'000;
+inline constexpr uint32_t kFrameBytesMaxLimit = 16u << 20;
+inline constexpr uint32_t kInFlightMaxLimit = 1u << 16;
+inline constexpr size_t kOutputBytesMaxMin = 64 * 1024;
+static_assert(kFrameBytesMaxDefault <= kFrameBytesMaxLimit);
+static_assert(kInFlightMaxDefault <= kInFlightMaxLimit);
+
+struct ServerOptions {
+  // "host:port" ("[v6]:port" for IPv6); port 0 picks a free port (see
+  // client_port()). Default: 127.0.0.1:7400 and 127.0.0.1:7401.
+  std::string client_listen = "127.0.0.1:7400";
+  std::string admin_listen = "127.0.0.1:7401";
+  // I/O threads, each with one engine producer. Default 2; 1 .. kIoThreadsMax
+  // (and at most the engine's producers_max).
+  uint32_t io_threads = 2;
+  // Empty: no key needed. Default: empty. At most kNameBytesMax bytes.
+  std::string api_key;
+  std::string admin_key;
+  // Open connections over both listeners; past it a new connection is closed
+  // at once. Default 10,000; 1 .. kConnectionsMaxLimit.
+  uint32_t connections_max = 10'000;
+  // A connection that sends nothing this long is closed; 0: never. Default
+  // 60,000.
+  uint32_t idle_timeout_ms = 60'000;
+  // Largest request payload. Default 64 KiB; 64 .. kFrameBytesMaxLimit.
+  uint32_t frame_bytes_max = kFrameBytesMaxDefault;
+  // Requests in flight per connection. Default 1024; 1 .. kInFlightMaxLimit.
+  uint32_t in_flight_max = kInFlightMaxDefault;
+  // Reply bytes queued for one connection before the server stops reading its
+  // requests. Default 4 MiB; at least kOutputBytesMaxMin.
+  size_t output_bytes_max = size_t{4} << 20;
+  // Sent in the Hello reply. Default "encored". At most kNameBytesMax bytes.
+  std::string server_name = "encored";
+  // Longest Stop() waits for requests in flight to be answered and written.
+  // Default 5,000.
+  uint32_t stop_drain_timeout_ms = 5'000;
+};
+
+// Checks every field; InvalidArgument naming the first bad one.
+absl::Status ValidateServerOptions(const ServerOptions& options);
+
+class Server {
+ public:
+  struct Stats {
+    uint64_t connections_open = 0;
+    uint64_t connections_accepted = 0;
+    // Closed at accept because connections_max was reached.
+    uint64_t connections_refused = 0;
+    uint64_t connections_idle_closed = 0;
+    // Closed for a protocol error (oversize, malformed, bad Hello).
+    uint64_t connections_protocol_closed = 0;
+    uint64_t requests = 0;
+  };
+
+  // Validates the options, binds both listeners and starts the I/O threads.
+  // InvalidArgument for bad options, Unavailable when a listener cannot bind
+  // (naming the address and the reason, e.g. the port is in use).
+  // REQUIRES: `engine` outlives the server, and is not closed before Stop().
+  static absl::StatusOr<std::unique_ptr<Server>> Start(const ServerOptions& options,
+                                                       Engine* engine);
+
+  // Stop()s if still running.
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Stops accepting and reading, lets requests in flight be answered and
+  // their replies written (up to stop_drain_timeout_ms), closes every
+  // connection and joins the threads. Idempotent.
+  void Stop();
+
+  // The bound ports (the real ones when the options asked for port 0).
+  uint16_t client_port() const;
+  uint16_t admin_port() const;
+
+  Stats stats() const;
+
+ private:
+  explicit Server(std::unique_ptr<internal::ServerState> state);
+  std::unique_ptr<internal::ServerState> state_;
+};
+
+}  // namespace encore::net
+
+#endif  // ENCORE_NET_SERVER_H_

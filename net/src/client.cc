@@ -1,0 +1,531 @@
+// The client library: POSIX sockets, one reader thread, a map of pending
+// requests by id (replies may come back in any order).
+#include "encore/net/client.h"
+
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <span>
+#include <utility>
+
+#include "encore/result_code.h"
+
+namespace encore::net {
+namespace internal {
+
+// Where a synchronous call waits for its reply.
+struct CallSlot {
+  std::mutex mutex;
+  std::condition_variable ready;
+  bool done = false;
+  absl::StatusOr<DecodedResponse> result;
+
+  void Set(absl::StatusOr<DecodedResponse> value) {
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      result = std::move(value);
+      done = true;
+    }
+    ready.notify_one();
+  }
+};
+
+}  // namespace internal
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Receive buffer of the reader thread.
+constexpr size_t kReadChunkBytes = 64 * 1024;
+
+std::string Endpoint(const ClientOptions& options) {
+  return options.host + ":" + std::to_string(options.port);
+}
+
+std::string ErrnoText(int error) { return std::strerror(error); }
+
+int RemainingMs(Clock::time_point deadline) {
+  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+  return static_cast<int>(std::clamp<int64_t>(left.count(), 0, 1 << 30));
+}
+
+// Writes all of `bytes`; an empty string, or what went wrong. A blocking
+// socket with SO_SNDTIMEO set: EAGAIN means the write timed out.
+std::string SendAll(int fd, std::span<const uint8_t> bytes) {
+  size_t sent = 0;
+  while (sent < bytes.size()) {
+    const ssize_t n = ::send(fd, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
+    if (n > 0) {
+      sent += static_cast<size_t>(n);
+    } else if (n < 0 && errno == EINTR) {
+      continue;
+    } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      return "the write timed out (the server is not reading)";
+    } else {
+      return ErrnoText(errno);
+    }
+  }
+  return "";
+}
+
+// Connects one resolved address within the deadline; the socket (blocking
+// again) or -1 with *error set.
+int ConnectAddress(const addrinfo& address, Clock::time_point deadline, std::string* error) {
+  const int fd = ::socket(address.ai_family, address.ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
+                          address.ai_protocol);
+  if (fd < 0) {
+    *error = ErrnoText(errno);
+    return -1;
+  }
+  int result = ::connect(fd, address.ai_addr, address.ai_addrlen);
+  if (result < 0 && errno == EINPROGRESS) {
+    pollfd waiting{fd, POLLOUT, 0};
+    do {
+      result = ::poll(&waiting, 1, RemainingMs(deadline));
+    } while (result < 0 && errno == EINTR);
+    if (result == 0) {
+      *error = "timed out";
+      ::close(fd);
+      return -1;
+    }
+    int socket_error = 0;
+    socklen_t length = sizeof(socket_error);
+    if (result < 0 || ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &socket_error, &length) < 0) {
+      socket_error = errno;
+    }
+    result = socket_error == 0 ? 0 : -1;
+    errno = socket_error;
+  }
+  if (result < 0) {
+    *error = ErrnoText(errno);
+    ::close(fd);
+    return -1;
+  }
+  const int flags = ::fcntl(fd, F_GETFL, 0);
+  ::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
+  return fd;
+}
+
+// A connected, blocking socket with TCP_NODELAY and a write timeout.
+absl::StatusOr<int> OpenSocket(const ClientOptions& options) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_NUMERICSERV;
+  addrinfo* addresses = nullptr;
+  const std::string port = std::to_string(options.port);
+  const int resolved = ::getaddrinfo(options.host.c_str(), port.c_str(), &hints, &addresses);
+  if (resolved != 0) {
+    return absl::UnavailableError("cannot resolve " + Endpoint(options) + ": " +
+                                  ::gai_strerror(resolved));
+  }
+  const Clock::time_point deadline =
+      Clock::now() + std::chrono::milliseconds(options.connect_timeout_ms);
+  std::string error = "no address";
+  int fd = -1;
+  for (const addrinfo* address = addresses; address != nullptr && fd < 0;
+       address = address->ai_next) {
+    fd = ConnectAddress(*address, deadline, &error);
+  }
+  ::freeaddrinfo(addresses);
+  if (fd < 0) {
+    return absl::UnavailableError("cannot connect to " + Endpoint(options) + ": " + error);
+  }
+  const int on = 1;
+  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+  timeval write_timeout{};
+  write_timeout.tv_sec = static_cast<time_t>(options.io_timeout_ms / 1000);
+  write_timeout.tv_usec = static_cast<suseconds_t>(options.io_timeout_ms % 1000 * 1000);
+  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &write_timeout, sizeof(write_timeout));
+  return fd;
+}
+
+absl::Status HelloRefused(const ClientOptions& options, const DecodedResponse& response) {
+  const std::string text = "the server at " + Endpoint(options) + " refused the hello: " +
+                           std::string(ResultCodeName(response.code)) + " (" +
+                           std::to_string(static_cast<int>(response.code)) + ")" +
+                           (response.message.empty() ? "" : ": " + response.message);
+  if (response.code == ResultCode::kUnauthorized) return absl::PermissionDeniedError(text);
+  return absl::FailedPreconditionError(text);
+}
+
+// Sends the Hello and reads frames until its reply. Frames after it stay in
+// `reader` for the reader thread.
+absl::StatusOr<HelloReplyInfo> Handshake(int fd, const ClientOptions& options,
+                                         FrameReader* reader) {
+  std::vector<uint8_t> frame;
+  AppendHelloRequest(0, HelloRequest{kProtocolVersion, options.client_name, options.api_key},
+                     &frame);
+  const std::string where = Endpoint(options);
+  if (std::string error = SendAll(fd, frame); !error.empty()) {
+    return absl::UnavailableError("hello to " + where + ": " + error);
+  }
+  const Clock::time_point deadline =
+      Clock::now() + std::chrono::milliseconds(options.io_timeout_ms);
+  std::vector<uint8_t> buffer(kReadChunkBytes);
+  while (true) {
+    std::span<const uint8_t> payload;
+    const FrameReader::Next next = reader->NextFrame(&payload);
+    if (next == FrameReader::Next::kTooLarge) {
+      return absl::UnavailableError("hello to " + where + ": the reply frame is too large");
+    }
+    if (next == FrameReader::Next::kFrame) {
+      absl::StatusOr<DecodedResponse> response = DecodeResponse(payload);
+      if (!response.ok()) {
+        return absl::UnavailableError("hello to " + where + ": " +
+                                      std::string(response.status().message()));
+      }
+      if (response->code != ResultCode::kOk) return HelloRefused(options, *response);
+      if (response->kind != ResponseKind::kHello) {
+        return absl::FailedPreconditionError("hello to " + where +
+                                             ": the server answered with another message");
+      }
+      if (response->hello.protocol_version != kProtocolVersion) {
+        return absl::FailedPreconditionError(
+            "the server at " + where + " speaks protocol version " +
+            std::to_string(response->hello.protocol_version) + "; this client speaks " +
+            std::to_string(kProtocolVersion));
+      }
+      return response->hello;
+    }
+    pollfd waiting{fd, POLLIN, 0};
+    const int ready = ::poll(&waiting, 1, RemainingMs(deadline));
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready == 0) {
+      return absl::DeadlineExceededError("hello to " + where + ": no reply within " +
+                                         std::to_string(options.io_timeout_ms) + " ms");
+    }
+    const ssize_t n = ready < 0 ? -1 : ::recv(fd, buffer.data(), buffer.size(), 0);
+    if (n == 0) {
+      return absl::UnavailableError("hello to " + where +
+                                    ": the server closed the connection");
+    }
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return absl::UnavailableError("hello to " + where + ": " + ErrnoText(errno));
+    }
+    reader->Feed(std::span<const uint8_t>(buffer.data(), static_cast<size_t>(n)));
+  }
+}
+
+absl::Status ValidateOptions(const ClientOptions& options) {
+  if (options.host.empty() || options.port == 0) {
+    return absl::InvalidArgumentError("a client needs a host and a non-zero port");
+  }
+  if (options.client_name.size() > kNameBytesMax || options.api_key.size() > kNameBytesMax) {
+    return absl::InvalidArgumentError("client name and API key are at most 128 bytes");
+  }
+  if (options.connect_timeout_ms <= 0 || options.io_timeout_ms <= 0) {
+    return absl::InvalidArgumentError("timeouts must be > 0 ms");
+  }
+  if (options.in_flight_max < 1) return absl::InvalidArgumentError("in_flight_max must be >= 1");
+  if (options.response_bytes_max < 1024) {
+    return absl::InvalidArgumentError("response_bytes_max must be >= 1024");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Client>> Client::Connect(const ClientOptions& options) {
+  if (absl::Status valid = ValidateOptions(options); !valid.ok()) return valid;
+  absl::StatusOr<int> fd = OpenSocket(options);
+  if (!fd.ok()) return fd.status();
+  FrameReader reader(options.response_bytes_max);
+  absl::StatusOr<HelloReplyInfo> hello = Handshake(*fd, options, &reader);
+  if (!hello.ok()) {
+    ::close(*fd);
+    return hello.status();
+  }
+  return std::unique_ptr<Client>(new Client(options, *fd, *hello, std::move(reader)));
+}
+
+Client::Client(const ClientOptions& options, int socket_fd, const HelloReplyInfo& hello,
+               FrameReader reader)
+    : options_(options),
+      hello_(hello),
+      in_flight_max_(hello.in_flight_max == 0
+                         ? options.in_flight_max
+                         : std::min(options.in_flight_max, hello.in_flight_max)),
+      frame_reader_(std::move(reader)),
+      socket_fd_(socket_fd) {
+  reader_ = std::thread([this] { ReadLoop(); });
+  reader_id_ = reader_.get_id();
+}
+
+Client::~Client() { Close(); }
+
+void Client::Close() {
+  const std::string reason = "connection to " + Endpoint(options_) + " closed by the client";
+  // On the reader thread (a callback): the reader ends once the callback
+  // returns, and the destructor joins it. Taking close_mutex_ here could
+  // deadlock with a Close() on another thread that is joining this one.
+  if (std::this_thread::get_id() == reader_id_) return Fail(reason);
+  std::lock_guard<std::mutex> close_lock(close_mutex_);
+  Fail(reason);
+  if (!reader_.joinable()) return;
+  reader_.join();
+  std::lock_guard<std::mutex> write_lock(write_mutex_);
+  if (socket_fd_ >= 0) {
+    ::close(socket_fd_);
+    socket_fd_ = -1;
+  }
+}
+
+size_t Client::in_flight() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return pending_.size();
+}
+
+bool Client::connected() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return !failed_;
+}
+
+// --- Sending ----------------------------------------------------------------------
+
+void Client::Send(const Command& command, ResponseCallback done) {
+  Submit([&command](uint64_t id, std::vector<uint8_t>* frame) {
+    AppendCommandRequest(id, command, frame);
+  }, Pending{std::move(done), nullptr});
+}
+
+void Client::SendListSchedules(ConcertId concert, ResponseCallback done) {
+  Submit([concert](uint64_t id, std::vector<uint8_t>* frame) {
+    AppendListSchedulesRequest(id, concert, frame);
+  }, Pending{std::move(done), nullptr});
+}
+
+void Client::SendSeatMap(ScheduleId schedule, UserId user, const QueueToken& token,
+                         ResponseCallback done) {
+  Submit([&](uint64_t id, std::vector<uint8_t>* frame) {
+    AppendSeatMapRequest(id, schedule, user, token, frame);
+  }, Pending{std::move(done), nullptr});
+}
+
+void Client::SendLedger(UserId user, uint64_t before, uint32_t limit, ResponseCallback done) {
+  Submit([&](uint64_t id, std::vector<uint8_t>* frame) {
+    AppendLedgerRequest(id, user, before, limit, frame);
+  }, Pending{std::move(done), nullptr});
+}
+
+void Client::SendServerStats(ResponseCallback done) {
+  Submit([](uint64_t id, std::vector<uint8_t>* frame) { AppendServerStatsRequest(id, frame); },
+         Pending{std::move(done), nullptr});
+}
+
+void Client::Submit(Encoder encode, Pending pending) {
+  uint64_t id = 0;
+  {
+    std::unique_lock<std::mutex> lock(mutex_);
+    // The reader thread does not wait for room: only it can make room.
+    if (std::this_thread::get_id() != reader_id_) {
+      room_.wait(lock, [this] { return failed_ || pending_.size() < in_flight_max_; });
+    }
+    if (failed_) {
+      const std::string reason = failure_reason_;
+      lock.unlock();
+      CompleteFailed(pending, 0, reason);
+      return;
+    }
+    id = next_id_++;
+    pending_.emplace(id, std::move(pending));
+  }
+  // One frame buffer per sending thread: no allocation once warm. Once the
+  // request is pending, a failed write is reported through the reader
+  // thread, which fails every pending request as it ends.
+  thread_local std::vector<uint8_t> frame;
+  frame.clear();
+  encode(id, &frame);
+  WriteFrame(frame);
+}
+
+bool Client::WriteFrame(const std::vector<uint8_t>& frame) {
+  std::lock_guard<std::mutex> lock(write_mutex_);
+  // Closed: the reader has already failed every pending request.
+  if (socket_fd_ < 0) return false;
+  const std::string error = SendAll(socket_fd_, frame);
+  if (error.empty()) return true;
+  Fail("write to " + Endpoint(options_) + " failed: " + error);
+  return false;
+}
+
+// --- Synchronous calls ------------------------------------------------------------
+
+absl::StatusOr<DecodedResponse> Client::Wait(Encoder encode) {
+  if (std::this_thread::get_id() == reader_id_) {
+    return absl::FailedPreconditionError(
+        "a synchronous call from a client callback would deadlock; use the Send functions");
+  }
+  auto slot = std::make_shared<internal::CallSlot>();
+  Submit(encode, Pending{nullptr, slot});
+  std::unique_lock<std::mutex> lock(slot->mutex);
+  if (!slot->ready.wait_for(lock, std::chrono::milliseconds(options_.io_timeout_ms),
+                            [&] { return slot->done; })) {
+    return absl::DeadlineExceededError("no reply from " + Endpoint(options_) + " within " +
+                                       std::to_string(options_.io_timeout_ms) + " ms");
+  }
+  return std::move(slot->result);
+}
+
+absl::StatusOr<DecodedResponse> Client::Call(const Command& command) {
+  return Wait([&command](uint64_t id, std::vector<uint8_t>* frame) {
+    AppendCommandRequest(id, command, frame);
+  });
+}
+
+absl::StatusOr<DecodedResponse> Client::ListSchedules(ConcertId concert) {
+  return Wait([concert](uint64_t id, std::vector<uint8_t>* frame) {
+    AppendListSchedulesRequest(id, concert, frame);
+  });
+}
+
+absl::StatusOr<DecodedResponse> Client::SeatMap(ScheduleId schedule, UserId user,
+                                                const QueueToken& token) {
+  return Wait([&](uint64_t id, std::vector<uint8_t>* frame) {
+    AppendSeatMapRequest(id, schedule, user, token, frame);
+  });
+}
+
+absl::StatusOr<DecodedResponse> Client::Ledger(UserId user, uint64_t before, uint32_t limit) {
+  return Wait([&](uint64_t id, std::vector<uint8_t>* frame) {
+    AppendLedgerRequest(id, user, before, limit, frame);
+  });
+}
+
+absl::StatusOr<DecodedResponse> Client::ServerStats() {
+  return Wait([](uint64_t id, std::vector<uint8_t>* frame) { AppendServerStatsRequest(id, frame); });
+}
+
+// --- Receiving --------------------------------------------------------------------
+
+void Client::ReadLoop() {
+  std::vector<uint8_t> buffer(kReadChunkBytes);
+  // Frames may have arrived together with the Hello reply.
+  bool reading = DrainFrames();
+  while (reading) {
+    const ssize_t n = ::recv(socket_fd_, buffer.data(), buffer.size(), 0);
+    if (n > 0) {
+      frame_reader_.Feed(std::span<const uint8_t>(buffer.data(), static_cast<size_t>(n)));
+      reading = DrainFrames();
+    } else if (n == 0) {
+      Fail("connection to " + Endpoint(options_) + " closed by the server");
+      reading = false;
+    } else if (errno != EINTR) {
+      Fail("read from " + Endpoint(options_) + " failed: " + ErrnoText(errno));
+      reading = false;
+    }
+  }
+  FailAllPending();
+}
+
+bool Client::DrainFrames() {
+  while (true) {
+    std::span<const uint8_t> payload;
+    switch (frame_reader_.NextFrame(&payload)) {
+      case FrameReader::Next::kNeedMore:
+        return true;
+      case FrameReader::Next::kTooLarge:
+        Fail("the server at " + Endpoint(options_) + " sent a frame over " +
+             std::to_string(options_.response_bytes_max) + " bytes");
+        return false;
+      case FrameReader::Next::kFrame: {
+        absl::StatusOr<DecodedResponse> response = DecodeResponse(payload);
+        if (!response.ok()) {
+          Fail("the server at " + Endpoint(options_) + " sent a malformed response");
+          return false;
+        }
+        Dispatch(*response);
+        break;
+      }
+    }
+  }
+}
+
+void Client::Dispatch(const DecodedResponse& response) {
+  Pending pending;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto it = pending_.find(response.id);
+    if (it == pending_.end()) {
+      // Not ours (e.g. the error the server sends before closing a connection
+      // it cannot read): keep it to explain the failure that follows.
+      if (response.code != ResultCode::kOk) {
+        server_message_ = std::string(ResultCodeName(response.code)) + " (" +
+                          std::to_string(static_cast<int>(response.code)) + ")" +
+                          (response.message.empty() ? "" : ": " + response.message);
+      }
+      return;
+    }
+    pending = std::move(it->second);
+    pending_.erase(it);
+  }
+  room_.notify_one();
+  Complete(pending, response);
+}
+
+void Client::Fail(const std::string& reason) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!failed_) {
+      failed_ = true;
+      failure_reason_ = reason;
+      if (!server_message_.empty()) failure_reason_ += " (the server said " + server_message_ + ")";
+    }
+  }
+  room_.notify_all();
+  // Ends the reader's recv() and any blocked send(); the descriptor itself is
+  // closed only after the reader is joined, so it is never reused under it.
+  ::shutdown(socket_fd_, SHUT_RDWR);
+}
+
+void Client::FailAllPending() {
+  std::vector<std::pair<uint64_t, Pending>> failing;
+  std::string reason;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    failed_ = true;
+    reason = failure_reason_;
+    failing.reserve(pending_.size());
+    for (auto& [id, pending] : pending_) failing.emplace_back(id, std::move(pending));
+    pending_.clear();
+  }
+  room_.notify_all();
+  // In request order, so the failures read like the requests were sent.
+  std::sort(failing.begin(), failing.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (auto& [id, pending] : failing) CompleteFailed(pending, id, reason);
+}
+
+void Client::Complete(Pending& pending, const DecodedResponse& response) {
+  if (pending.slot != nullptr) {
+    pending.slot->Set(response);
+  } else if (pending.done) {
+    pending.done(response);
+  }
+}
+
+void Client::CompleteFailed(Pending& pending, uint64_t id, const std::string& reason) {
+  if (pending.slot != nullptr) {
+    pending.slot->Set(absl::UnavailableError(reason));
+    return;
+  }
+  DecodedResponse failed;
+  failed.id = id;
+  failed.code = ResultCode::kUnavailable;
+  failed.message = reason;
+  if (pending.done) pending.done(failed);
+}
+
+}  // namespace encore::net
