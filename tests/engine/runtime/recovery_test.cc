@@ -13,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "encore/commands.h"
 #include "encore/engine.h"
 #include "gtest/gtest.h"
 #include "support/core_fixture.h"
@@ -321,6 +322,44 @@ void InDoubtPaymentIsResolved(bool debit_was_durable) {
   restarted->Inspect(user_shard, [&](const Core& core) { balance = core.Balance(user); });
   EXPECT_EQ(balance, 0) << "debited " << (5'000 - balance) << ", the price is 5000";
   ShardHashes(*restarted);
+}
+
+// A journal whose writes start failing at a chosen moment: nothing is durable
+// after it, and status() says why.
+class FailingJournal final : public Journal {
+ public:
+  void Submit(uint32_t shard, uint64_t first_lsn, uint32_t count,
+              std::span<const uint8_t> records) override {
+    if (!failed_) inner_.Submit(shard, first_lsn, count, records);
+  }
+  uint64_t DurableLsn(uint32_t shard) const override { return inner_.DurableLsn(shard); }
+  void WaitDurable(uint32_t, uint64_t, std::chrono::milliseconds) override {}
+  absl::Status status() const override {
+    return failed_ ? absl::DataLossError("disk full (injected)") : absl::OkStatus();
+  }
+  void Fail() { failed_ = true; }
+
+ private:
+  InMemoryJournal inner_;
+  std::atomic<bool> failed_{false};
+};
+
+TEST(RecoveryTest, AFailedJournalStopsAcknowledgingAndSaysWhy) {
+  ManualClock clock(kSaleOpensMs);
+  FailingJournal journal;
+  auto engine = OpenOn(&journal, 2, &clock);
+  auto producer = std::move(*engine->NewProducer());
+  ASSERT_TRUE(producer->Call(MakeCharge(1, 100, 1)).ok());
+  journal.Fail();
+  // The command is applied in memory but can never become durable: it is not
+  // acknowledged as OK.
+  const Reply after = producer->Call(MakeCharge(1, 100, 2));
+  EXPECT_EQ(after.code, ResultCode::kUnavailable) << ResultCodeName(after.code);
+  EXPECT_EQ(engine->status().code(), absl::StatusCode::kDataLoss) << engine->status();
+  EXPECT_NE(engine->status().message().find("disk full"), std::string::npos);
+  // And nothing after it is taken.
+  EXPECT_EQ(producer->Submit(MakeBalance(1), 3), ResultCode::kUnavailable);
+  engine->Close();
 }
 
 TEST(RecoveryTest, InDoubtPaymentIsResolvedWhenTheDebitWasDurable) { InDoubtPaymentIsResolved(true); }
