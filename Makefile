@@ -26,7 +26,7 @@ build-asan: deps
 # TSan covers the threaded parts: the runtime's tests.
 build-tsan: deps
 	cmake -S . -B $(TSAN_BUILD_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DENCORE_SANITIZE=thread \
-	  -DENCORE_BUILD_BENCHMARKS=OFF -DENCORE_BUILD_TOOLS=OFF -DENCORE_BUILD_PERSISTENCE=OFF \
+	  -DENCORE_BUILD_BENCHMARKS=OFF -DENCORE_BUILD_TOOLS=OFF -DENCORE_BUILD_PERSISTENCE=OFF -DENCORE_BUILD_NET=OFF \
 	  $(CMAKE_FLAGS) >/dev/null
 	cmake --build $(TSAN_BUILD_DIR) -j$(JOBS) --target engine_test recovery_test
 

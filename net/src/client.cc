@@ -152,9 +152,9 @@ absl::StatusOr<int> OpenSocket(const ClientOptions& options) {
 }
 
 absl::Status HelloRefused(const ClientOptions& options, const DecodedResponse& response) {
-  const std::string text = "the server at " + Endpoint(options) + " refused the hello: " +
-                           std::string(ResultCodeName(response.code)) + " (" +
-                           std::to_string(static_cast<int>(response.code)) + ")" +
+  const std::string text = "the server at " + Endpoint(options) +
+                           " refused the hello: " + std::string(ResultCodeName(response.code)) +
+                           " (" + std::to_string(static_cast<int>(response.code)) + ")" +
                            (response.message.empty() ? "" : ": " + response.message);
   if (response.code == ResultCode::kUnauthorized) return absl::PermissionDeniedError(text);
   return absl::FailedPreconditionError(text);
@@ -208,8 +208,7 @@ absl::StatusOr<HelloReplyInfo> Handshake(int fd, const ClientOptions& options,
     }
     const ssize_t n = ready < 0 ? -1 : ::recv(fd, buffer.data(), buffer.size(), 0);
     if (n == 0) {
-      return absl::UnavailableError("hello to " + where +
-                                    ": the server closed the connection");
+      return absl::UnavailableError("hello to " + where + ": the server closed the connection");
     }
     if (n < 0) {
       if (errno == EINTR) continue;
@@ -296,28 +295,30 @@ bool Client::connected() const {
 // --- Sending ----------------------------------------------------------------------
 
 void Client::Send(const Command& command, ResponseCallback done) {
-  Submit([&command](uint64_t id, std::vector<uint8_t>* frame) {
-    AppendCommandRequest(id, command, frame);
-  }, Pending{std::move(done), nullptr});
+  Submit([&command](uint64_t id,
+                    std::vector<uint8_t>* frame) { AppendCommandRequest(id, command, frame); },
+         Pending{std::move(done), nullptr});
 }
 
 void Client::SendListSchedules(ConcertId concert, ResponseCallback done) {
-  Submit([concert](uint64_t id, std::vector<uint8_t>* frame) {
-    AppendListSchedulesRequest(id, concert, frame);
-  }, Pending{std::move(done), nullptr});
+  Submit([concert](uint64_t id,
+                   std::vector<uint8_t>* frame) { AppendListSchedulesRequest(id, concert, frame); },
+         Pending{std::move(done), nullptr});
 }
 
 void Client::SendSeatMap(ScheduleId schedule, UserId user, const QueueToken& token,
                          ResponseCallback done) {
-  Submit([&](uint64_t id, std::vector<uint8_t>* frame) {
-    AppendSeatMapRequest(id, schedule, user, token, frame);
-  }, Pending{std::move(done), nullptr});
+  Submit(
+      [&](uint64_t id, std::vector<uint8_t>* frame) {
+        AppendSeatMapRequest(id, schedule, user, token, frame);
+      },
+      Pending{std::move(done), nullptr});
 }
 
 void Client::SendLedger(UserId user, uint64_t before, uint32_t limit, ResponseCallback done) {
-  Submit([&](uint64_t id, std::vector<uint8_t>* frame) {
-    AppendLedgerRequest(id, user, before, limit, frame);
-  }, Pending{std::move(done), nullptr});
+  Submit([&](uint64_t id,
+             std::vector<uint8_t>* frame) { AppendLedgerRequest(id, user, before, limit, frame); },
+         Pending{std::move(done), nullptr});
 }
 
 void Client::SendServerStats(ResponseCallback done) {
@@ -405,7 +406,8 @@ absl::StatusOr<DecodedResponse> Client::Ledger(UserId user, uint64_t before, uin
 }
 
 absl::StatusOr<DecodedResponse> Client::ServerStats() {
-  return Wait([](uint64_t id, std::vector<uint8_t>* frame) { AppendServerStatsRequest(id, frame); });
+  return Wait(
+      [](uint64_t id, std::vector<uint8_t>* frame) { AppendServerStatsRequest(id, frame); });
 }
 
 // --- Receiving --------------------------------------------------------------------

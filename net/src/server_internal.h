@@ -100,7 +100,7 @@ class CompletionSignal {
 
 class IoThread {
  public:
-  IoThread(ServerState* server, uint32_t index, std::unique_ptr<Producer> producer);
+  IoThread(ServerState* server, std::unique_ptr<Producer> producer);
   ~IoThread();
 
   asio::io_context& context() { return context_; }
@@ -142,7 +142,7 @@ class IoThread {
   void OnReadable(const ConnectionPtr& connection);
   void ArmIdleTimer(const ConnectionPtr& connection);
   void Flush(const ConnectionPtr& connection);
-  void Close(Connection& connection);
+  void Close(const ConnectionPtr& connection);
   void Drain();
   void CheckQuiet();
 
@@ -150,7 +150,6 @@ class IoThread {
   uint32_t AddPending(const Connection& connection, uint64_t request_id);
 
   ServerState* server_;
-  const uint32_t index_;
   asio::io_context context_;
   asio::executor_work_guard<asio::io_context::executor_type> work_;
   std::unique_ptr<Producer> producer_;

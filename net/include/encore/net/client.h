@@ -165,7 +165,7 @@ class Client {
   std::condition_variable room_;
   uint64_t next_id_ = 1;
   std::unordered_map<uint64_t, Pending> pending_;
-  bool failed_ = false;          // No more requests are accepted.
+  bool failed_ = false;         // No more requests are accepted.
   std::string failure_reason_;  // Why, once failed_ (or a failure is on its way).
   std::string server_message_;  // The last error the server sent with no request id.
 

@@ -1,0 +1,478 @@
+// IoThread: one event loop serving its connections. Reading is reactor
+// style (wait for readability, then one non-blocking read into the thread's
+// buffer), so an idle connection holds no read buffer. Replies are appended
+// to a connection's output and written with one async_write at a time, so the
+// replies that come in while a write is under way go out together in the
+// next one.
+#include <algorithm>
+#include <utility>
+
+#include "boost/asio/post.hpp"
+#include "boost/asio/write.hpp"
+#include "server_internal.h"
+
+namespace encore::net::internal {
+namespace {
+
+using ErrorCode = boost::system::error_code;
+
+// Compares keys without stopping at the first difference.
+bool SameKey(const std::string& given, const std::string& expected) {
+  if (given.size() != expected.size()) return false;
+  unsigned char difference = 0;
+  for (size_t i = 0; i < given.size(); ++i) {
+    difference |= static_cast<unsigned char>(given[i] ^ expected[i]);
+  }
+  return difference == 0;
+}
+
+void ListSchedules(Engine& engine, const DecodedRequest& request, std::vector<uint8_t>* frame) {
+  // The concert catalog is on every shard; each shard lists its own schedules.
+  ResultCode code = ResultCode::kOk;
+  std::vector<ScheduleInfo> schedules;
+  for (uint32_t shard = 0; shard < engine.shard_count(); ++shard) {
+    engine.Inspect(shard, [&](const Core& core) {
+      std::vector<ScheduleId> ids;
+      const ResultCode listed = core.ListSchedules(request.command.concert, &ids);
+      if (shard == 0) code = listed;
+      for (ScheduleId id : ids) {
+        ScheduleInfo info;
+        if (core.GetSchedule(id, &info) == ResultCode::kOk) schedules.push_back(info);
+      }
+    });
+  }
+  if (code != ResultCode::kOk) {
+    AppendErrorResponse(request.id, code, "no such concert", frame);
+    return;
+  }
+  std::sort(schedules.begin(), schedules.end(), [](const ScheduleInfo& a, const ScheduleInfo& b) {
+    return a.config.schedule < b.config.schedule;
+  });
+  AppendScheduleListResponse(request.id, schedules, frame);
+}
+
+// `admin`: an admin connection may read any seat map by sending no token.
+void SeatMap(Engine& engine, const DecodedRequest& request, bool admin,
+             std::vector<uint8_t>* frame) {
+  const Command& command = request.command;
+  ResultCode code = ResultCode::kOk;
+  std::vector<SeatState> seats;
+  engine.Inspect(ShardOfSchedule(command.schedule, engine.shard_count()), [&](const Core& core) {
+    code = admin && command.token == QueueToken{}
+               ? core.SeatMapUnchecked(command.schedule, &seats)
+               : core.SeatMap(command.schedule, command.user, command.token, &seats);
+  });
+  if (code != ResultCode::kOk) {
+    AppendErrorResponse(request.id, code, std::string(ResultCodeName(code)), frame);
+    return;
+  }
+  AppendSeatMapResponse(request.id, command.schedule, seats, frame);
+}
+
+void Ledger(Engine& engine, const DecodedRequest& request, std::vector<uint8_t>* frame) {
+  const uint32_t limit = request.ledger_limit == 0 ? kLedgerPageMax : request.ledger_limit;
+  std::vector<LedgerEntry> entries;
+  uint64_t next_before = 0;
+  engine.Inspect(ShardOfUser(request.command.user, engine.shard_count()), [&](const Core& core) {
+    core.Ledger(request.command.user, request.ledger_before, limit, &entries, &next_before);
+  });
+  AppendLedgerResponse(request.id, entries, next_before, frame);
+}
+
+// Runs on the worker pool.
+void RunRead(Engine& engine, const DecodedRequest& request, bool admin,
+             std::vector<uint8_t>* frame) {
+  switch (request.kind) {
+    case RequestKind::kListSchedules:
+      return ListSchedules(engine, request, frame);
+    case RequestKind::kSeatMap:
+      return SeatMap(engine, request, admin, frame);
+    case RequestKind::kLedger:
+      return Ledger(engine, request, frame);
+    default:
+      return AppendErrorResponse(request.id, ResultCode::kUnsupported, "not a read", frame);
+  }
+}
+
+}  // namespace
+
+IoThread::IoThread(ServerState* server, std::unique_ptr<Producer> producer)
+    : server_(server),
+      work_(asio::make_work_guard(context_)),
+      producer_(std::move(producer)),
+      signal_(std::make_shared<CompletionSignal>(this)),
+      completions_(kCompletionBatch),
+      read_buffer_(std::make_unique<std::array<uint8_t, kReadChunkBytes>>()) {
+  // The engine keeps the callback for its life: it holds the signal, not us.
+  producer_->SetCompletionCallback([signal = signal_] { signal->Notify(); });
+}
+
+IoThread::~IoThread() {
+  signal_->Detach();
+  if (thread_.joinable()) {
+    work_.reset();
+    context_.stop();
+    thread_.join();
+  }
+  connections_.clear();
+  dirty_.clear();
+}
+
+void IoThread::Start() {
+  thread_ = std::thread([this] { context_.run(); });
+}
+
+void IoThread::Join() {
+  if (thread_.joinable()) thread_.join();
+}
+
+void IoThread::PostDrain() {
+  asio::post(context_, [this] { Drain(); });
+}
+
+void IoThread::Adopt(asio::ip::tcp::socket socket, bool admin_listener) {
+  ErrorCode error;
+  if (!draining_) socket.set_option(asio::ip::tcp::no_delay(true), error);
+  if (!draining_ && !error) socket.non_blocking(true, error);
+  if (draining_ || error) {
+    ErrorCode ignored;
+    socket.close(ignored);
+    server_->counters().connections_open.fetch_sub(1);
+    return;
+  }
+  uint32_t slot;
+  if (free_slots_.empty()) {
+    slot = static_cast<uint32_t>(connections_.size());
+    connections_.emplace_back();
+    slot_generations_.push_back(0);
+  } else {
+    slot = free_slots_.back();
+    free_slots_.pop_back();
+  }
+  auto connection = std::make_shared<Connection>(std::move(socket), context_, admin_listener,
+                                                 server_->options().frame_bytes_max);
+  connection->slot = slot;
+  connection->generation = slot_generations_[slot];
+  connections_[slot] = connection;
+  ArmIdleTimer(connection);
+  ArmRead(connection);
+}
+
+bool IoThread::MayTakeRequests(const Connection& connection) const {
+  const ServerOptions& options = server_->options();
+  return !connection.closed && !connection.finishing && !draining_ &&
+         connection.in_flight < options.in_flight_max &&
+         connection.output_bytes() < options.output_bytes_max;
+}
+
+void IoThread::ArmRead(const ConnectionPtr& connection) {
+  if (connection->waiting_read || !MayTakeRequests(*connection)) return;
+  connection->waiting_read = true;
+  connection->socket.async_wait(asio::ip::tcp::socket::wait_read,
+                                [this, connection](ErrorCode error) {
+                                  connection->waiting_read = false;
+                                  if (connection->closed) return;
+                                  if (error) return Close(connection);
+                                  OnReadable(connection);
+                                });
+}
+
+void IoThread::OnReadable(const ConnectionPtr& connection) {
+  ErrorCode error;
+  const size_t received = connection->socket.read_some(asio::buffer(*read_buffer_), error);
+  if (error == asio::error::would_block || error == asio::error::try_again) {
+    return ArmRead(connection);
+  }
+  if (error == asio::error::eof) {
+    // The client sends no more: answer what it sent, then close.
+    connection->finishing = true;
+    return Service(connection);
+  }
+  if (error) return Close(connection);
+  connection->last_receive_at = Clock::now();
+  connection->reader.Feed(std::span<const uint8_t>(read_buffer_->data(), received));
+  Service(connection);
+}
+
+void IoThread::Service(const ConnectionPtr& connection) {
+  ProcessFrames(*connection);
+  Flush(connection);
+  if (connection->closed) return;
+  if (connection->finishing && connection->in_flight == 0 && !connection->write_armed &&
+      connection->output.empty()) {
+    return Close(connection);
+  }
+  ArmRead(connection);
+}
+
+void IoThread::ProcessFrames(Connection& connection) {
+  while (MayTakeRequests(connection)) {
+    std::span<const uint8_t> payload;
+    switch (connection.reader.NextFrame(&payload)) {
+      case FrameReader::Next::kNeedMore:
+        return;
+      case FrameReader::Next::kTooLarge:
+        return Fail(connection, 0, ResultCode::kMalformed,
+                    "a frame is longer than the limit of " +
+                        std::to_string(server_->options().frame_bytes_max) + " bytes");
+      case FrameReader::Next::kFrame:
+        HandleFrame(connection, payload);
+        break;
+    }
+  }
+}
+
+void IoThread::Fail(Connection& connection, uint64_t id, ResultCode code,
+                    const std::string& message) {
+  AppendErrorResponse(id, code, message, &connection.output);
+  connection.finishing = true;
+  server_->counters().connections_protocol_closed.fetch_add(1);
+}
+
+void IoThread::HandleFrame(Connection& connection, std::span<const uint8_t> payload) {
+  server_->counters().requests.fetch_add(1, std::memory_order_relaxed);
+  const DecodeResult decoded = DecodeRequest(payload);
+  const uint64_t id = decoded.request.id;
+  if (decoded.code == ResultCode::kMalformed) {
+    return Fail(connection, id, ResultCode::kMalformed, decoded.message);
+  }
+  if (!connection.hello_done) return HandleHello(connection, decoded);
+  if (decoded.code != ResultCode::kOk) {
+    // Unsupported or invalid: answered, and the connection stays.
+    return AppendErrorResponse(id, decoded.code, decoded.message, &connection.output);
+  }
+  HandleRequest(connection, decoded.request);
+}
+
+void IoThread::HandleHello(Connection& connection, const DecodeResult& decoded) {
+  const DecodedRequest& request = decoded.request;
+  const ServerOptions& options = server_->options();
+  if (request.kind != RequestKind::kHello) {
+    return Fail(connection, request.id, ResultCode::kUnauthorized,
+                "the first request must be a Hello");
+  }
+  if (request.hello.protocol_version != kProtocolVersion) {
+    return Fail(connection, request.id, ResultCode::kUnsupported,
+                "protocol version " + std::to_string(request.hello.protocol_version) +
+                    " is not supported; this server speaks " + std::to_string(kProtocolVersion));
+  }
+  const std::string& key = request.hello.api_key;
+  const bool admin_key = !options.admin_key.empty() && SameKey(key, options.admin_key);
+  bool authorized;
+  if (connection.admin_listener) {
+    authorized = options.admin_key.empty() || admin_key;
+  } else {
+    authorized = options.api_key.empty() || SameKey(key, options.api_key) || admin_key;
+  }
+  if (decoded.code != ResultCode::kOk || !authorized) {
+    return Fail(connection, request.id, ResultCode::kUnauthorized, "wrong or missing API key");
+  }
+  connection.hello_done = true;
+  connection.admin = connection.admin_listener || admin_key;
+  HelloReplyInfo hello;
+  hello.server_name = options.server_name;
+  hello.frame_bytes_max = options.frame_bytes_max;
+  hello.in_flight_max = options.in_flight_max;
+  hello.admin = connection.admin;
+  AppendHelloResponse(request.id, hello, &connection.output);
+}
+
+void IoThread::HandleRequest(Connection& connection, const DecodedRequest& request) {
+  if (request.admin && !connection.admin) {
+    return AppendErrorResponse(request.id, ResultCode::kUnauthorized,
+                               "admin requests need the admin listener or the admin key",
+                               &connection.output);
+  }
+  switch (request.kind) {
+    case RequestKind::kHello:
+      return AppendErrorResponse(request.id, ResultCode::kInvalidArgument,
+                                 "Hello was already sent", &connection.output);
+    case RequestKind::kCommand:
+      return SubmitCommand(connection, request);
+    case RequestKind::kServerStats: {
+      Engine& engine = *server_->engine();
+      StatsInfo stats;
+      stats.connections = static_cast<uint32_t>(server_->counters().connections_open.load());
+      stats.requests = server_->counters().requests.load();
+      for (uint32_t shard = 0; shard < engine.shard_count(); ++shard) {
+        const ShardStats figures = engine.shard_stats(shard);
+        stats.shards.push_back(
+            ShardFigures{shard, figures.last_lsn, figures.durable_lsn, figures.snapshots});
+      }
+      return AppendStatsResponse(request.id, stats, &connection.output);
+    }
+    case RequestKind::kListSchedules:
+    case RequestKind::kSeatMap:
+    case RequestKind::kLedger:
+      return SubmitRead(connection, request);
+  }
+  AppendErrorResponse(request.id, ResultCode::kUnsupported, "unknown request kind",
+                      &connection.output);
+}
+
+uint32_t IoThread::AddPending(const Connection& connection, uint64_t request_id) {
+  uint32_t index;
+  if (free_pending_.empty()) {
+    index = static_cast<uint32_t>(pending_.size());
+    pending_.emplace_back();
+  } else {
+    index = free_pending_.back();
+    free_pending_.pop_back();
+  }
+  pending_[index] = Pending{request_id, connection.slot, connection.generation};
+  ++pending_count_;
+  return index;
+}
+
+void IoThread::SubmitCommand(Connection& connection, const DecodedRequest& request) {
+  const uint32_t tag = AddPending(connection, request.id);
+  const ResultCode code = producer_->Submit(request.command, tag);
+  if (code == ResultCode::kOk) {
+    ++connection.in_flight;
+    return;
+  }
+  free_pending_.push_back(tag);
+  --pending_count_;
+  const char* message = code == ResultCode::kBusy          ? "the engine is busy; retry"
+                        : code == ResultCode::kUnavailable ? "the engine is not taking commands"
+                                                           : "unknown command";
+  AppendErrorResponse(request.id, code, message, &connection.output);
+}
+
+void IoThread::SubmitRead(Connection& connection, const DecodedRequest& request) {
+  ++connection.in_flight;
+  ++reads_in_flight_;
+  asio::post(server_->read_pool(), [server = server_, thread = this, slot = connection.slot,
+                                    generation = connection.generation, admin = connection.admin,
+                                    request] {
+    std::vector<uint8_t> frame;
+    RunRead(*server->engine(), request, admin, &frame);
+    asio::post(thread->context(), [thread, slot, generation, frame = std::move(frame)]() mutable {
+      thread->DeliverFrame(slot, generation, std::move(frame));
+    });
+  });
+}
+
+void IoThread::DeliverFrame(uint32_t slot, uint32_t generation, std::vector<uint8_t> frame) {
+  --reads_in_flight_;
+  if (ConnectionPtr connection = Lookup(slot, generation)) {
+    --connection->in_flight;
+    connection->output.insert(connection->output.end(), frame.begin(), frame.end());
+    Service(connection);
+  }
+  CheckQuiet();
+}
+
+void IoThread::Drain() {
+  // Before polling: a completion pushed after this point posts a new drain.
+  signal_->Rearm();
+  for (;;) {
+    const size_t taken = producer_->Poll(completions_);
+    for (size_t i = 0; i < taken; ++i) {
+      const Completion& completion = completions_[i];
+      const Pending pending = pending_[completion.tag];
+      free_pending_.push_back(static_cast<uint32_t>(completion.tag));
+      --pending_count_;
+      ConnectionPtr connection = Lookup(pending.slot, pending.generation);
+      if (connection == nullptr) continue;  // Closed meanwhile: dropped.
+      --connection->in_flight;
+      AppendCommandResponse(pending.request_id, completion.reply, &connection->output);
+      if (!connection->dirty) {
+        connection->dirty = true;
+        dirty_.push_back(std::move(connection));
+      }
+    }
+    if (taken < completions_.size()) break;
+  }
+  // One write per connection for everything this drain gathered.
+  for (const ConnectionPtr& connection : dirty_) {
+    connection->dirty = false;
+    if (!connection->closed) Service(connection);
+  }
+  dirty_.clear();
+  CheckQuiet();
+}
+
+void IoThread::Flush(const ConnectionPtr& connection) {
+  if (connection->closed || connection->write_armed || connection->output.empty()) return;
+  connection->writing.swap(connection->output);
+  connection->write_armed = true;
+  ++writes_in_flight_;
+  asio::async_write(connection->socket, asio::buffer(connection->writing),
+                    [this, connection](ErrorCode error, size_t /*bytes*/) {
+                      connection->write_armed = false;
+                      --writes_in_flight_;
+                      if (!connection->closed) {
+                        if (error) {
+                          Close(connection);
+                        } else {
+                          if (connection->writing.capacity() > kOutputRetainBytes) {
+                            std::vector<uint8_t>().swap(connection->writing);
+                          }
+                          connection->writing.clear();
+                          Service(connection);
+                        }
+                      }
+                      CheckQuiet();
+                    });
+}
+
+void IoThread::ArmIdleTimer(const ConnectionPtr& connection) {
+  const uint32_t idle_ms = server_->options().idle_timeout_ms;
+  if (idle_ms == 0) return;
+  connection->idle_timer.expires_at(connection->last_receive_at +
+                                    std::chrono::milliseconds(idle_ms));
+  connection->idle_timer.async_wait([this, connection, idle_ms](ErrorCode error) {
+    if (error || connection->closed) return;
+    if (Clock::now() - connection->last_receive_at >= std::chrono::milliseconds(idle_ms)) {
+      server_->counters().connections_idle_closed.fetch_add(1);
+      return Close(connection);
+    }
+    ArmIdleTimer(connection);
+  });
+}
+
+void IoThread::Close(const ConnectionPtr& connection) {
+  if (connection->closed) return;
+  connection->closed = true;
+  ErrorCode ignored;
+  connection->socket.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+  connection->socket.close(ignored);
+  connection->idle_timer.cancel();
+  connection->output.clear();
+  const uint32_t slot = connection->slot;
+  connections_[slot].reset();
+  ++slot_generations_[slot];
+  free_slots_.push_back(slot);
+  server_->counters().connections_open.fetch_sub(1);
+}
+
+IoThread::ConnectionPtr IoThread::Lookup(uint32_t slot, uint32_t generation) const {
+  if (slot >= connections_.size()) return nullptr;
+  const ConnectionPtr& connection = connections_[slot];
+  if (connection == nullptr || connection->generation != generation) return nullptr;
+  return connection;
+}
+
+void IoThread::BeginDrain() {
+  draining_ = true;
+  CheckQuiet();
+}
+
+void IoThread::CheckQuiet() {
+  if (!draining_ || quiet_reported_) return;
+  if (pending_count_ != 0 || reads_in_flight_ != 0 || writes_in_flight_ != 0) return;
+  quiet_reported_ = true;
+  server_->ReportQuiet();
+}
+
+void IoThread::CloseAll() {
+  draining_ = true;
+  for (size_t slot = 0; slot < connections_.size(); ++slot) {
+    if (ConnectionPtr connection = connections_[slot]) Close(connection);
+  }
+  // The loop ends once the handlers of the closed sockets have run.
+  work_.reset();
+}
+
+}  // namespace encore::net::internal

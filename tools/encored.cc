@@ -1,0 +1,260 @@
+// encored: the Encore server.
+//
+//   encored [--data-dir DIR] [--durability none|async|sync] [--shards N]
+//           [--io-threads N] [--listen HOST:PORT] [--admin-listen HOST:PORT]
+//           [--api-key KEY] [--admin-key KEY] [--connections-max N]
+//           [--idle-timeout-ms N] [--snapshot-every-events N] [--config FILE]
+//
+// The config file holds `key = value` lines with the flags' names without
+// dashes (`durability = async`); `#` starts a comment. Flags override it.
+// Opens the RocksDB journal in the data dir (created if missing), recovers
+// the engine, serves, and on SIGINT or SIGTERM stops cleanly: the server
+// answers what is in flight, the engine finishes, the journal is synced.
+#include <pthread.h>
+#include <signal.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "encore/engine.h"
+#include "encore/net/server.h"
+#include "encore/rocksdb_journal.h"
+
+namespace encore {
+namespace {
+
+constexpr const char* kUsage =
+    "usage: encored [flags]\n"
+    "  --data-dir DIR               data directory (default ./var)\n"
+    "  --durability none|async|sync journal durability (default sync)\n"
+    "  --shards N                   engine shards (default 1)\n"
+    "  --io-threads N               network I/O threads (default 2)\n"
+    "  --listen HOST:PORT           client listener (default 127.0.0.1:7400)\n"
+    "  --admin-listen HOST:PORT     admin listener (default 127.0.0.1:7401)\n"
+    "  --api-key KEY                key clients must send in Hello (default none)\n"
+    "  --admin-key KEY              key for admin requests on the client port (default none)\n"
+    "  --connections-max N          open connections (default 10000)\n"
+    "  --idle-timeout-ms N          close silent connections after N ms, 0 never (default 60000)\n"
+    "  --snapshot-every-events N    shard snapshot period in events, 0 never (default 1048576)\n"
+    "  --config FILE                `key = value` lines, same names without dashes\n"
+    "  --help                       this text\n";
+
+// The settings by flag name (without dashes), as given.
+using Settings = std::map<std::string, std::string>;
+
+const char* const kKnownKeys[] = {"data-dir",  "durability",      "shards",
+                                  "io-threads", "listen",          "admin-listen",
+                                  "api-key",    "admin-key",       "connections-max",
+                                  "idle-timeout-ms", "snapshot-every-events", "config"};
+
+bool Known(const std::string& key) {
+  for (const char* known : kKnownKeys) {
+    if (key == known) return true;
+  }
+  return false;
+}
+
+std::string Trim(const std::string& text) {
+  const size_t first = text.find_first_not_of(" \t\r");
+  if (first == std::string::npos) return "";
+  const size_t last = text.find_last_not_of(" \t\r");
+  return text.substr(first, last - first + 1);
+}
+
+// Flags into `settings`; "" on success, else the error. Sets *help.
+std::string ParseFlags(int argc, char** argv, Settings* settings, bool* help) {
+  for (int i = 1; i < argc; ++i) {
+    std::string flag = argv[i];
+    if (flag == "--help" || flag == "-h") {
+      *help = true;
+      return "";
+    }
+    if (flag.rfind("--", 0) != 0) return "unexpected argument \"" + flag + "\"";
+    std::string key = flag.substr(2);
+    std::string value;
+    const size_t equals = key.find('=');
+    if (equals != std::string::npos) {
+      value = key.substr(equals + 1);
+      key = key.substr(0, equals);
+    } else {
+      if (i + 1 >= argc) return "flag --" + key + " needs a value";
+      value = argv[++i];
+    }
+    if (!Known(key)) return "unknown flag --" + key;
+    (*settings)[key] = value;
+  }
+  return "";
+}
+
+// The config file's settings, under those already given (flags win).
+std::string ReadConfig(const std::string& path, Settings* settings) {
+  std::ifstream file(path);
+  if (!file) return "cannot read config file " + path;
+  std::string line;
+  for (int number = 1; std::getline(file, line); ++number) {
+    const size_t hash = line.find('#');
+    if (hash != std::string::npos) line.resize(hash);
+    line = Trim(line);
+    if (line.empty()) continue;
+    const size_t equals = line.find('=');
+    const std::string where = path + ":" + std::to_string(number);
+    if (equals == std::string::npos) return where + ": expected `key = value`";
+    const std::string key = Trim(line.substr(0, equals));
+    if (!Known(key) || key == "config") return where + ": unknown key \"" + key + "\"";
+    settings->emplace(key, Trim(line.substr(equals + 1)));
+  }
+  return "";
+}
+
+template <typename Number>
+std::string ParseNumber(const Settings& settings, const std::string& key, Number* out) {
+  const auto found = settings.find(key);
+  if (found == settings.end()) return "";
+  const std::string& text = found->second;
+  const auto [end, code] = std::from_chars(text.data(), text.data() + text.size(), *out);
+  if (code != std::errc() || end != text.data() + text.size()) {
+    return "--" + key + ": \"" + text + "\" is not a valid number";
+  }
+  return "";
+}
+
+struct Config {
+  std::string data_dir = "./var";
+  std::string durability_name = "sync";
+  Durability durability = Durability::kSync;
+  EngineOptions engine;
+  net::ServerOptions server;
+};
+
+std::string BuildConfig(const Settings& settings, Config* config) {
+  auto text = [&](const char* key, std::string* out) {
+    const auto found = settings.find(key);
+    if (found != settings.end()) *out = found->second;
+  };
+  text("data-dir", &config->data_dir);
+  text("durability", &config->durability_name);
+  text("listen", &config->server.client_listen);
+  text("admin-listen", &config->server.admin_listen);
+  text("api-key", &config->server.api_key);
+  text("admin-key", &config->server.admin_key);
+  if (config->durability_name == "none") {
+    config->durability = Durability::kNone;
+  } else if (config->durability_name == "async") {
+    config->durability = Durability::kAsync;
+  } else if (config->durability_name == "sync") {
+    config->durability = Durability::kSync;
+  } else {
+    return "--durability must be none, async or sync, got \"" + config->durability_name + "\"";
+  }
+  for (const std::string& error :
+       {ParseNumber(settings, "shards", &config->engine.shards),
+        ParseNumber(settings, "io-threads", &config->server.io_threads),
+        ParseNumber(settings, "connections-max", &config->server.connections_max),
+        ParseNumber(settings, "idle-timeout-ms", &config->server.idle_timeout_ms),
+        ParseNumber(settings, "snapshot-every-events", &config->engine.snapshot_every_events)}) {
+    if (!error.empty()) return error;
+  }
+  if (config->engine.shards < 1 || config->engine.shards > kShardsMax) {
+    return "--shards must be 1 .. " + std::to_string(kShardsMax);
+  }
+  // One engine producer per I/O thread.
+  config->engine.producers_max =
+      std::min<uint32_t>(kProducersMax, std::max<uint32_t>(8, config->server.io_threads));
+  const absl::Status valid = net::ValidateServerOptions(config->server);
+  if (!valid.ok()) return std::string(valid.message());
+  return "";
+}
+
+// Blocks SIGINT and SIGTERM in this thread and every thread started after,
+// so they are taken only by WaitForStopSignal().
+void BlockStopSignals(sigset_t* signals) {
+  sigemptyset(signals);
+  sigaddset(signals, SIGINT);
+  sigaddset(signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, signals, nullptr);
+}
+
+int WaitForStopSignal(const sigset_t& signals) {
+  int signal_number = 0;
+  while (sigwait(&signals, &signal_number) != 0) {
+  }
+  return signal_number;
+}
+
+int Fail(const std::string& message) {
+  std::fprintf(stderr, "encored: %s\n", message.c_str());
+  return 1;
+}
+
+int Run(const Config& config) {
+  sigset_t signals;
+  BlockStopSignals(&signals);
+
+  RocksDbJournalOptions journal_options;
+  journal_options.path = config.data_dir;
+  journal_options.durability = config.durability;
+  journal_options.shards_max = std::max<uint32_t>(journal_options.shards_max, config.engine.shards);
+  absl::StatusOr<std::unique_ptr<RocksDbJournal>> journal = RocksDbJournal::Open(journal_options);
+  if (!journal.ok()) return Fail("cannot open the journal: " + journal.status().ToString());
+
+  EngineOptions engine_options = config.engine;
+  engine_options.journal = journal->get();
+  absl::StatusOr<std::unique_ptr<Engine>> engine = Engine::Open(engine_options);
+  if (!engine.ok()) return Fail("cannot open the engine: " + engine.status().ToString());
+
+  absl::StatusOr<std::unique_ptr<net::Server>> server =
+      net::Server::Start(config.server, engine->get());
+  if (!server.ok()) {
+    (*engine)->Close();
+    (void)(*journal)->Close();  // Already failing: the server error is the one to report.
+    return Fail(server.status().ToString());
+  }
+  const std::string client_host =
+      config.server.client_listen.substr(0, config.server.client_listen.rfind(':'));
+  const std::string admin_host =
+      config.server.admin_listen.substr(0, config.server.admin_listen.rfind(':'));
+  std::printf("encored listening on %s:%u (admin %s:%u), data dir %s, durability %s\n",
+              client_host.c_str(), (*server)->client_port(), admin_host.c_str(),
+              (*server)->admin_port(), config.data_dir.c_str(), config.durability_name.c_str());
+  std::fflush(stdout);
+
+  const int signal_number = WaitForStopSignal(signals);
+  std::fprintf(stderr, "encored: %s, stopping\n", signal_number == SIGINT ? "SIGINT" : "SIGTERM");
+  (*server)->Stop();
+  (*engine)->Close();
+  const absl::Status engine_status = (*engine)->status();
+  const absl::Status journal_status = (*journal)->Close();
+  if (!engine_status.ok()) return Fail("the engine stopped with: " + engine_status.ToString());
+  if (!journal_status.ok()) return Fail("closing the journal: " + journal_status.ToString());
+  return 0;
+}
+
+int Main(int argc, char** argv) {
+  Settings settings;
+  bool help = false;
+  std::string error = ParseFlags(argc, argv, &settings, &help);
+  if (help) {
+    std::fputs(kUsage, stdout);
+    return 0;
+  }
+  if (error.empty() && settings.count("config") != 0) {
+    error = ReadConfig(settings.at("config"), &settings);
+  }
+  Config config;
+  if (error.empty()) error = BuildConfig(settings, &config);
+  if (!error.empty()) {
+    std::fprintf(stderr, "encored: %s\n%s", error.c_str(), kUsage);
+    return 1;
+  }
+  return Run(config);
+}
+
+}  // namespace
+}  // namespace encore
+
+int main(int argc, char** argv) { return encore::Main(argc, argv); }
