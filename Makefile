@@ -1,5 +1,6 @@
 # Encore: the two commands of the README's Quick start, and their parts.
-#   make demo   install what is missing, build Release, run the main job
+#   make demo   install what is missing, build Release, run a flash sale against encored,
+#               then the engine's flash-sale simulation
 #   make test   install, build, run every test (Release, ASan+UBSan, and TSan for threads)
 BUILD_DIR ?= build
 ASAN_BUILD_DIR ?= build-asan
@@ -31,7 +32,8 @@ build-tsan: deps
 	cmake --build $(TSAN_BUILD_DIR) -j$(JOBS) --target engine_test recovery_test
 
 demo: build
-	./$(BUILD_DIR)/tools/encore-sim
+	bash tools/demo-server.sh $(BUILD_DIR)
+	./$(BUILD_DIR)/tools/encore-sim --users 5000 --seats 300 --active 100
 
 test: test-release test-asan test-tsan
 
