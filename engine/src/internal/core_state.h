@@ -23,6 +23,7 @@
 #include "internal/request_results.h"
 #include "internal/schedule_seats.h"
 #include "internal/timer_heap.h"
+#include "internal/user_request.h"
 
 namespace encore::internal {
 
@@ -136,15 +137,7 @@ class CoreState {
   Schedule& AddSchedule(const ScheduleConfig& config);
   absl::Status UnknownSchedule(const char* event, ScheduleId schedule) const;
 
-  struct RequestId {
-    UserId user;
-    RequestKey key;
-    friend bool operator==(const RequestId&, const RequestId&) = default;
-    template <typename H>
-    friend H AbslHashValue(H state, const RequestId& id) {
-      return H::combine(std::move(state), id.user, id.key);
-    }
-  };
+  using RequestId = UserRequest;
 
   CoreOptions options_;
   // PAY commands whose debit is in flight: a repeat is answered

@@ -15,6 +15,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "encore/event.h"
 #include "encore/reply.h"
+#include "internal/user_request.h"
 
 namespace encore::internal {
 
@@ -38,15 +39,7 @@ class RequestResults {
   bool Load(class SnapshotReader* reader);
 
  private:
-  struct Key {
-    UserId user;
-    RequestKey key;
-    friend bool operator==(const Key&, const Key&) = default;
-    template <typename H>
-    friend H AbslHashValue(H state, const Key& k) {
-      return H::combine(std::move(state), k.user, k.key);
-    }
-  };
+  using Key = UserRequest;
 
   uint32_t capacity_;
   std::vector<RequestRecorded> ring_;
