@@ -84,6 +84,17 @@ struct EngineOptions {
   uint64_t snapshot_every_events = 1u << 20;
 };
 
+// Result codes counted per shard, by slot: (code / 100) * 16 + code % 100.
+inline constexpr uint32_t kResultCodeSlots = 7 * 16;
+constexpr uint32_t ResultCodeSlot(ResultCode code) {
+  return static_cast<uint32_t>(code) / 100 * 16 + static_cast<uint32_t>(code) % 100;
+}
+static_assert(ResultCodeSlot(ResultCode::kQueueFull) < kResultCodeSlots);
+static_assert(static_cast<uint32_t>(ResultCode::kQueueFull) % 100 < 16,
+              "every code's last two digits stay below 16");
+// Command types counted per shard, by their value.
+inline constexpr uint32_t kCommandTypeSlots = 32;
+
 struct ShardStats {
   uint64_t last_lsn = 0;
   uint64_t durable_lsn = 0;
@@ -96,6 +107,16 @@ struct ShardStats {
   // Recovery at Open: events replayed after the snapshot, and how long it took.
   uint64_t recovered_events = 0;
   uint64_t recovery_us = 0;
+  // Since open: commands applied by type, results by code slot, batches and
+  // their commands, events, saga messages handled, and requests waiting in
+  // this shard's rings at the last batch.
+  std::array<uint64_t, kCommandTypeSlots> commands{};
+  std::array<uint64_t, kResultCodeSlots> results{};
+  uint64_t batches = 0;
+  uint64_t batch_commands = 0;
+  uint64_t events = 0;
+  uint64_t peer_messages = 0;
+  uint64_t ring_backlog = 0;
 };
 
 // A command's reply, with the tag it was submitted with.

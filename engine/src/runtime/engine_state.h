@@ -165,6 +165,21 @@ class Shard {
   Wakeup wakeup_;
   std::thread thread_;
 
+  // Written only by this shard's thread (a load and a store, no locked
+  // instruction), read by anyone: the figures behind ShardStats.
+  struct alignas(64) Counters {
+    std::array<std::atomic<uint64_t>, kCommandTypeSlots> commands{};
+    std::array<std::atomic<uint64_t>, kResultCodeSlots> results{};
+    std::atomic<uint64_t> batches{0};
+    std::atomic<uint64_t> batch_commands{0};
+    std::atomic<uint64_t> events{0};
+    std::atomic<uint64_t> peer_messages{0};
+    std::atomic<uint64_t> ring_backlog{0};
+  };
+  static void Bump(std::atomic<uint64_t>& counter, uint64_t by = 1) {
+    counter.store(counter.load(std::memory_order_relaxed) + by, std::memory_order_relaxed);
+  }
+  Counters counters_;
   uint64_t events_since_snapshot_ = 0;
   bool snapshots_enabled_ = true;
   std::vector<uint8_t> snapshot_buffer_;

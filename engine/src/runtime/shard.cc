@@ -95,6 +95,17 @@ absl::Status Shard::Recover() {
 ShardStats Shard::stats() const {
   std::lock_guard<std::mutex> lock(stats_mutex_);
   ShardStats stats = stats_;
+  for (uint32_t i = 0; i < kCommandTypeSlots; ++i) {
+    stats.commands[i] = counters_.commands[i].load(std::memory_order_relaxed);
+  }
+  for (uint32_t i = 0; i < kResultCodeSlots; ++i) {
+    stats.results[i] = counters_.results[i].load(std::memory_order_relaxed);
+  }
+  stats.batches = counters_.batches.load(std::memory_order_relaxed);
+  stats.batch_commands = counters_.batch_commands.load(std::memory_order_relaxed);
+  stats.events = counters_.events.load(std::memory_order_relaxed);
+  stats.peer_messages = counters_.peer_messages.load(std::memory_order_relaxed);
+  stats.ring_backlog = counters_.ring_backlog.load(std::memory_order_relaxed);
   stats.durable_lsn = engine_->journal().DurableLsn(index_);
   return stats;
 }
@@ -204,9 +215,21 @@ bool Shard::RunBatch() {
     engine_->peer_messages_in_flight().fetch_sub(1, std::memory_order_acq_rel);
   }
   for (const auto& [producer, request] : batch_requests_) HandleRequest(producer, request, now);
+  if (!batch_peer_.empty() || !batch_requests_.empty()) {
+    Bump(counters_.batches);
+    Bump(counters_.batch_commands, batch_requests_.size());
+    Bump(counters_.peer_messages, batch_peer_.size());
+    // The consumer may read its rings' fill level: what the batch left behind.
+    uint64_t backlog = 0;
+    for (uint32_t producer = 0; producer < producers; ++producer) {
+      backlog += engine_->producer(producer).to_shard(index_).read_available();
+    }
+    counters_.ring_backlog.store(backlog, std::memory_order_relaxed);
+  }
 
   const bool wrote = !events_.empty();
   if (wrote) {
+    Bump(counters_.events, events_.count());
     engine_->journal().Submit(index_, last_lsn_ + 1, static_cast<uint32_t>(events_.count()),
                               events_.bytes());
     last_lsn_ += events_.count();
@@ -225,6 +248,8 @@ bool Shard::RunBatch() {
 void Shard::HandleRequest(uint32_t producer, const Request& request, TimestampMs now) {
   const size_t outbox_before = outbox_.size();
   const Reply reply = core_.Apply(request.command, now, &events_, &outbox_);
+  Bump(counters_.commands[static_cast<uint32_t>(request.command.type) % kCommandTypeSlots]);
+  Bump(counters_.results[ResultCodeSlot(reply.code) % kResultCodeSlots]);
   if (outbox_.size() == outbox_before) {
     QueueCompletion(producer, Completion{request.tag, reply}, request.silent);
     return;
@@ -253,6 +278,7 @@ void Shard::HandlePeer(const PeerMessage& message, TimestampMs now) {
   // No waiter: a payment resent after a restart; its client retries with its
   // request key and gets the recorded result.
   if (!settled || waiter == deferred_.end()) return;
+  Bump(counters_.results[ResultCodeSlot(reply.code) % kResultCodeSlots]);
   QueueCompletion(waiter->second.producer, Completion{waiter->second.tag, reply}, false);
   deferred_.erase(waiter);
 }

@@ -467,6 +467,26 @@ TEST(EngineTest, FullRingAnswersBusyAndRecovers) {
   EXPECT_EQ(producer->Submit(BalanceCommand(1), 17), ResultCode::kOk);
 }
 
+TEST(EngineTest, ShardCountersFollowTheCommands) {
+  EngineOptions options;
+  auto engine = OpenEngine(options);
+  auto producer = NewProducer(*engine);
+  for (uint32_t i = 0; i < 10; ++i) ASSERT_TRUE(producer->Call(ChargeCommand(1, 5, 1 + i)).ok());
+  EXPECT_EQ(producer->Call(ChargeCommand(1, -5, 100)).code, ResultCode::kInvalidAmount);
+  producer->Call(BalanceCommand(1));
+  const ShardStats stats = engine->shard_stats(0);
+  EXPECT_EQ(stats.commands[static_cast<uint32_t>(CommandType::kCharge)], 11u);
+  EXPECT_EQ(stats.commands[static_cast<uint32_t>(CommandType::kBalance)], 1u);
+  EXPECT_EQ(stats.results[ResultCodeSlot(ResultCode::kOk)], 11u);
+  EXPECT_EQ(stats.results[ResultCodeSlot(ResultCode::kInvalidAmount)], 1u);
+  EXPECT_EQ(stats.batch_commands, 12u);
+  EXPECT_GE(stats.batches, 1u);
+  // Each accepted charge is an ACCOUNT_CHARGED and a REQUEST_RECORDED; the
+  // refusal is recorded too.
+  EXPECT_EQ(stats.events, 21u);
+  EXPECT_EQ(stats.last_lsn, 21u);
+}
+
 TEST(EngineTest, CloseAnswersEverythingInFlightThenRefuses) {
   EngineOptions options;
   options.shards = 2;
