@@ -3,13 +3,16 @@
 //   encored [--data-dir DIR] [--durability none|async|sync] [--shards N]
 //           [--io-threads N] [--listen HOST:PORT] [--admin-listen HOST:PORT]
 //           [--api-key KEY] [--admin-key KEY] [--connections-max N]
-//           [--idle-timeout-ms N] [--snapshot-every-events N] [--config FILE]
+//           [--idle-timeout-ms N] [--snapshot-every-events N]
+//           [--metrics-listen HOST:PORT|off] [--config FILE]
 //
 // The config file holds `key = value` lines with the flags' names without
 // dashes (`durability = async`); `#` starts a comment. Flags override it.
 // Opens the RocksDB journal in the data dir (created if missing), recovers
 // the engine, serves, and on SIGINT or SIGTERM stops cleanly: the server
 // answers what is in flight, the engine finishes, the journal is synced.
+// Prometheus metrics are served at http://<metrics-listen>/metrics
+// (docs/operations.md).
 #include <pthread.h>
 #include <signal.h>
 
@@ -22,6 +25,7 @@
 #include <string>
 
 #include "encore/engine.h"
+#include "encore/net/metrics.h"
 #include "encore/net/server.h"
 #include "encore/rocksdb_journal.h"
 
@@ -41,6 +45,7 @@ constexpr const char* kUsage =
     "  --connections-max N          open connections (default 10000)\n"
     "  --idle-timeout-ms N          close silent connections after N ms, 0 never (default 60000)\n"
     "  --snapshot-every-events N    shard snapshot period in events, 0 never (default 1048576)\n"
+    "  --metrics-listen HOST:PORT   Prometheus /metrics listener, or off (default 127.0.0.1:9464)\n"
     "  --config FILE                `key = value` lines, same names without dashes\n"
     "  --help                       this text\n";
 
@@ -50,7 +55,8 @@ using Settings = std::map<std::string, std::string>;
 const char* const kKnownKeys[] = {"data-dir",  "durability",      "shards",
                                   "io-threads", "listen",          "admin-listen",
                                   "api-key",    "admin-key",       "connections-max",
-                                  "idle-timeout-ms", "snapshot-every-events", "config"};
+                                  "idle-timeout-ms", "snapshot-every-events", "metrics-listen",
+                                  "config"};
 
 bool Known(const std::string& key) {
   for (const char* known : kKnownKeys) {
@@ -129,6 +135,8 @@ struct Config {
   Durability durability = Durability::kSync;
   EngineOptions engine;
   net::ServerOptions server;
+  bool metrics_enabled = true;
+  net::MetricsOptions metrics;
 };
 
 std::string BuildConfig(const Settings& settings, Config* config) {
@@ -142,6 +150,8 @@ std::string BuildConfig(const Settings& settings, Config* config) {
   text("admin-listen", &config->server.admin_listen);
   text("api-key", &config->server.api_key);
   text("admin-key", &config->server.admin_key);
+  text("metrics-listen", &config->metrics.listen);
+  config->metrics_enabled = config->metrics.listen != "off";
   if (config->durability_name == "none") {
     config->durability = Durability::kNone;
   } else if (config->durability_name == "async") {
@@ -167,6 +177,10 @@ std::string BuildConfig(const Settings& settings, Config* config) {
       std::min<uint32_t>(kProducersMax, std::max<uint32_t>(8, config->server.io_threads));
   const absl::Status valid = net::ValidateServerOptions(config->server);
   if (!valid.ok()) return std::string(valid.message());
+  if (config->metrics_enabled) {
+    const absl::Status metrics_valid = net::ValidateMetricsOptions(config->metrics);
+    if (!metrics_valid.ok()) return "--metrics-listen: " + std::string(metrics_valid.message());
+  }
   return "";
 }
 
@@ -214,6 +228,24 @@ int Run(const Config& config) {
     (void)(*journal)->Close();  // Already failing: the server error is the one to report.
     return Fail(server.status().ToString());
   }
+  std::unique_ptr<net::MetricsExporter> metrics;
+  if (config.metrics_enabled) {
+    RocksDbJournal* const journal_ptr = journal->get();
+    absl::StatusOr<std::unique_ptr<net::MetricsExporter>> started = net::MetricsExporter::Start(
+        config.metrics, engine->get(), server->get(), [journal_ptr] {
+          const RocksDbJournalStats stats = journal_ptr->stats();
+          return net::JournalFigures{stats.groups_written, stats.batches_written,
+                                     stats.events_written, stats.bytes_written,
+                                     stats.write_ns_total};
+        });
+    if (!started.ok()) {
+      (*server)->Stop();
+      (*engine)->Close();
+      (void)(*journal)->Close();  // Already failing: the metrics error is the one to report.
+      return Fail(started.status().ToString());
+    }
+    metrics = std::move(*started);
+  }
   const std::string client_host =
       config.server.client_listen.substr(0, config.server.client_listen.rfind(':'));
   const std::string admin_host =
@@ -221,10 +253,18 @@ int Run(const Config& config) {
   std::printf("encored listening on %s:%u (admin %s:%u), data dir %s, durability %s\n",
               client_host.c_str(), (*server)->client_port(), admin_host.c_str(),
               (*server)->admin_port(), config.data_dir.c_str(), config.durability_name.c_str());
+  if (metrics != nullptr) {
+    const std::string metrics_host =
+        config.metrics.listen.substr(0, config.metrics.listen.rfind(':'));
+    std::printf("encored metrics on http://%s:%u/metrics\n", metrics_host.c_str(),
+                metrics->port());
+  }
   std::fflush(stdout);
 
   const int signal_number = WaitForStopSignal(signals);
   std::fprintf(stderr, "encored: %s, stopping\n", signal_number == SIGINT ? "SIGINT" : "SIGTERM");
+  // The exporter reads the server and the engine: it stops first.
+  if (metrics != nullptr) metrics->Stop();
   (*server)->Stop();
   (*engine)->Close();
   const absl::Status engine_status = (*engine)->status();

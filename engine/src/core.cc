@@ -79,6 +79,10 @@ ResultCode Core::ListSchedules(ConcertId concert, std::vector<ScheduleId>* sched
   return state_->ListSchedules(concert, schedules);
 }
 
+void Core::ScheduleIds(std::vector<ScheduleId>* schedules) const {
+  state_->ScheduleIds(schedules);
+}
+
 Points Core::Balance(UserId user) const { return state_->accounts().Balance(user); }
 
 void Core::Ledger(UserId user, uint64_t before, uint32_t limit, std::vector<LedgerEntry>* entries,

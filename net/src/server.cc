@@ -209,7 +209,24 @@ Server::Stats ServerState::stats() const {
   return stats;
 }
 
+RequestLatencies ServerState::request_latencies() const {
+  RequestLatencies latencies{};
+  for (const auto& thread : io_threads_) thread->AddLatencies(&latencies);
+  return latencies;
+}
+
 }  // namespace internal
+
+std::string_view RequestTypeName(RequestType type) {
+  static constexpr std::array<std::string_view, kRequestTypes> kNames = {
+      "create_concert", "create_schedule", "set_admission_policy", "enter_queue",
+      "queue_status",   "leave_queue",     "hold_seats",           "release_hold",
+      "pay",            "charge",          "balance",              "hello",
+      "list_schedules", "seat_map",        "ledger",               "server_stats",
+      "other"};
+  const auto index = static_cast<uint32_t>(type);
+  return index < kRequestTypes ? kNames[index] : "other";
+}
 
 absl::Status ValidateServerOptions(const ServerOptions& options) {
   for (const auto& [field, address] : {std::pair{"client_listen", &options.client_listen},
@@ -264,5 +281,6 @@ void Server::Stop() { state_->Stop(); }
 uint16_t Server::client_port() const { return state_->client_port(); }
 uint16_t Server::admin_port() const { return state_->admin_port(); }
 Server::Stats Server::stats() const { return state_->stats(); }
+RequestLatencies Server::request_latencies() const { return state_->request_latencies(); }
 
 }  // namespace encore::net

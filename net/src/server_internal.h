@@ -117,13 +117,25 @@ class IoThread {
   void Join();
 
   // A read answered by the worker pool (posted back to this thread).
-  void DeliverFrame(uint32_t slot, uint32_t generation, std::vector<uint8_t> frame);
+  void DeliverFrame(uint32_t slot, uint32_t generation, std::vector<uint8_t> frame,
+                    RequestType type, Clock::time_point received_at);
+
+  // Any thread: adds this thread's latency counts into *latencies.
+  void AddLatencies(RequestLatencies* latencies) const;
 
  private:
   struct Pending {
     uint64_t request_id = 0;
     uint32_t slot = 0;
     uint32_t generation = 0;
+    Clock::time_point received_at;
+    RequestType type = RequestType::kOther;
+  };
+  // Written only by this I/O thread (relaxed load + store, no read-modify-
+  // write), read by the metrics thread; own cache lines, away from the rest.
+  struct alignas(64) LatencyCounters {
+    std::array<std::array<std::atomic<uint64_t>, kLatencyBuckets>, kRequestTypes> buckets{};
+    std::array<std::atomic<uint64_t>, kRequestTypes> sum_ns{};
   };
   using ConnectionPtr = std::shared_ptr<Connection>;
 
@@ -131,10 +143,11 @@ class IoThread {
   void Service(const ConnectionPtr& connection);
   void ProcessFrames(Connection& connection);
   void HandleFrame(Connection& connection, std::span<const uint8_t> payload);
+  void AnswerFrame(Connection& connection, const DecodeResult& decoded);
   void HandleHello(Connection& connection, const DecodeResult& decoded);
-  void HandleRequest(Connection& connection, const DecodedRequest& request);
-  void SubmitCommand(Connection& connection, const DecodedRequest& request);
-  void SubmitRead(Connection& connection, const DecodedRequest& request);
+  void HandleRequest(Connection& connection, const DecodedRequest& request, RequestType type);
+  void SubmitCommand(Connection& connection, const DecodedRequest& request, RequestType type);
+  void SubmitRead(Connection& connection, const DecodedRequest& request, RequestType type);
   void Fail(Connection& connection, uint64_t id, ResultCode code, const std::string& message);
   bool MayTakeRequests(const Connection& connection) const;
 
@@ -147,7 +160,9 @@ class IoThread {
   void CheckQuiet();
 
   ConnectionPtr Lookup(uint32_t slot, uint32_t generation) const;
-  uint32_t AddPending(const Connection& connection, uint64_t request_id);
+  uint32_t AddPending(const Connection& connection, uint64_t request_id, RequestType type);
+  // I/O thread: counts one request answered at `now`.
+  void RecordLatency(RequestType type, Clock::time_point received_at, Clock::time_point now);
 
   ServerState* server_;
   asio::io_context context_;
@@ -171,6 +186,7 @@ class IoThread {
   std::unique_ptr<std::array<uint8_t, kReadChunkBytes>> read_buffer_;
   bool draining_ = false;
   bool quiet_reported_ = false;
+  std::unique_ptr<LatencyCounters> latency_;
 };
 
 class ServerState {
@@ -201,6 +217,7 @@ class ServerState {
   };
   Counters& counters() { return counters_; }
   Server::Stats stats() const;
+  RequestLatencies request_latencies() const;
 
  private:
   struct Listener {

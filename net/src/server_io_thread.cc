@@ -79,6 +79,50 @@ void Ledger(Engine& engine, const DecodedRequest& request, std::vector<uint8_t>*
   AppendLedgerResponse(request.id, entries, next_before, frame);
 }
 
+RequestType TypeOf(const DecodeResult& decoded) {
+  const DecodedRequest& request = decoded.request;
+  if (decoded.code == ResultCode::kMalformed) return RequestType::kOther;
+  switch (request.kind) {
+    case RequestKind::kHello:
+      return RequestType::kHello;
+    case RequestKind::kListSchedules:
+      return RequestType::kListSchedules;
+    case RequestKind::kSeatMap:
+      return RequestType::kSeatMap;
+    case RequestKind::kLedger:
+      return RequestType::kLedger;
+    case RequestKind::kServerStats:
+      return RequestType::kServerStats;
+    case RequestKind::kCommand:
+      break;
+  }
+  switch (request.command.type) {
+    case CommandType::kCreateConcert:
+      return RequestType::kCreateConcert;
+    case CommandType::kCreateSchedule:
+      return RequestType::kCreateSchedule;
+    case CommandType::kSetAdmissionPolicy:
+      return RequestType::kSetAdmissionPolicy;
+    case CommandType::kEnterQueue:
+      return RequestType::kEnterQueue;
+    case CommandType::kQueueStatus:
+      return RequestType::kQueueStatus;
+    case CommandType::kLeaveQueue:
+      return RequestType::kLeaveQueue;
+    case CommandType::kHoldSeats:
+      return RequestType::kHoldSeats;
+    case CommandType::kReleaseHold:
+      return RequestType::kReleaseHold;
+    case CommandType::kPay:
+      return RequestType::kPay;
+    case CommandType::kCharge:
+      return RequestType::kCharge;
+    case CommandType::kBalance:
+      return RequestType::kBalance;
+  }
+  return RequestType::kOther;
+}
+
 // Runs on the worker pool.
 void RunRead(Engine& engine, const DecodedRequest& request, bool admin,
              std::vector<uint8_t>* frame) {
@@ -102,7 +146,8 @@ IoThread::IoThread(ServerState* server, std::unique_ptr<Producer> producer)
       producer_(std::move(producer)),
       signal_(std::make_shared<CompletionSignal>(this)),
       completions_(kCompletionBatch),
-      read_buffer_(std::make_unique<std::array<uint8_t, kReadChunkBytes>>()) {
+      read_buffer_(std::make_unique<std::array<uint8_t, kReadChunkBytes>>()),
+      latency_(std::make_unique<LatencyCounters>()) {
   // The engine keeps the callback for its life: it holds the signal, not us.
   producer_->SetCompletionCallback([signal = signal_] { signal->Notify(); });
 }
@@ -232,6 +277,16 @@ void IoThread::Fail(Connection& connection, uint64_t id, ResultCode code,
 void IoThread::HandleFrame(Connection& connection, std::span<const uint8_t> payload) {
   server_->counters().requests.fetch_add(1, std::memory_order_relaxed);
   const DecodeResult decoded = DecodeRequest(payload);
+  // A request that went to the engine or the read pool is timed when its
+  // reply comes back; one answered here is timed now.
+  const uint64_t answered_later = pending_count_ + reads_in_flight_;
+  AnswerFrame(connection, decoded);
+  if (pending_count_ + reads_in_flight_ == answered_later) {
+    RecordLatency(TypeOf(decoded), connection.last_receive_at, Clock::now());
+  }
+}
+
+void IoThread::AnswerFrame(Connection& connection, const DecodeResult& decoded) {
   const uint64_t id = decoded.request.id;
   if (decoded.code == ResultCode::kMalformed) {
     return Fail(connection, id, ResultCode::kMalformed, decoded.message);
@@ -241,7 +296,7 @@ void IoThread::HandleFrame(Connection& connection, std::span<const uint8_t> payl
     // Unsupported or invalid: answered, and the connection stays.
     return AppendErrorResponse(id, decoded.code, decoded.message, &connection.output);
   }
-  HandleRequest(connection, decoded.request);
+  HandleRequest(connection, decoded.request, TypeOf(decoded));
 }
 
 void IoThread::HandleHello(Connection& connection, const DecodeResult& decoded) {
@@ -277,7 +332,8 @@ void IoThread::HandleHello(Connection& connection, const DecodeResult& decoded) 
   AppendHelloResponse(request.id, hello, &connection.output);
 }
 
-void IoThread::HandleRequest(Connection& connection, const DecodedRequest& request) {
+void IoThread::HandleRequest(Connection& connection, const DecodedRequest& request,
+                             RequestType type) {
   if (request.admin && !connection.admin) {
     return AppendErrorResponse(request.id, ResultCode::kUnauthorized,
                                "admin requests need the admin listener or the admin key",
@@ -288,7 +344,7 @@ void IoThread::HandleRequest(Connection& connection, const DecodedRequest& reque
       return AppendErrorResponse(request.id, ResultCode::kInvalidArgument,
                                  "Hello was already sent", &connection.output);
     case RequestKind::kCommand:
-      return SubmitCommand(connection, request);
+      return SubmitCommand(connection, request, type);
     case RequestKind::kServerStats: {
       Engine& engine = *server_->engine();
       StatsInfo stats;
@@ -304,13 +360,14 @@ void IoThread::HandleRequest(Connection& connection, const DecodedRequest& reque
     case RequestKind::kListSchedules:
     case RequestKind::kSeatMap:
     case RequestKind::kLedger:
-      return SubmitRead(connection, request);
+      return SubmitRead(connection, request, type);
   }
   AppendErrorResponse(request.id, ResultCode::kUnsupported, "unknown request kind",
                       &connection.output);
 }
 
-uint32_t IoThread::AddPending(const Connection& connection, uint64_t request_id) {
+uint32_t IoThread::AddPending(const Connection& connection, uint64_t request_id,
+                              RequestType type) {
   uint32_t index;
   if (free_pending_.empty()) {
     index = static_cast<uint32_t>(pending_.size());
@@ -319,13 +376,15 @@ uint32_t IoThread::AddPending(const Connection& connection, uint64_t request_id)
     index = free_pending_.back();
     free_pending_.pop_back();
   }
-  pending_[index] = Pending{request_id, connection.slot, connection.generation};
+  pending_[index] =
+      Pending{request_id, connection.slot, connection.generation, connection.last_receive_at, type};
   ++pending_count_;
   return index;
 }
 
-void IoThread::SubmitCommand(Connection& connection, const DecodedRequest& request) {
-  const uint32_t tag = AddPending(connection, request.id);
+void IoThread::SubmitCommand(Connection& connection, const DecodedRequest& request,
+                             RequestType type) {
+  const uint32_t tag = AddPending(connection, request.id, type);
   const ResultCode code = producer_->Submit(request.command, tag);
   if (code == ResultCode::kOk) {
     ++connection.in_flight;
@@ -339,28 +398,57 @@ void IoThread::SubmitCommand(Connection& connection, const DecodedRequest& reque
   AppendErrorResponse(request.id, code, message, &connection.output);
 }
 
-void IoThread::SubmitRead(Connection& connection, const DecodedRequest& request) {
+void IoThread::SubmitRead(Connection& connection, const DecodedRequest& request,
+                          RequestType type) {
   ++connection.in_flight;
   ++reads_in_flight_;
   asio::post(server_->read_pool(), [server = server_, thread = this, slot = connection.slot,
                                     generation = connection.generation, admin = connection.admin,
-                                    request] {
+                                    received_at = connection.last_receive_at, type, request] {
     std::vector<uint8_t> frame;
     RunRead(*server->engine(), request, admin, &frame);
-    asio::post(thread->context(), [thread, slot, generation, frame = std::move(frame)]() mutable {
-      thread->DeliverFrame(slot, generation, std::move(frame));
+    asio::post(thread->context(), [thread, slot, generation, frame = std::move(frame), type,
+                                   received_at]() mutable {
+      thread->DeliverFrame(slot, generation, std::move(frame), type, received_at);
     });
   });
 }
 
-void IoThread::DeliverFrame(uint32_t slot, uint32_t generation, std::vector<uint8_t> frame) {
+void IoThread::DeliverFrame(uint32_t slot, uint32_t generation, std::vector<uint8_t> frame,
+                            RequestType type, Clock::time_point received_at) {
   --reads_in_flight_;
   if (ConnectionPtr connection = Lookup(slot, generation)) {
     --connection->in_flight;
     connection->output.insert(connection->output.end(), frame.begin(), frame.end());
+    RecordLatency(type, received_at, Clock::now());
     Service(connection);
   }
   CheckQuiet();
+}
+
+void IoThread::RecordLatency(RequestType type, Clock::time_point received_at,
+                             Clock::time_point now) {
+  const auto index = static_cast<uint32_t>(type);
+  const int64_t elapsed_ns =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(now - received_at).count();
+  const uint64_t nanoseconds = elapsed_ns > 0 ? static_cast<uint64_t>(elapsed_ns) : 0;
+  // Only this thread writes these: load + store, no locked read-modify-write.
+  std::atomic<uint64_t>& bucket = latency_->buckets[index][LatencyBucket(nanoseconds)];
+  bucket.store(bucket.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  std::atomic<uint64_t>& sum = latency_->sum_ns[index];
+  sum.store(sum.load(std::memory_order_relaxed) + nanoseconds, std::memory_order_relaxed);
+}
+
+void IoThread::AddLatencies(RequestLatencies* latencies) const {
+  for (uint32_t type = 0; type < kRequestTypes; ++type) {
+    RequestLatency& into = (*latencies)[type];
+    for (uint32_t bucket = 0; bucket < kLatencyBuckets; ++bucket) {
+      const uint64_t count = latency_->buckets[type][bucket].load(std::memory_order_relaxed);
+      into.bucket_counts[bucket] += count;
+      into.count += count;
+    }
+    into.sum_ns += latency_->sum_ns[type].load(std::memory_order_relaxed);
+  }
 }
 
 void IoThread::Drain() {
@@ -368,6 +456,8 @@ void IoThread::Drain() {
   signal_->Rearm();
   for (;;) {
     const size_t taken = producer_->Poll(completions_);
+    // One clock reading times the whole batch of replies.
+    const Clock::time_point now = taken != 0 ? Clock::now() : Clock::time_point{};
     for (size_t i = 0; i < taken; ++i) {
       const Completion& completion = completions_[i];
       const Pending pending = pending_[completion.tag];
@@ -377,6 +467,7 @@ void IoThread::Drain() {
       if (connection == nullptr) continue;  // Closed meanwhile: dropped.
       --connection->in_flight;
       AppendCommandResponse(pending.request_id, completion.reply, &connection->output);
+      RecordLatency(pending.type, pending.received_at, now);
       if (!connection->dirty) {
         connection->dirty = true;
         dirty_.push_back(std::move(connection));

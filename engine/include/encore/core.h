@@ -200,6 +200,8 @@ class Core {
   ResultCode GetSchedule(ScheduleId schedule, ScheduleInfo* info) const;
   // Schedule ids of a concert, ascending.
   ResultCode ListSchedules(ConcertId concert, std::vector<ScheduleId>* schedules) const;
+  // Every schedule this core owns, in creation order (replaces *schedules).
+  void ScheduleIds(std::vector<ScheduleId>* schedules) const;
   Points Balance(UserId user) const;
   // Newest first: up to `limit` entries older than `before` (0 = from the newest).
   // Entries are numbered from 1 per user; `next_before` is the cursor of the next page

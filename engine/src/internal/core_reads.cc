@@ -46,6 +46,12 @@ ResultCode CoreState::ListSchedules(ConcertId concert, std::vector<ScheduleId>* 
   return ResultCode::kOk;
 }
 
+void CoreState::ScheduleIds(std::vector<ScheduleId>* schedules) const {
+  schedules->clear();
+  schedules->reserve(schedules_.size());
+  for (const auto& schedule : schedules_) schedules->push_back(schedule->seats.config().schedule);
+}
+
 uint64_t CoreState::StateHash() const {
   StateHasher hasher;
   StateHasher concerts;

@@ -73,6 +73,7 @@ class CoreState {
   ResultCode SeatMapUnchecked(ScheduleId schedule, std::vector<SeatState>* seats) const;
   ResultCode GetSchedule(ScheduleId schedule, ScheduleInfo* info) const;
   ResultCode ListSchedules(ConcertId concert, std::vector<ScheduleId>* schedules) const;
+  void ScheduleIds(std::vector<ScheduleId>* schedules) const;
   const Accounts& accounts() const { return accounts_; }
 
  private:

@@ -29,10 +29,12 @@
 #ifndef ENCORE_NET_SERVER_H_
 #define ENCORE_NET_SERVER_H_
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -87,6 +89,53 @@ struct ServerOptions {
 // Checks every field; InvalidArgument naming the first bad one.
 absl::Status ValidateServerOptions(const ServerOptions& options);
 
+// What a request was, for its latency histogram: one per engine command type,
+// then the requests the server answers itself or with a read.
+enum class RequestType : uint8_t {
+  kCreateConcert = 0,
+  kCreateSchedule,
+  kSetAdmissionPolicy,
+  kEnterQueue,
+  kQueueStatus,
+  kLeaveQueue,
+  kHoldSeats,
+  kReleaseHold,
+  kPay,
+  kCharge,
+  kBalance,
+  kHello,
+  kListSchedules,
+  kSeatMap,
+  kLedger,
+  kServerStats,
+  kOther,  // Unknown command type, or a frame that could not be decoded.
+};
+inline constexpr uint32_t kRequestTypes = static_cast<uint32_t>(RequestType::kOther) + 1;
+// "charge", "hold_seats", ...: the `type` label of the metrics.
+std::string_view RequestTypeName(RequestType type);
+
+// Request latency (frame read -> reply appended to the connection's output)
+// in fixed log buckets: bucket i < kLatencyBuckets - 1 counts requests of at
+// most 2^i microseconds (and more than 2^(i-1)); the last counts the rest.
+inline constexpr uint32_t kLatencyBuckets = 23;  // 1 us .. 2^21 us (2.1 s), then more.
+inline constexpr uint32_t LatencyBucket(uint64_t nanoseconds) {
+  const uint64_t micros_ceil = (nanoseconds + 999) / 1000;
+  if (micros_ceil <= 1) return 0;
+  uint32_t bucket = 0;
+  for (uint64_t rest = micros_ceil - 1; rest != 0; rest >>= 1) ++bucket;
+  return bucket < kLatencyBuckets - 1 ? bucket : kLatencyBuckets - 1;
+}
+static_assert(LatencyBucket(1'000) == 0 && LatencyBucket(1'001) == 1 &&
+              LatencyBucket(2'000) == 1 && LatencyBucket(4'001) == 3 &&
+              LatencyBucket(UINT64_MAX / 2) == kLatencyBuckets - 1);
+
+struct RequestLatency {
+  std::array<uint64_t, kLatencyBuckets> bucket_counts{};
+  uint64_t count = 0;
+  uint64_t sum_ns = 0;
+};
+using RequestLatencies = std::array<RequestLatency, kRequestTypes>;
+
 class Server {
  public:
   struct Stats {
@@ -122,6 +171,11 @@ class Server {
   uint16_t admin_port() const;
 
   Stats stats() const;
+
+  // Since start, summed over the I/O threads (each counts its own requests
+  // with relaxed stores; this reads them with relaxed loads, so a reading
+  // may be a request or two behind, never torn per counter).
+  RequestLatencies request_latencies() const;
 
  private:
   explicit Server(std::unique_ptr<internal::ServerState> state);
