@@ -14,6 +14,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   rocksdb-tools
   clang libclang-rt-14-dev
+  gnuplot-nox
   prometheus
 )
 

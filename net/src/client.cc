@@ -275,7 +275,10 @@ void Client::Close() {
   Fail(reason);
   if (!reader_.joinable()) return;
   reader_.join();
-  std::lock_guard<std::mutex> write_lock(write_mutex_);
+  // A flusher may still be in send() outside the lock (the shutdown in Fail
+  // ends it soon): the descriptor must not be closed, and reused, under it.
+  std::unique_lock<std::mutex> write_lock(write_mutex_);
+  flushed_.wait(write_lock, [this] { return !flushing_; });
   if (socket_fd_ >= 0) {
     ::close(socket_fd_);
     socket_fd_ = -1;
@@ -343,9 +346,10 @@ void Client::Submit(Encoder encode, Pending pending) {
     id = next_id_++;
     pending_.emplace(id, std::move(pending));
   }
-  // One frame buffer per sending thread: no allocation once warm. Once the
-  // request is pending, a failed write is reported through the reader
-  // thread, which fails every pending request as it ends.
+  // One frame buffer per sending thread: no allocation once warm. Encoding
+  // happens outside both locks; only the copy into the outgoing buffer is
+  // serialized. Once the request is pending, a failed write is reported
+  // through the reader thread, which fails every pending request as it ends.
   thread_local std::vector<uint8_t> frame;
   frame.clear();
   encode(id, &frame);
@@ -353,12 +357,43 @@ void Client::Submit(Encoder encode, Pending pending) {
 }
 
 bool Client::WriteFrame(const std::vector<uint8_t>& frame) {
-  std::lock_guard<std::mutex> lock(write_mutex_);
-  // Closed: the reader has already failed every pending request.
-  if (socket_fd_ < 0) return false;
-  const std::string error = SendAll(socket_fd_, frame);
+  std::unique_lock<std::mutex> lock(write_mutex_);
+  // Closed, or a write failed: the reader fails every pending request.
+  if (socket_fd_ < 0 || write_failed_) return false;
+  outgoing_.insert(outgoing_.end(), frame.begin(), frame.end());
+  // From a callback: the reader flushes once the replies it received are all
+  // dispatched (DrainFrames), so requests sent from callbacks share a send().
+  if (std::this_thread::get_id() == reader_id_) return true;
+  return Flush(lock);
+}
+
+bool Client::Flush(std::unique_lock<std::mutex>& lock) {
+  // Another thread is flushing: it sends what is appended with its next batch.
+  if (flushing_ || outgoing_.empty() || socket_fd_ < 0 || write_failed_) return !write_failed_;
+  flushing_ = true;
+  // This thread is the flusher until the buffer is empty. It sends outside
+  // the lock, so other senders keep appending meanwhile; only the flusher
+  // touches sending_, and batches go out in the order they were appended.
+  std::string error;
+  while (!outgoing_.empty() && error.empty()) {
+    sending_.clear();
+    sending_.swap(outgoing_);
+    const int fd = socket_fd_;
+    lock.unlock();
+    error = SendAll(fd, sending_);
+    lock.lock();
+  }
+  flushing_ = false;
+  if (!error.empty()) {
+    write_failed_ = true;
+    outgoing_.clear();
+  }
+  // Close() waits for the flusher before it closes the descriptor.
+  flushed_.notify_all();
   if (error.empty()) return true;
+  lock.unlock();
   Fail("write to " + Endpoint(options_) + " failed: " + error);
+  lock.lock();
   return false;
 }
 
@@ -436,8 +471,12 @@ bool Client::DrainFrames() {
   while (true) {
     std::span<const uint8_t> payload;
     switch (frame_reader_.NextFrame(&payload)) {
-      case FrameReader::Next::kNeedMore:
+      case FrameReader::Next::kNeedMore: {
+        // End of the batch: send what the callbacks sent, in one go.
+        std::unique_lock<std::mutex> lock(write_mutex_);
+        Flush(lock);
         return true;
+      }
       case FrameReader::Next::kTooLarge:
         Fail("the server at " + Endpoint(options_) + " sent a frame over " +
              std::to_string(options_.response_bytes_max) + " bytes");

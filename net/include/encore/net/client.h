@@ -1,7 +1,9 @@
 // Client: one TCP connection to an Encore server, pipelined.
 //
 // Connect() opens the connection and does the Hello handshake. Send*() assign
-// the next request id, remember the callback under it and write the frame; a
+// the next request id, remember the callback under it and write the frame
+// (frames sent while another thread is writing are coalesced into its next
+// send(), so a pipelined connection needs few system calls); a
 // reader thread cuts the replies into frames, decodes them and runs the
 // callback of each reply's id, in whatever order the server answers. When the
 // connection fails, the server closes it, or Close() is called, every callback
@@ -141,8 +143,16 @@ class Client {
 
   void Submit(Encoder encode, Pending pending);
   absl::StatusOr<DecodedResponse> Wait(Encoder encode);
-  // Writes the whole frame; false (and the connection is failing) if it could not.
+  // Appends the frame to the outgoing buffer and, unless another thread is
+  // already flushing it, flushes it: the calling thread sends whole batches
+  // until the buffer is empty, so under load one send() carries many frames.
+  // False (and the connection is failing) if the bytes cannot be written.
+  // On the reader thread (a callback) it only appends: DrainFrames flushes
+  // once the received replies are dispatched.
   bool WriteFrame(const std::vector<uint8_t>& frame);
+  // Sends outgoing_ unless another thread is doing so; false once a write
+  // has failed. REQUIRES: `lock` holds write_mutex_ (held again on return).
+  bool Flush(std::unique_lock<std::mutex>& lock);
   void ReadLoop();
   // Dispatches every whole frame received; false (and the connection is
   // failing) on a frame that is too large or not a Response.
@@ -169,8 +179,15 @@ class Client {
   std::string failure_reason_;  // Why, once failed_ (or a failure is on its way).
   std::string server_message_;  // The last error the server sent with no request id.
 
-  std::mutex write_mutex_;  // Serializes frames on the socket; guards socket_fd_'s close.
-  int socket_fd_;
+  // Guards the members below, up to close_mutex_: frames wait in outgoing_
+  // and one thread at a time (the flusher) sends them, in order.
+  std::mutex write_mutex_;
+  std::condition_variable flushed_;  // flushing_ went false.
+  int socket_fd_;                    // Closed only under write_mutex_ with no flusher.
+  std::vector<uint8_t> outgoing_;    // Whole frames not yet handed to send().
+  bool flushing_ = false;            // A thread is sending; it owns sending_.
+  bool write_failed_ = false;        // A send failed: later frames are dropped.
+  std::vector<uint8_t> sending_;     // The batch being sent, outside the lock.
 
   std::mutex close_mutex_;  // Serializes Close() off the reader thread.
   std::thread reader_;

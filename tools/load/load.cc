@@ -1,0 +1,1365 @@
+// encore-load's scenarios, bookkeeping and checks (see load.h).
+//
+// Each connection is a Lane: a client, the users it drives, and what it has
+// measured, under the lane's mutex. Replies are handled on the client's reader
+// thread; the next request of a user is sent from there (closed loop), so
+// the client coalesces a whole batch of them into one write. No lane mutex is
+// held while sending: a Send may wait for room, which only replies make.
+#include "load.h"
+
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <charconv>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <deque>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <iostream>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <sstream>
+#include <thread>
+
+#include "encore/commands.h"
+#include "encore/net/client.h"
+#include "encore/net/protocol.h"
+#include "encore/result_code.h"
+
+namespace encore::load {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using net::DecodedResponse;
+
+constexpr uint32_t kConnectionsMax = 256;
+constexpr uint32_t kDepthMax = 65'536;
+constexpr uint32_t kThroughputSeatsDefault = 200'000;
+// The per-user seat limit of a throughput schedule (a user holds one seat at
+// a time, and pays once: a paid token is DONE).
+constexpr uint32_t kSeatsPerUserMax = 8;
+constexpr int kHoldAttemptsMax = 5;
+constexpr int kSeatMapReadsMax = 3;
+// A late payer pays this long after the hold's deadline.
+constexpr int64_t kLateMarginMs = 300;
+constexpr size_t kBreachLinesMax = 20;
+
+int64_t WallMs() {
+  timespec now{};
+  clock_gettime(CLOCK_REALTIME, &now);
+  return static_cast<int64_t>(now.tv_sec) * 1000 + now.tv_nsec / 1'000'000;
+}
+
+uint64_t MicrosSince(Clock::time_point start) {
+  const auto elapsed = Clock::now() - start;
+  return static_cast<uint64_t>(
+      std::max<int64_t>(0, std::chrono::duration_cast<std::chrono::microseconds>(elapsed).count()));
+}
+
+double SecondsSince(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+uint64_t SplitMix(uint64_t x) {
+  x += 0x9e3779b97f4a7c15ull;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+  return x ^ (x >> 31);
+}
+
+// Errors are the failures of the request itself; refusals are business data.
+enum class Outcome { kOk, kRefused, kError };
+Outcome Classify(ResultCode code) {
+  if (code == ResultCode::kOk) return Outcome::kOk;
+  return static_cast<int>(code) < 300 ? Outcome::kError : Outcome::kRefused;
+}
+
+// --- A connection and what it measured ----------------------------------------------
+
+class Lane {
+ public:
+  explicit Lane(std::unique_ptr<net::Client> client) : client_(std::move(client)) {}
+
+  using Then = std::function<void(const DecodedResponse&)>;
+
+  // Sends `command`, records its latency (from `intended`, which an open loop
+  // sets to when the request was due) and outcome, then runs `then`.
+  void Issue(Op op, const Command& command, Then then, Clock::time_point intended = {}) {
+    const Clock::time_point start = intended == Clock::time_point{} ? Clock::now() : intended;
+    client_->Send(command, [this, op, start, then = std::move(then)](const DecodedResponse& r) {
+      Record(op, r.code, MicrosSince(start));
+      then(r);
+    });
+  }
+  void IssueSeatMap(ScheduleId schedule, UserId user, const QueueToken& token, Then then) {
+    const Clock::time_point start = Clock::now();
+    client_->SendSeatMap(schedule, user, token,
+                         [this, start, then = std::move(then)](const DecodedResponse& r) {
+                           Record(Op::kSeatMap, r.code, MicrosSince(start));
+                           then(r);
+                         });
+  }
+
+  // Adds this second's figures to the sums, and clears them.
+  void TakeSecond(LatencyHistogram* latency, uint64_t* requests, uint64_t* errors) {
+    std::lock_guard<std::mutex> lock(mutex);
+    latency->Merge(second_latency_);
+    *requests += second_requests_;
+    *errors += second_errors_;
+    second_latency_.Reset();
+    second_requests_ = second_errors_ = 0;
+  }
+  void MergeInto(std::map<Op, OpSummary>* operations) {
+    std::lock_guard<std::mutex> lock(mutex);
+    for (auto& [op, summary] : operations_) {
+      OpSummary& total = (*operations)[op];
+      total.ok += summary.ok;
+      total.refused += summary.refused;
+      total.errors += summary.errors;
+      total.latency_us.Merge(summary.latency_us);
+    }
+  }
+
+  net::Client& client() { return *client_; }
+  // Guards the lane's users and what the lane has measured.
+  std::mutex mutex;
+  Expectations expected;  // Under mutex.
+
+ private:
+  void Record(Op op, ResultCode code, uint64_t latency_us) {
+    std::lock_guard<std::mutex> lock(mutex);
+    OpSummary& summary = operations_[op];
+    const Outcome outcome = Classify(code);
+    if (outcome == Outcome::kOk) ++summary.ok;
+    if (outcome == Outcome::kRefused) ++summary.refused;
+    if (outcome == Outcome::kError) ++summary.errors;
+    summary.latency_us.Record(latency_us);
+    second_latency_.Record(latency_us);
+    ++second_requests_;
+    if (outcome == Outcome::kError) ++second_errors_;
+  }
+
+  std::unique_ptr<net::Client> client_;
+  std::map<Op, OpSummary> operations_;
+  LatencyHistogram second_latency_;
+  uint64_t second_requests_ = 0;
+  uint64_t second_errors_ = 0;
+};
+
+// Records a mutating request's effect on the expectations. REQUIRES: lane.mutex held.
+void NoteUncertain(Lane& lane, UserId user, const DecodedResponse& response) {
+  if (Classify(response.code) == Outcome::kError) lane.expected.uncertain[user] = true;
+}
+
+absl::StatusOr<std::vector<std::unique_ptr<Lane>>> ConnectLanes(const LoadOptions& options) {
+  std::vector<std::unique_ptr<Lane>> lanes;
+  for (uint32_t i = 0; i < options.connections; ++i) {
+    net::ClientOptions client_options;
+    client_options.host = options.host;
+    client_options.port = options.port;
+    client_options.client_name = "encore-load";
+    client_options.in_flight_max = options.depth;
+    absl::StatusOr<std::unique_ptr<net::Client>> client = net::Client::Connect(client_options);
+    if (!client.ok()) return client.status();
+    lanes.push_back(std::make_unique<Lane>(std::move(*client)));
+  }
+  return lanes;
+}
+
+absl::StatusOr<std::unique_ptr<net::Client>> ConnectAdmin(const LoadOptions& options) {
+  net::ClientOptions client_options;
+  client_options.host = options.host;
+  client_options.port = options.admin_port;
+  client_options.client_name = "encore-load-admin";
+  return net::Client::Connect(client_options);
+}
+
+absl::Status Expect(absl::StatusOr<DecodedResponse> response, const std::string& what) {
+  if (!response.ok()) return response.status();
+  if (response->code != ResultCode::kOk) {
+    return absl::FailedPreconditionError(what + " refused: " +
+                                         std::string(ResultCodeName(response->code)) +
+                                         (response->message.empty() ? "" : " " + response->message));
+  }
+  return absl::OkStatus();
+}
+
+// Creates the run's concert and its schedules, open for sale now.
+absl::Status CreateCatalog(const LoadOptions& options, ConcertId concert,
+                           const std::vector<ScheduleId>& schedules, uint32_t seats,
+                           uint32_t per_user, const AdmissionPolicy& policy,
+                           int64_t active_ttl_ms) {
+  absl::StatusOr<std::unique_ptr<net::Client>> admin = ConnectAdmin(options);
+  if (!admin.ok()) return admin.status();
+  // Admin commands share one key space (user 0): keys of this run's own.
+  RequestKey key = concert << 20 | 1;
+  const std::string title = "encore-load " + std::to_string(concert);
+  if (absl::Status s = Expect((*admin)->Call(MakeCreateConcert(concert, title, key++)),
+                              "create-concert");
+      !s.ok()) {
+    return s;
+  }
+  for (ScheduleId schedule : schedules) {
+    ScheduleConfig config;
+    config.concert = concert;
+    config.schedule = schedule;
+    config.sale_opens_at_ms = WallMs() - 60'000;  // Tolerates a little clock skew.
+    config.sale_closes_at_ms = WallMs() + 6 * 3'600'000;
+    config.performance_at_ms = config.sale_closes_at_ms;
+    config.hold_ttl_ms = options.hold_ttl_ms;
+    config.active_ttl_ms = active_ttl_ms;
+    config.seat_count = seats;
+    config.seats_per_user_max = per_user;
+    config.policy = policy;
+    config.tier_count = 1;
+    config.tiers[0] = PriceTier{0, 0, options.price};
+    if (absl::Status s = Expect((*admin)->Call(MakeCreateSchedule(config, key++)),
+                                "create-schedule " + std::to_string(schedule));
+        !s.ok()) {
+      return s;
+    }
+  }
+  return absl::OkStatus();
+}
+
+// --- Progress, once a second ------------------------------------------------------------
+
+class Monitor {
+ public:
+  Monitor(std::vector<std::unique_ptr<Lane>>* lanes, bool print, std::ostream& out,
+          std::function<std::string()> extra = nullptr)
+      : lanes_(lanes), print_(print), out_(out), extra_(std::move(extra)) {
+    start_ = Clock::now();
+    thread_ = std::thread([this] { Loop(); });
+  }
+  ~Monitor() { Stop(); }
+
+  void Stop() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stopping_ = true;
+    }
+    wake_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+  const std::vector<SecondSample>& timeline() const { return timeline_; }
+
+ private:
+  void Loop() {
+    std::unique_lock<std::mutex> lock(mutex_);
+    Clock::time_point next = start_;
+    while (true) {
+      next += std::chrono::seconds(1);
+      if (wake_.wait_until(lock, next, [this] { return stopping_; })) return;
+      Sample();
+    }
+  }
+  void Sample() {
+    LatencyHistogram latency;
+    SecondSample sample;
+    sample.at_s = SecondsSince(start_);
+    for (auto& lane : *lanes_) lane->TakeSecond(&latency, &sample.requests, &sample.errors);
+    sample.p99_us = latency.Percentile(99);
+    timeline_.push_back(sample);
+    if (!print_) return;
+    char line[160];
+    std::snprintf(line, sizeof(line), "[%5.1fs] %10.0f req/s  errors %-6llu p99 %8.2f ms",
+                  sample.at_s, static_cast<double>(sample.requests),
+                  static_cast<unsigned long long>(sample.errors), sample.p99_us / 1000.0);
+    out_ << line << (extra_ ? "  " + extra_() : "") << "\n" << std::flush;
+  }
+
+  std::vector<std::unique_ptr<Lane>>* lanes_;
+  bool print_;
+  std::ostream& out_;
+  std::function<std::string()> extra_;
+  Clock::time_point start_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stopping_ = false;
+  std::vector<SecondSample> timeline_;
+  std::thread thread_;
+};
+
+void WaitIdle(std::vector<std::unique_ptr<Lane>>& lanes) {
+  for (auto& lane : lanes) {
+    while (lane->client().in_flight() > 0 && lane->client().connected()) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  }
+}
+
+void FinishReport(std::vector<std::unique_ptr<Lane>>& lanes, Monitor& monitor,
+                  Clock::time_point start, LoadReport* report) {
+  monitor.Stop();
+  report->elapsed_s = SecondsSince(start);
+  report->timeline = monitor.timeline();
+  for (auto& lane : lanes) {
+    lane->MergeInto(&report->operations);
+    std::lock_guard<std::mutex> lock(lane->mutex);
+    for (auto& [schedule, seats] : lane->expected.seats_paid) {
+      report->expected.seats_paid[schedule] += seats;
+    }
+    for (auto& [user, balance] : lane->expected.balances) report->expected.balances[user] += balance;
+    for (auto& [user, flag] : lane->expected.uncertain) report->expected.uncertain[user] = flag;
+  }
+}
+
+uint64_t RunIdOf(const LoadOptions& options) {
+  const uint64_t seed = options.seed != 0 ? options.seed : static_cast<uint64_t>(WallMs());
+  const uint64_t mixed = SplitMix(seed ^ static_cast<uint64_t>(WallMs()) ^
+                                  (static_cast<uint64_t>(::getpid()) << 40));
+  return (mixed & 0x7fffffffull) | 1;  // 31 bits, non-zero.
+}
+ScheduleId ScheduleIdOf(uint64_t run_id, uint32_t index) { return run_id << 16 | (index + 1); }
+UserId UserIdOf(uint64_t run_id, uint64_t index) { return run_id << 32 | (index + 1); }
+
+// --- Flash sale ---------------------------------------------------------------------
+
+enum class Fate : uint8_t { kPay, kAbandon, kLate };
+enum class Phase : uint8_t { kWaiting, kShopping, kLateWait, kDone };
+
+struct Fan {
+  UserId user = 0;
+  QueueToken token;
+  uint32_t entry = 0;  // The queue's entry number: low 32 bits of the locator.
+  Phase phase = Phase::kWaiting;
+  Fate fate = Fate::kPay;
+  bool busy = false;    // A request is in flight.
+  bool active_seen = false;
+  Clock::time_point active_at;
+  Clock::time_point next_poll;
+  Clock::time_point pay_at;
+  int hold_attempts = 0;
+  int seat_map_reads = 0;
+  HoldId hold = 0;
+  uint32_t hold_seats = 0;
+  std::mt19937_64 random;
+};
+
+class FlashSale {
+ public:
+  FlashSale(const LoadOptions& options, uint64_t run_id,
+            std::vector<std::unique_ptr<Lane>>* lanes)
+      : options_(options), lanes_(*lanes), schedule_(ScheduleIdOf(run_id, 0)) {
+    fans_.resize(options.users);
+    for (uint32_t i = 0; i < options.users; ++i) {
+      Fan& fan = fans_[i];
+      fan.user = UserIdOf(run_id, i);
+      fan.random.seed(SplitMix(options.seed ^ (i + 1)));
+      const uint32_t roll = static_cast<uint32_t>(fan.random() % 100);
+      fan.fate = roll < options.abandon_percent                          ? Fate::kAbandon
+                 : roll < options.abandon_percent + options.late_percent ? Fate::kLate
+                                                                         : Fate::kPay;
+    }
+  }
+
+  ScheduleId schedule() const { return schedule_; }
+  Points charge_amount() const { return options_.price * 2 + 100; }
+
+  void ChargeAll() {
+    for (uint32_t i = 0; i < fans_.size(); ++i) {
+      Lane& lane = LaneOf(i);
+      const UserId user = fans_[i].user;
+      const Points amount = charge_amount();
+      lane.Issue(Op::kCharge, MakeCharge(user, amount, 1), [&lane, user, amount](auto& r) {
+        std::lock_guard<std::mutex> lock(lane.mutex);
+        lane.expected.balances[user] += r.code == ResultCode::kOk ? amount : 0;
+        NoteUncertain(lane, user, r);
+      });
+    }
+    WaitIdle(lanes_);
+  }
+
+  // Everyone enters at once, in user order; then polls, shops and pays.
+  void Run(double deadline_s) {
+    start_ = Clock::now();
+    for (uint32_t i = 0; i < fans_.size(); ++i) {
+      Lane& lane = LaneOf(i);
+      {
+        std::lock_guard<std::mutex> lock(lane.mutex);
+        fans_[i].busy = true;
+      }
+      lane.Issue(Op::kEnter, MakeEnterQueue(schedule_, fans_[i].user, 2),
+                 [this, i](const DecodedResponse& r) { OnQueueReply(i, r, /*entering=*/true); });
+    }
+    while (SecondsSince(start_) < deadline_s && done_.load() < fans_.size()) {
+      DriveTimers();
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    WaitIdle(lanes_);
+  }
+
+  std::string ProgressText() const {
+    return "paid seats " + std::to_string(seats_paid_.load()) + "/" +
+           std::to_string(options_.seats) + "  users done " + std::to_string(done_.load()) + "/" +
+           std::to_string(fans_.size());
+  }
+
+  void Figures(FlashSaleFigures* figures) {
+    figures->users = options_.users;
+    figures->seats = options_.seats;
+    figures->seats_paid = seats_paid_.load();
+    figures->last_sale_ms = last_sale_ms_.load();
+    if (figures->seats_paid == options_.seats) figures->sell_out_ms = figures->last_sale_ms;
+    for (size_t i = 0; i < lanes_.size(); ++i) lanes_[i]->mutex.lock();
+    std::vector<const Fan*> admitted;
+    for (const Fan& fan : fans_) {
+      if (fan.active_seen) admitted.push_back(&fan);
+      if (fan.phase != Phase::kDone) ++figures->unfinished;
+    }
+    for (size_t i = 0; i < lanes_.size(); ++i) lanes_[i]->mutex.unlock();
+    figures->admitted = admitted.size();
+    figures->admitted_in_order = FairnessOf(admitted);
+    figures->in_order_share =
+        admitted.empty() ? 1.0 : static_cast<double>(figures->admitted_in_order) / admitted.size();
+    figures->paid_users = paid_users_.load();
+    figures->abandoned = abandoned_.load();
+    figures->late_refused = late_refused_.load();
+    figures->late_paid = late_paid_.load();
+    figures->sold_out_left = sold_out_left_.load();
+  }
+
+ private:
+  Lane& LaneOf(uint32_t index) { return *lanes_[index % lanes_.size()]; }
+
+  // A user is admitted in entry order when nobody who entered after them was
+  // seen ACTIVE more than one poll interval (plus 5 ms) before them: the tool
+  // only sees an admission when it polls, so closer than that is noise.
+  uint64_t FairnessOf(std::vector<const Fan*> admitted) const {
+    std::sort(admitted.begin(), admitted.end(),
+              [](const Fan* a, const Fan* b) { return a->entry < b->entry; });
+    const auto tolerance = std::chrono::milliseconds(options_.poll_ms + 5);
+    uint64_t in_order = 0;
+    Clock::time_point earliest_later = Clock::time_point::max();
+    for (size_t k = admitted.size(); k-- > 0;) {
+      const Fan& fan = *admitted[k];
+      if (earliest_later == Clock::time_point::max() || fan.active_at <= earliest_later + tolerance) {
+        ++in_order;
+      }
+      earliest_later = std::min(earliest_later, fan.active_at);
+    }
+    return in_order;
+  }
+
+  void Finish(Fan& fan) {
+    fan.phase = Phase::kDone;
+    ++done_;
+  }
+
+  // Sends a request for fan `i` with the lane unlocked. REQUIRES: lane.mutex
+  // not held.
+  void SendHold(uint32_t i, std::vector<SeatIndex> seats) {
+    Lane& lane = LaneOf(i);
+    Fan& fan = fans_[i];
+    const RequestKey key = 100 + static_cast<RequestKey>(fan.hold_attempts + fan.seat_map_reads * 10);
+    lane.Issue(Op::kHold, MakeHoldSeats(schedule_, fan.user, fan.token, seats, key),
+               [this, i](const DecodedResponse& r) { OnHoldReply(i, r); });
+  }
+
+  std::vector<SeatIndex> PickSeats(Fan& fan, const std::vector<SeatIndex>& from) {
+    const uint32_t wanted = 1 + static_cast<uint32_t>(fan.random() % 2);
+    std::vector<SeatIndex> seats;
+    for (int tries = 0; seats.size() < wanted && tries < 16; ++tries) {
+      const SeatIndex seat =
+          from.empty() ? static_cast<SeatIndex>(fan.random() % options_.seats)
+                       : from[fan.random() % from.size()];
+      if (std::find(seats.begin(), seats.end(), seat) == seats.end()) seats.push_back(seat);
+    }
+    return seats;
+  }
+
+  void StartShopping(uint32_t i) {
+    std::vector<SeatIndex> seats;
+    {
+      std::lock_guard<std::mutex> lock(LaneOf(i).mutex);
+      Fan& fan = fans_[i];
+      fan.phase = Phase::kShopping;
+      fan.busy = true;
+      seats = PickSeats(fan, {});
+    }
+    SendHold(i, std::move(seats));
+  }
+
+  void Leave(uint32_t i, std::atomic<uint64_t>* count) {
+    Lane& lane = LaneOf(i);
+    Fan& fan = fans_[i];
+    if (count != nullptr) ++*count;
+    lane.Issue(Op::kLeave, MakeLeaveQueue(schedule_, fan.user, fan.token, 3),
+               [this, i, &lane](const DecodedResponse&) {
+                 std::lock_guard<std::mutex> lock(lane.mutex);
+                 fans_[i].busy = false;
+                 Finish(fans_[i]);
+               });
+  }
+
+  void OnQueueReply(uint32_t i, const DecodedResponse& r, bool entering) {
+    Lane& lane = LaneOf(i);
+    bool shop = false;
+    {
+      std::lock_guard<std::mutex> lock(lane.mutex);
+      Fan& fan = fans_[i];
+      fan.busy = false;
+      if (entering && r.code == ResultCode::kOk) {
+        fan.token = r.reply.token;
+        fan.entry = static_cast<uint32_t>(r.reply.token.locator & 0xffffffffu);
+      }
+      if (r.code == ResultCode::kOk && r.reply.queue_state == QueueState::kActive) {
+        if (!fan.active_seen) {
+          fan.active_seen = true;
+          fan.active_at = Clock::now();
+        }
+        shop = fan.phase == Phase::kWaiting;
+      } else if (r.code == ResultCode::kOk && r.reply.queue_state == QueueState::kWaiting) {
+        fan.next_poll = Clock::now() + std::chrono::milliseconds(options_.poll_ms);
+      } else if (fan.phase != Phase::kDone) {
+        if (entering) NoteUncertain(lane, fan.user, r);
+        Finish(fan);  // Dropped, expired, or the enter failed.
+      }
+    }
+    if (shop) StartShopping(i);
+  }
+
+  void OnHoldReply(uint32_t i, const DecodedResponse& r) {
+    Lane& lane = LaneOf(i);
+    Fan& fan = fans_[i];
+    enum { kNone, kRetry, kSeatMap, kPay, kLeave } next = kNone;
+    std::vector<SeatIndex> seats;
+    {
+      std::lock_guard<std::mutex> lock(lane.mutex);
+      if (r.code == ResultCode::kOk) {
+        fan.hold = r.reply.hold;
+        fan.hold_seats = r.reply.seat_count;
+        if (fan.fate == Fate::kPay) {
+          next = kPay;
+        } else if (fan.fate == Fate::kLate) {
+          fan.phase = Phase::kLateWait;
+          fan.busy = false;
+          fan.pay_at = Clock::now() + std::chrono::milliseconds(options_.hold_ttl_ms + kLateMarginMs);
+        } else {
+          ++abandoned_;
+          fan.busy = false;
+          Finish(fan);  // Walks away: the hold expires, the token times out.
+        }
+      } else if (r.code == ResultCode::kSeatUnavailable && ++fan.hold_attempts < kHoldAttemptsMax) {
+        next = kRetry;
+        seats = PickSeats(fan, {});
+      } else if (r.code == ResultCode::kSeatUnavailable && fan.seat_map_reads < kSeatMapReadsMax) {
+        ++fan.seat_map_reads;
+        next = kSeatMap;
+      } else {
+        if (Classify(r.code) == Outcome::kError) NoteUncertain(lane, fan.user, r);
+        next = kLeave;
+      }
+    }
+    if (next == kRetry) SendHold(i, std::move(seats));
+    if (next == kPay) SendPay(i);
+    if (next == kLeave) Leave(i, &sold_out_left_);
+    if (next == kSeatMap) {
+      lane.IssueSeatMap(schedule_, fan.user, fan.token, [this, i](const DecodedResponse& m) {
+        OnSeatMap(i, m);
+      });
+    }
+  }
+
+  void OnSeatMap(uint32_t i, const DecodedResponse& m) {
+    std::vector<SeatIndex> available;
+    for (size_t s = 0; s < m.seats.size(); ++s) {
+      if (m.seats[s] == SeatState::kAvailable) available.push_back(static_cast<SeatIndex>(s));
+    }
+    if (m.code != ResultCode::kOk || available.empty()) return Leave(i, &sold_out_left_);
+    std::vector<SeatIndex> seats;
+    {
+      std::lock_guard<std::mutex> lock(LaneOf(i).mutex);
+      fans_[i].hold_attempts = 0;
+      seats = PickSeats(fans_[i], available);
+    }
+    SendHold(i, std::move(seats));
+  }
+
+  void SendPay(uint32_t i) {
+    Lane& lane = LaneOf(i);
+    Fan& fan = fans_[i];
+    lane.Issue(Op::kPay, MakePay(schedule_, fan.user, fan.token, fan.hold, 4),
+               [this, i](const DecodedResponse& r) { OnPayReply(i, r); });
+  }
+
+  void OnPayReply(uint32_t i, const DecodedResponse& r) {
+    Lane& lane = LaneOf(i);
+    Fan& fan = fans_[i];
+    bool leave = false;
+    {
+      std::lock_guard<std::mutex> lock(lane.mutex);
+      fan.busy = false;
+      const bool late = fan.fate == Fate::kLate;
+      if (r.code == ResultCode::kOk) {
+        lane.expected.balances[fan.user] -= r.reply.amount;
+        lane.expected.seats_paid[schedule_] += fan.hold_seats;
+        const uint64_t paid = seats_paid_ += fan.hold_seats;
+        last_sale_ms_ = std::chrono::duration<double, std::milli>(Clock::now() - start_).count();
+        ++(late ? late_paid_ : paid_users_);
+        (void)paid;
+        Finish(fan);
+      } else {
+        NoteUncertain(lane, fan.user, r);
+        if (late) ++late_refused_;
+        leave = true;
+      }
+    }
+    if (leave) Leave(i, nullptr);
+  }
+
+  // Polls due WAITING users, sends due late payments, and once every seat is
+  // paid sends the WAITING users away.
+  void DriveTimers() {
+    const bool sold_out = seats_paid_.load() >= options_.seats;
+    for (uint32_t i = 0; i < fans_.size(); ++i) {
+      Lane& lane = LaneOf(i);
+      enum { kNone, kPoll, kPay, kLeave } action = kNone;
+      {
+        std::lock_guard<std::mutex> lock(lane.mutex);
+        Fan& fan = fans_[i];
+        if (fan.busy || fan.phase == Phase::kDone) continue;
+        const Clock::time_point now = Clock::now();
+        if (fan.phase == Phase::kWaiting && sold_out) {
+          action = kLeave;
+        } else if (fan.phase == Phase::kWaiting && now >= fan.next_poll) {
+          action = kPoll;
+        } else if (fan.phase == Phase::kLateWait && now >= fan.pay_at) {
+          action = kPay;
+        }
+        if (action != kNone) fan.busy = true;
+      }
+      if (action == kPoll) {
+        lane.Issue(Op::kStatus, MakeQueueStatus(schedule_, fans_[i].user, fans_[i].token),
+                   [this, i](const DecodedResponse& r) { OnQueueReply(i, r, false); });
+      }
+      if (action == kPay) SendPay(i);
+      if (action == kLeave) Leave(i, &sold_out_left_);
+    }
+  }
+
+  const LoadOptions& options_;
+  std::vector<std::unique_ptr<Lane>>& lanes_;
+  const ScheduleId schedule_;
+  std::vector<Fan> fans_;  // Each fan under its lane's mutex.
+  Clock::time_point start_;
+  std::atomic<uint64_t> done_{0};
+  std::atomic<uint64_t> seats_paid_{0};
+  std::atomic<double> last_sale_ms_{-1};
+  std::atomic<uint64_t> paid_users_{0}, abandoned_{0}, late_refused_{0}, late_paid_{0},
+      sold_out_left_{0};
+};
+
+// --- Throughput ---------------------------------------------------------------------
+
+// One virtual user of a throughput lane: at most one request in flight.
+struct Shopper {
+  UserId user = 0;
+  QueueToken token;
+  bool charged = false;
+  bool entered = false;
+  HoldId hold = 0;
+  SeatIndex held_seat = 0;
+  Points charging = 0;  // The amount of the charge in flight.
+  bool paid = false;    // A paid token is DONE: a new user takes over.
+};
+
+class ThroughputLane {
+ public:
+  ThroughputLane(const LoadOptions& options, Lane* lane, ScheduleId schedule, uint64_t run_id,
+                 uint32_t lane_index, std::atomic<uint64_t>* issued, Clock::time_point stop_at)
+      : options_(options),
+        lane_(*lane),
+        schedule_(schedule),
+        run_id_(run_id),
+        issued_(*issued),
+        stop_at_(stop_at),
+        random_(SplitMix(options.seed ^ (lane_index + 1) * 0x51ull)),
+        next_user_index_(static_cast<uint64_t>(lane_index) << 24) {
+    shoppers_.resize(options.depth);
+    for (Shopper& shopper : shoppers_) shopper.user = UserIdOf(run_id_, next_user_index_++);
+    for (uint32_t i = 0; i < shoppers_.size(); ++i) idle_.push_back(i);
+  }
+
+  // Closed loop: every shopper starts; each reply sends that shopper's next.
+  void StartClosed() {
+    closed_ = true;
+    for (uint32_t i = 0; i < shoppers_.size(); ++i) Step(i, Clock::time_point{});
+  }
+  // Open loop: this lane's share of the rate, due times fixed in advance.
+  void RunOpen(double rate) {
+    const auto interval = std::chrono::nanoseconds(static_cast<int64_t>(1e9 / rate));
+    Clock::time_point due = Clock::now();
+    while (Clock::now() < stop_at_ && !CountReached()) {
+      due += interval;
+      std::this_thread::sleep_until(due);
+      uint32_t index = 0;
+      {
+        std::lock_guard<std::mutex> lock(lane_.mutex);
+        if (idle_.empty()) {
+          ++late_;  // Every shopper busy: the due request is skipped.
+          continue;
+        }
+        index = idle_.front();
+        idle_.pop_front();
+      }
+      Step(index, due);
+    }
+  }
+  uint64_t late() const {
+    std::lock_guard<std::mutex> lock(lane_.mutex);
+    return late_;
+  }
+
+ private:
+  bool CountReached() const { return options_.count != 0 && issued_.load() >= options_.count; }
+
+  void Step(uint32_t index, Clock::time_point intended) {
+    if (Clock::now() >= stop_at_ || (options_.count != 0 && issued_.fetch_add(1) >= options_.count)) {
+      return;
+    }
+    Command command;
+    Op op;
+    {
+      std::lock_guard<std::mutex> lock(lane_.mutex);
+      op = Choose(shoppers_[index], &command);
+    }
+    lane_.Issue(op, command, [this, index, op](const DecodedResponse& r) { OnReply(index, op, r); },
+                intended);
+  }
+
+  // The shopper's next request. REQUIRES: lane mutex held.
+  Op Choose(Shopper& s, Command* command) {
+    const RequestKey key = ++key_;
+    if (!s.charged) {
+      s.charging = options_.price * 100;
+      *command = MakeCharge(s.user, s.charging, key);
+      return Op::kCharge;
+    }
+    if (!s.entered) {
+      *command = MakeEnterQueue(schedule_, s.user, key);
+      return Op::kEnter;
+    }
+    const uint32_t roll = static_cast<uint32_t>(random_() % 100);
+    if (s.hold != 0) {
+      if (roll < 60) {
+        *command = MakeReleaseHold(schedule_, s.user, s.hold, key);
+        return Op::kRelease;
+      }
+      *command = MakePay(schedule_, s.user, s.token, s.hold, key);
+      return Op::kPay;
+    }
+    if (roll < 50 && (!free_seats_.empty() || next_seat_ < options_.seats)) {
+      SeatIndex seat;
+      if (!free_seats_.empty()) {
+        seat = free_seats_.back();
+        free_seats_.pop_back();
+      } else {
+        seat = next_seat_++;
+      }
+      s.held_seat = seat;
+      *command = MakeHoldSeats(schedule_, s.user, s.token, std::span<const SeatIndex>(&seat, 1), key);
+      return Op::kHold;
+    }
+    if (roll < 75) {
+      s.charging = options_.price;
+      *command = MakeCharge(s.user, s.charging, key);
+      return Op::kCharge;
+    }
+    *command = MakeQueueStatus(schedule_, s.user, s.token);
+    return Op::kStatus;
+  }
+
+  void OnReply(uint32_t index, Op op, const DecodedResponse& r) {
+    {
+      std::lock_guard<std::mutex> lock(lane_.mutex);
+      Shopper& s = shoppers_[index];
+      const bool ok = r.code == ResultCode::kOk;
+      if (Classify(r.code) == Outcome::kError && op != Op::kStatus) {
+        lane_.expected.uncertain[s.user] = true;
+      }
+      switch (op) {
+        case Op::kCharge:
+          if (ok) {
+            lane_.expected.balances[s.user] += s.charging;
+            s.charged = true;
+          }
+          break;
+        case Op::kEnter:
+          if (ok) {
+            s.token = r.reply.token;
+            s.entered = true;
+          }
+          break;
+        case Op::kHold:
+          if (ok) {
+            s.hold = r.reply.hold;
+          } else {
+            free_seats_.push_back(s.held_seat);
+          }
+          break;
+        case Op::kRelease:
+          if (ok || r.code == ResultCode::kHoldExpired || r.code == ResultCode::kHoldReleased) {
+            free_seats_.push_back(s.held_seat);
+          }
+          s.hold = 0;
+          break;
+        case Op::kPay:
+          if (ok) {
+            lane_.expected.balances[s.user] -= r.reply.amount;
+            lane_.expected.seats_paid[schedule_] += 1;
+            s.paid = true;
+          } else if (r.code == ResultCode::kHoldExpired) {
+            free_seats_.push_back(s.held_seat);
+          }
+          s.hold = 0;
+          break;
+        default:
+          break;
+      }
+      // A shopper who has paid is DONE in the queue: a new user takes over.
+      if (s.paid) {
+        s = Shopper{};
+        s.user = UserIdOf(run_id_, next_user_index_++);
+      }
+      if (!closed_) idle_.push_back(index);
+    }
+    if (closed_) Step(index, Clock::time_point{});
+  }
+
+  const LoadOptions& options_;
+  Lane& lane_;
+  const ScheduleId schedule_;
+  const uint64_t run_id_;
+  std::atomic<uint64_t>& issued_;
+  const Clock::time_point stop_at_;
+  // Under lane_.mutex:
+  std::mt19937_64 random_;
+  uint64_t next_user_index_;
+  std::vector<Shopper> shoppers_;
+  std::deque<uint32_t> idle_;
+  std::vector<SeatIndex> free_seats_;  // Released seats, to hold again.
+  SeatIndex next_seat_ = 0;            // Seats from here on were never held.
+  RequestKey key_ = 0;
+  bool closed_ = false;
+  uint64_t late_ = 0;
+};
+
+}  // namespace
+
+const char* OpName(Op op) {
+  static constexpr const char* kNames[] = {"charge", "enter", "status", "hold",
+                                           "release", "pay",  "leave",  "seatmap"};
+  return op < Op::kCount ? kNames[static_cast<int>(op)] : "?";
+}
+
+absl::Status ValidateLoadOptions(const LoadOptions& o) {
+  auto bad = [](const std::string& text) { return absl::InvalidArgumentError(text); };
+  if (o.scenario != "flash-sale" && o.scenario != "throughput") {
+    return bad("the scenario is flash-sale or throughput; got '" + o.scenario + "'");
+  }
+  if (o.connections < 1 || o.connections > kConnectionsMax) return bad("--connections is 1 .. 256");
+  if (o.depth < 1 || o.depth > kDepthMax) return bad("--depth is 1 .. 65536");
+  if (o.duration_s < 0 || (o.scenario == "throughput" && o.duration_s == 0 && o.count == 0)) {
+    return bad("--duration-s must be > 0 (or give --count)");
+  }
+  if (o.rate < 0) return bad("--rate must be >= 0");
+  if (o.seats < 1 || o.seats > kSeatsPerScheduleMax) return bad("--seats is 1 .. 1000000");
+  if (o.users < 1 || o.users > 10'000'000) return bad("--users is 1 .. 10000000");
+  if (o.price < 1 || o.price > kSeatPriceMax) return bad("--price is 1 .. 10^11");
+  if (o.hold_ttl_ms < kHoldTtlMinMs || o.hold_ttl_ms > kHoldTtlMaxMs) {
+    return bad("--hold-ttl-ms is 1000 .. 86400000");
+  }
+  if (o.abandon_percent + o.late_percent > 100) {
+    return bad("--abandon-percent + --late-percent is at most 100");
+  }
+  if (o.poll_ms < 1) return bad("--poll-ms must be >= 1");
+  return absl::OkStatus();
+}
+
+absl::StatusOr<LoadReport> RunFlashSale(const LoadOptions& options, std::ostream& progress) {
+  if (absl::Status valid = ValidateLoadOptions(options); !valid.ok()) return valid;
+  LoadReport report;
+  report.scenario = "flash-sale";
+  report.run_id = RunIdOf(options);
+  report.seed = options.seed;
+  report.expected.concert = report.run_id;
+  const ScheduleId schedule = ScheduleIdOf(report.run_id, 0);
+  // Abandoners keep their ACTIVE slot until it times out: make that soon
+  // after their hold expires, so the queue keeps moving.
+  const int64_t active_ttl_ms = options.hold_ttl_ms * 2 + 2'000;
+  AdmissionPolicy policy;
+  policy.active_max = options.active_max;
+  if (absl::Status s = CreateCatalog(options, report.run_id, {schedule}, options.seats, 2, policy,
+                                     active_ttl_ms);
+      !s.ok()) {
+    return s;
+  }
+  report.expected.seats_paid[schedule] = 0;
+  absl::StatusOr<std::vector<std::unique_ptr<Lane>>> lanes = ConnectLanes(options);
+  if (!lanes.ok()) return lanes.status();
+  FlashSale sale(options, report.run_id, &*lanes);
+  const Clock::time_point start = Clock::now();
+  Monitor monitor(&*lanes, options.progress, progress, [&sale] { return sale.ProgressText(); });
+  sale.ChargeAll();
+  sale.Run(options.duration_s > 0 ? options.duration_s : 120);
+  FinishReport(*lanes, monitor, start, &report);
+  sale.Figures(&report.flash);
+  return report;
+}
+
+absl::StatusOr<LoadReport> RunThroughput(const LoadOptions& options, std::ostream& progress) {
+  if (absl::Status valid = ValidateLoadOptions(options); !valid.ok()) return valid;
+  LoadReport report;
+  report.scenario = "throughput";
+  report.run_id = RunIdOf(options);
+  report.seed = options.seed;
+  report.expected.concert = report.run_id;
+  std::vector<ScheduleId> schedules;
+  for (uint32_t i = 0; i < options.connections; ++i) {
+    schedules.push_back(ScheduleIdOf(report.run_id, i));
+    report.expected.seats_paid[schedules.back()] = 0;
+  }
+  if (absl::Status s = CreateCatalog(options, report.run_id, schedules, options.seats,
+                                     kSeatsPerUserMax, AdmissionPolicy{}, kActiveTtlMaxMs);
+      !s.ok()) {
+    return s;
+  }
+  absl::StatusOr<std::vector<std::unique_ptr<Lane>>> lanes = ConnectLanes(options);
+  if (!lanes.ok()) return lanes.status();
+  std::atomic<uint64_t> issued{0};
+  const Clock::time_point start = Clock::now();
+  const Clock::time_point stop_at =
+      options.duration_s > 0
+          ? start + std::chrono::microseconds(static_cast<int64_t>(options.duration_s * 1e6))
+          : Clock::time_point::max();
+  std::vector<std::unique_ptr<ThroughputLane>> drivers;
+  for (uint32_t i = 0; i < options.connections; ++i) {
+    drivers.push_back(std::make_unique<ThroughputLane>(options, (*lanes)[i].get(), schedules[i],
+                                                       report.run_id, i, &issued, stop_at));
+  }
+  Monitor monitor(&*lanes, options.progress, progress);
+  if (options.rate > 0) {
+    std::vector<std::thread> pacers;
+    for (auto& driver : drivers) {
+      pacers.emplace_back([&, d = driver.get()] { d->RunOpen(options.rate / options.connections); });
+    }
+    for (auto& pacer : pacers) pacer.join();
+    for (auto& driver : drivers) report.open_loop_skipped += driver->late();
+  } else {
+    for (auto& driver : drivers) driver->StartClosed();
+    while (Clock::now() < stop_at && !(options.count != 0 && issued.load() >= options.count)) {
+      bool any = false;
+      for (auto& lane : *lanes) any = any || lane->client().in_flight() > 0;
+      if (!any) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  }
+  WaitIdle(*lanes);
+  FinishReport(*lanes, monitor, start, &report);
+  return report;
+}
+
+// --- The check ----------------------------------------------------------------------
+
+std::vector<std::string> CheckServerState(const LoadOptions& options,
+                                          const Expectations& expected) {
+  std::vector<std::string> breaches;
+  absl::StatusOr<std::unique_ptr<net::Client>> admin = ConnectAdmin(options);
+  if (!admin.ok()) return {"cannot read the server's state: " + std::string(admin.status().message())};
+  absl::StatusOr<DecodedResponse> listed = (*admin)->ListSchedules(expected.concert);
+  if (!listed.ok() || listed->code != ResultCode::kOk) {
+    return {"cannot list the schedules of concert " + std::to_string(expected.concert)};
+  }
+  for (const auto& [schedule, paid] : expected.seats_paid) {
+    const ScheduleInfo* info = nullptr;
+    for (const ScheduleInfo& candidate : listed->schedules) {
+      if (candidate.config.schedule == schedule) info = &candidate;
+    }
+    if (info == nullptr) {
+      breaches.push_back("schedule " + std::to_string(schedule) + " is missing on the server");
+      continue;
+    }
+    if (info->seats_sold != paid) {
+      breaches.push_back("schedule " + std::to_string(schedule) + ": the server sold " +
+                         std::to_string(info->seats_sold) + " seats; the tool saw " +
+                         std::to_string(paid) + " paid");
+    }
+    absl::StatusOr<DecodedResponse> map = (*admin)->SeatMap(schedule, 0, QueueToken{});
+    if (!map.ok() || map->code != ResultCode::kOk) {
+      breaches.push_back("schedule " + std::to_string(schedule) + ": cannot read the seat map");
+      continue;
+    }
+    const uint64_t sold = static_cast<uint64_t>(
+        std::count(map->seats.begin(), map->seats.end(), SeatState::kSold));
+    if (sold != paid) {
+      breaches.push_back("schedule " + std::to_string(schedule) + ": the seat map shows " +
+                         std::to_string(sold) + " seats SOLD; the tool saw " +
+                         std::to_string(paid) + " paid (a seat sold twice, or a payment lost)");
+    }
+  }
+  // Balances, pipelined.
+  std::mutex mutex;
+  std::vector<std::pair<UserId, std::string>> wrong;
+  for (const auto& [user, balance] : expected.balances) {
+    if (expected.uncertain.count(user) > 0) continue;
+    (*admin)->Send(MakeBalance(user), [&, user = user, balance = balance](const DecodedResponse& r) {
+      if (r.code == ResultCode::kOk && r.reply.balance == balance) return;
+      std::lock_guard<std::mutex> lock(mutex);
+      wrong.emplace_back(user, r.code != ResultCode::kOk
+                                   ? "user " + std::to_string(user) + ": Balance answered " +
+                                         std::string(ResultCodeName(r.code))
+                                   : "user " + std::to_string(user) + ": balance " +
+                                         std::to_string(r.reply.balance) +
+                                         " on the server; the tool expected " +
+                                         std::to_string(balance) +
+                                         " (charges - payments it saw acknowledged)");
+    });
+  }
+  while ((*admin)->in_flight() > 0 && (*admin)->connected()) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  std::sort(wrong.begin(), wrong.end());
+  for (auto& [user, line] : wrong) breaches.push_back(std::move(line));
+  return breaches;
+}
+
+// --- Output -------------------------------------------------------------------------
+
+namespace {
+
+std::string Fixed(double value, int digits) {
+  char text[64];
+  std::snprintf(text, sizeof(text), "%.*f", digits, value);
+  return text;
+}
+
+std::string JsonString(const std::string& text) {
+  std::string out = "\"";
+  for (char c : text) {
+    if (c == '"' || c == '\\') out += '\\';
+    if (static_cast<unsigned char>(c) < 0x20) {
+      out += ' ';
+      continue;
+    }
+    out += c;
+  }
+  return out + "\"";
+}
+
+}  // namespace
+
+std::string ReportJson(const LoadOptions& options, const LoadReport& report) {
+  std::ostringstream out;
+  out << "{\"scenario\":" << JsonString(report.scenario) << ",\"run_id\":" << report.run_id
+      << ",\"seed\":" << report.seed << ",\"host\":" << JsonString(options.host)
+      << ",\"port\":" << options.port << ",\"connections\":" << options.connections
+      << ",\"depth\":" << options.depth << ",\"rate\":" << Fixed(options.rate, 1)
+      << ",\"elapsed_s\":" << Fixed(report.elapsed_s, 3);
+  uint64_t total = 0;
+  LatencyHistogram all;
+  out << ",\"operations\":{";
+  bool first = true;
+  for (const auto& [op, s] : report.operations) {
+    total += s.total();
+    all.Merge(s.latency_us);
+    out << (first ? "" : ",") << JsonString(OpName(op)) << ":{\"count\":" << s.total()
+        << ",\"ok\":" << s.ok << ",\"refused\":" << s.refused << ",\"errors\":" << s.errors
+        << ",\"per_s\":" << Fixed(s.total() / std::max(report.elapsed_s, 1e-9), 1)
+        << ",\"p50_us\":" << s.latency_us.Percentile(50)
+        << ",\"p90_us\":" << s.latency_us.Percentile(90)
+        << ",\"p99_us\":" << s.latency_us.Percentile(99)
+        << ",\"p999_us\":" << s.latency_us.Percentile(99.9)
+        << ",\"max_us\":" << s.latency_us.max() << "}";
+    first = false;
+  }
+  out << "},\"total\":{\"count\":" << total
+      << ",\"per_s\":" << Fixed(total / std::max(report.elapsed_s, 1e-9), 1)
+      << ",\"p50_us\":" << all.Percentile(50) << ",\"p90_us\":" << all.Percentile(90)
+      << ",\"p99_us\":" << all.Percentile(99) << ",\"p999_us\":" << all.Percentile(99.9)
+      << ",\"max_us\":" << all.max() << "}";
+  out << ",\"timeline\":[";
+  for (size_t i = 0; i < report.timeline.size(); ++i) {
+    const SecondSample& s = report.timeline[i];
+    out << (i == 0 ? "" : ",") << "{\"at_s\":" << Fixed(s.at_s, 3) << ",\"requests\":" << s.requests
+        << ",\"errors\":" << s.errors << ",\"p99_us\":" << s.p99_us << "}";
+  }
+  out << "]";
+  if (report.scenario == "flash-sale") {
+    const FlashSaleFigures& f = report.flash;
+    out << ",\"flash_sale\":{\"users\":" << f.users << ",\"seats\":" << f.seats
+        << ",\"sell_out_ms\":" << Fixed(f.sell_out_ms, 1)
+        << ",\"last_sale_ms\":" << Fixed(f.last_sale_ms, 1) << ",\"admitted\":" << f.admitted
+        << ",\"admitted_in_order\":" << f.admitted_in_order
+        << ",\"in_order_share\":" << Fixed(f.in_order_share, 4) << ",\"paid_users\":" << f.paid_users
+        << ",\"seats_paid\":" << f.seats_paid << ",\"abandoned\":" << f.abandoned
+        << ",\"late_paid\":" << f.late_paid << ",\"late_refused\":" << f.late_refused
+        << ",\"sold_out_left\":" << f.sold_out_left << ",\"unfinished\":" << f.unfinished << "}";
+  }
+  out << ",\"open_loop_skipped\":" << report.open_loop_skipped;
+  out << ",\"check\":{\"ok\":" << (report.breaches.empty() ? "true" : "false")
+      << ",\"users_checked\":" << report.expected.balances.size() - report.expected.uncertain.size()
+      << ",\"users_uncertain\":" << report.expected.uncertain.size() << ",\"breaches\":[";
+  for (size_t i = 0; i < report.breaches.size(); ++i) {
+    out << (i == 0 ? "" : ",") << JsonString(report.breaches[i]);
+  }
+  out << "]}}\n";
+  return out.str();
+}
+
+void PrintSummary(const LoadReport& report, std::ostream& out) {
+  char line[256];
+  out << "\n" << report.scenario << " run " << report.run_id << ": " << Fixed(report.elapsed_s, 2)
+      << " s\n";
+  std::snprintf(line, sizeof(line), "%-8s %10s %10s %8s %7s %11s %9s %9s %9s %9s %9s\n", "op",
+                "count", "ok", "refused", "errors", "per s", "p50 ms", "p90 ms", "p99 ms",
+                "p99.9 ms", "max ms");
+  out << line;
+  LatencyHistogram all;
+  OpSummary total;
+  auto row = [&](const char* name, const OpSummary& s, const LatencyHistogram& h) {
+    std::snprintf(line, sizeof(line), "%-8s %10llu %10llu %8llu %7llu %11.0f %9.3f %9.3f %9.3f %9.3f %9.3f\n",
+                  name, static_cast<unsigned long long>(s.total()),
+                  static_cast<unsigned long long>(s.ok), static_cast<unsigned long long>(s.refused),
+                  static_cast<unsigned long long>(s.errors),
+                  s.total() / std::max(report.elapsed_s, 1e-9), h.Percentile(50) / 1e3,
+                  h.Percentile(90) / 1e3, h.Percentile(99) / 1e3, h.Percentile(99.9) / 1e3,
+                  h.max() / 1e3);
+    out << line;
+  };
+  for (const auto& [op, s] : report.operations) {
+    row(OpName(op), s, s.latency_us);
+    all.Merge(s.latency_us);
+    total.ok += s.ok;
+    total.refused += s.refused;
+    total.errors += s.errors;
+  }
+  row("total", total, all);
+  if (report.scenario == "flash-sale") {
+    const FlashSaleFigures& f = report.flash;
+    out << "\nusers " << f.users << ", seats " << f.seats << ": "
+        << (f.sell_out_ms >= 0 ? "sold out in " + Fixed(f.sell_out_ms, 0) + " ms"
+                               : "not sold out (last sale at " + Fixed(f.last_sale_ms, 0) + " ms)")
+        << "\nadmitted " << f.admitted << ", in entry order " << f.admitted_in_order << " ("
+        << Fixed(f.in_order_share * 100, 2) << "%)"
+        << "\npaid " << f.paid_users << " users / " << f.seats_paid << " seats; abandoned "
+        << f.abandoned << "; late payers refused " << f.late_refused << ", accepted "
+        << f.late_paid << "; left with no seat free " << f.sold_out_left << "; unfinished "
+        << f.unfinished << "\n";
+  }
+  if (report.open_loop_skipped > 0) {
+    out << "open loop: " << report.open_loop_skipped
+        << " requests skipped (every user of their connection was busy): raise --depth\n";
+  }
+  out << "\ncheck: " << report.expected.seats_paid.size() << " schedules, "
+      << report.expected.balances.size() - report.expected.uncertain.size()
+      << " balances checked (" << report.expected.uncertain.size() << " uncertain, skipped): "
+      << (report.breaches.empty() ? "all invariants hold" : "BREACH") << "\n";
+  for (size_t i = 0; i < report.breaches.size() && i < kBreachLinesMax; ++i) {
+    out << "  " << report.breaches[i] << "\n";
+  }
+  if (report.breaches.size() > kBreachLinesMax) {
+    out << "  ... and " << report.breaches.size() - kBreachLinesMax << " more\n";
+  }
+}
+
+std::string WriteChart(const LoadReport& report, const std::string& png_path) {
+  if (std::system("command -v gnuplot > /dev/null 2>&1") != 0) {
+    return "gnuplot is not installed (tools/setup-deps.sh installs gnuplot-nox): no chart";
+  }
+  char dir_template[] = "/tmp/encore-load-XXXXXX";
+  if (::mkdtemp(dir_template) == nullptr) return "cannot make a temporary directory: no chart";
+  const std::string dir = dir_template;
+  {
+    std::ofstream data(dir + "/timeline.dat");
+    for (const SecondSample& s : report.timeline) {
+      data << Fixed(s.at_s, 3) << " " << s.requests << " " << s.p99_us / 1000.0 << "\n";
+    }
+  }
+  {
+    std::ofstream script(dir + "/chart.gp");
+    script << "set terminal pngcairo size 1000,500 noenhanced\n"
+           << "set output '" << png_path << "'\n"
+           << "set title 'encore-load " << report.scenario << " (run " << report.run_id << ")'\n"
+           << "set xlabel 'seconds'\nset ylabel 'requests/s'\nset y2label 'p99 (ms)'\n"
+           << "set ytics nomirror\nset y2tics\nset grid\nset key top left\nset yrange [0:*]\n"
+           << "set y2range [0:*]\n"
+           << "plot '" << dir << "/timeline.dat' using 1:2 with lines lw 2 title 'requests/s', "
+           << "'' using 1:3 axes x1y2 with lines lw 2 title 'p99 ms'\n";
+  }
+  const std::string command = "gnuplot '" + dir + "/chart.gp' > '" + dir + "/gnuplot.log' 2>&1";
+  const int status = std::system(command.c_str());
+  std::string note = status == 0 ? "" : "gnuplot failed (see " + dir + "/gnuplot.log): no chart";
+  if (status == 0) std::filesystem::remove_all(dir);
+  return note;
+}
+
+// --- Main ---------------------------------------------------------------------------
+
+namespace {
+
+constexpr int kExitOk = 0;
+constexpr int kExitUsage = 2;
+constexpr int kExitBreach = 3;
+
+constexpr char kUsage[] =
+    R"(usage: encore-load <flash-sale|throughput> [options]
+
+  --host H              server address (default 127.0.0.1)
+  --port P              client port (default 7400)
+  --admin-port P        admin port (default 7401): setup and the final check
+  --connections N       connections (default 4)
+  --depth N             requests in flight per connection (default 256)
+  --duration-s S        throughput: run time (default 10); flash-sale: give up after (default 120)
+  --count N             throughput: stop after N requests
+  --rate R              throughput: open loop at R requests/s (default: closed loop)
+  --seed N              seed of the run's choices and ids (default: the clock)
+  --json FILE           write the result as JSON
+  --chart FILE.png      requests/s and p99 per second (needs gnuplot)
+  --quiet               no progress line each second
+flash-sale:
+  --users N (1000)  --seats N (100)  --price P (1000)  --active-max N (100, 0: no limit)
+  --hold-ttl-ms T (2000)  --abandon-percent A (10)  --late-percent L (5)  --poll-ms M (100)
+throughput:
+  --seats N             seats of each connection's schedule (default 200000)  --price P
+
+Exit code: 0 the server's state matched what the tool saw, 2 usage or connection
+error, 3 a breach (printed).
+)";
+
+template <typename Number>
+bool ParseNumber(const std::string& text, Number* value) {
+  const char* end = text.data() + text.size();
+  const auto [stop, error] = std::from_chars(text.data(), end, *value);
+  return !text.empty() && error == std::errc() && stop == end;
+}
+
+absl::StatusOr<LoadOptions> ParseOptions(int argc, char** argv, bool* seats_given) {
+  LoadOptions options;
+  std::vector<std::string> words;
+  bool duration_given = false;
+  for (int i = 1; i < argc; ++i) {
+    const std::string word = argv[i];
+    if (word.rfind("--", 0) != 0) {
+      words.push_back(word);
+      continue;
+    }
+    std::string name = word.substr(2);
+    if (name == "quiet") {
+      options.progress = false;
+      continue;
+    }
+    if (name == "help") return absl::InvalidArgumentError("");
+    std::string value;
+    if (const size_t equals = name.find('='); equals != std::string::npos) {
+      value = name.substr(equals + 1);
+      name.resize(equals);
+    } else if (i + 1 < argc) {
+      value = argv[++i];
+    } else {
+      return absl::InvalidArgumentError("--" + name + " needs a value");
+    }
+    bool parsed = true;
+    if (name == "host") {
+      options.host = value;
+    } else if (name == "port") {
+      parsed = ParseNumber(value, &options.port);
+    } else if (name == "admin-port") {
+      parsed = ParseNumber(value, &options.admin_port);
+    } else if (name == "connections") {
+      parsed = ParseNumber(value, &options.connections);
+    } else if (name == "depth") {
+      parsed = ParseNumber(value, &options.depth);
+    } else if (name == "duration-s") {
+      parsed = ParseNumber(value, &options.duration_s);
+      duration_given = true;
+    } else if (name == "count") {
+      parsed = ParseNumber(value, &options.count);
+    } else if (name == "rate") {
+      parsed = ParseNumber(value, &options.rate);
+    } else if (name == "seed") {
+      parsed = ParseNumber(value, &options.seed);
+    } else if (name == "json") {
+      options.json_path = value;
+    } else if (name == "chart") {
+      options.chart_path = value;
+    } else if (name == "users") {
+      parsed = ParseNumber(value, &options.users);
+    } else if (name == "seats") {
+      parsed = ParseNumber(value, &options.seats);
+      *seats_given = true;
+    } else if (name == "price") {
+      parsed = ParseNumber(value, &options.price);
+    } else if (name == "active-max") {
+      parsed = ParseNumber(value, &options.active_max);
+    } else if (name == "hold-ttl-ms") {
+      parsed = ParseNumber(value, &options.hold_ttl_ms);
+    } else if (name == "abandon-percent") {
+      parsed = ParseNumber(value, &options.abandon_percent);
+    } else if (name == "late-percent") {
+      parsed = ParseNumber(value, &options.late_percent);
+    } else if (name == "poll-ms") {
+      parsed = ParseNumber(value, &options.poll_ms);
+    } else {
+      return absl::InvalidArgumentError("unknown option --" + name);
+    }
+    if (!parsed) return absl::InvalidArgumentError("--" + name + ": not a number in range: '" + value + "'");
+  }
+  if (words.size() != 1) return absl::InvalidArgumentError("give one scenario: flash-sale or throughput");
+  options.scenario = words[0];
+  if (options.scenario == "throughput" && !*seats_given) options.seats = kThroughputSeatsDefault;
+  if (options.scenario == "flash-sale" && !duration_given) options.duration_s = 120;
+  if (options.scenario == "throughput" && options.count != 0 && !duration_given) {
+    options.duration_s = 0;
+  }
+  if (absl::Status valid = ValidateLoadOptions(options); !valid.ok()) return valid;
+  return options;
+}
+
+}  // namespace
+
+int Main(int argc, char** argv) {
+  bool seats_given = false;
+  absl::StatusOr<LoadOptions> options = ParseOptions(argc, argv, &seats_given);
+  if (!options.ok()) {
+    if (!options.status().message().empty()) {
+      std::cerr << "encore-load: " << options.status().message() << "\n";
+    }
+    std::cerr << kUsage;
+    return kExitUsage;
+  }
+  if (options->seed == 0) options->seed = static_cast<uint64_t>(WallMs());
+  std::cerr << "encore-load " << options->scenario << " against " << options->host << ":"
+            << options->port << " (admin " << options->admin_port << "), seed " << options->seed
+            << "\n";
+  absl::StatusOr<LoadReport> report = options->scenario == "flash-sale"
+                                          ? RunFlashSale(*options, std::cerr)
+                                          : RunThroughput(*options, std::cerr);
+  if (!report.ok()) {
+    std::cerr << "encore-load: " << report.status().message() << "\n";
+    return kExitUsage;
+  }
+  report->breaches = CheckServerState(*options, report->expected);
+  PrintSummary(*report, std::cout);
+  if (!options->chart_path.empty()) {
+    report->chart_note = WriteChart(*report, options->chart_path);
+    std::cout << (report->chart_note.empty() ? "chart: " + options->chart_path
+                                             : "chart: " + report->chart_note)
+              << "\n";
+  }
+  if (!options->json_path.empty()) {
+    std::ofstream json(options->json_path);
+    json << ReportJson(*options, *report);
+    if (!json) std::cerr << "encore-load: cannot write " << options->json_path << "\n";
+  }
+  return report->breaches.empty() ? kExitOk : kExitBreach;
+}
+
+}  // namespace encore::load

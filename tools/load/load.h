@@ -1,0 +1,148 @@
+// The core of encore-load: two scenarios against a running server, what the
+// tool saw acknowledged, and the end-of-run check of the server's state
+// against it.
+//
+//   flash-sale: one schedule, N users charge, all enter the queue at once,
+//     poll until admitted, hold 1..2 seats (retrying a few times), pay; a
+//     share abandon their hold and a share pay after it expired.
+//   throughput: a fixed mix of hold, release, pay, charge and status over C
+//     connections, closed loop (depth requests in flight per connection) or
+//     open loop at a target rate, for a duration or a count.
+//
+// Every id (concert, schedules, users) is derived from a run id, drawn from
+// --seed and the time, so runs against one server do not collide.
+//
+// Thread safety: Run* and CheckServerState run on the calling thread and
+// start their own; callers need no locking.
+#ifndef ENCORE_TOOLS_LOAD_LOAD_H_
+#define ENCORE_TOOLS_LOAD_LOAD_H_
+
+#include <cstdint>
+#include <map>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "encore/types.h"
+#include "histogram.h"
+
+namespace encore::load {
+
+struct LoadOptions {
+  std::string scenario = "throughput";  // "flash-sale" or "throughput".
+  std::string host = "127.0.0.1";
+  uint16_t port = 7400;
+  uint16_t admin_port = 7401;
+  uint32_t connections = 4;  // 1 .. 256.
+  uint32_t depth = 256;      // Requests in flight per connection; 1 .. 65536.
+  // throughput: run this long (0: until count). flash-sale: give up after this long.
+  double duration_s = 10;
+  uint64_t count = 0;   // throughput: stop after this many requests (0: no limit).
+  double rate = 0;      // throughput: open loop at this many requests/s (0: closed loop).
+  uint64_t seed = 0;    // 0: from the clock. Drives the run id and every choice.
+  // flash-sale.
+  uint32_t users = 1000;
+  uint32_t seats = 100;  // throughput: seats per connection's schedule (default 200,000).
+  Points price = 1000;
+  uint32_t active_max = 100;  // Admission policy: ACTIVE users at once (0: no limit).
+  int64_t hold_ttl_ms = 2000;
+  uint32_t abandon_percent = 10;
+  uint32_t late_percent = 5;
+  int64_t poll_ms = 100;  // A WAITING user polls (heartbeats) this often.
+  std::string json_path;
+  std::string chart_path;
+  bool progress = true;  // A line a second on the progress stream.
+};
+
+// The operations the tool sends, for the report.
+enum class Op : uint8_t { kCharge, kEnter, kStatus, kHold, kRelease, kPay, kLeave, kSeatMap, kCount };
+const char* OpName(Op op);
+
+struct OpSummary {
+  uint64_t ok = 0;
+  uint64_t refused = 0;  // A business refusal (SEAT_UNAVAILABLE, TOKEN_NOT_ACTIVE, ...).
+  uint64_t errors = 0;   // Transport, capacity or argument errors (1xx, 2xx, no reply).
+  LatencyHistogram latency_us;
+  uint64_t total() const { return ok + refused + errors; }
+};
+
+struct SecondSample {
+  double at_s = 0;
+  uint64_t requests = 0;
+  uint64_t errors = 0;
+  uint64_t p99_us = 0;
+};
+
+// What the tool saw acknowledged: what the server's state must equal.
+struct Expectations {
+  ConcertId concert = 0;
+  std::map<ScheduleId, uint64_t> seats_paid;  // Every schedule the run touched.
+  std::map<UserId, Points> balances;          // Charges - payments, per user.
+  // Users with an outcome the tool could not learn (no reply to a mutating
+  // request): their balance is not checked, and seat counts only reported.
+  std::map<UserId, bool> uncertain;
+};
+
+struct FlashSaleFigures {
+  uint32_t users = 0;
+  uint32_t seats = 0;
+  double sell_out_ms = -1;  // From the queue opening to the last seat paid; -1: not sold out.
+  double last_sale_ms = -1;
+  uint64_t admitted = 0;
+  uint64_t admitted_in_order = 0;  // See load.cc: FairnessOf.
+  double in_order_share = 0;
+  uint64_t paid_users = 0;
+  uint64_t seats_paid = 0;
+  uint64_t abandoned = 0;
+  uint64_t late_refused = 0;
+  uint64_t late_paid = 0;
+  uint64_t sold_out_left = 0;  // Left the queue once everything was sold.
+  uint64_t unfinished = 0;     // Still going when the time ran out.
+};
+
+struct LoadReport {
+  std::string scenario;
+  uint64_t run_id = 0;
+  uint64_t seed = 0;
+  double elapsed_s = 0;
+  std::map<Op, OpSummary> operations;
+  std::vector<SecondSample> timeline;
+  Expectations expected;
+  FlashSaleFigures flash;
+  std::vector<std::string> breaches;  // Filled by CheckServerState.
+  // Open loop: requests due while every user of their connection was busy
+  // (skipped, so the offered rate was not reached).
+  uint64_t open_loop_skipped = 0;
+  std::string chart_note;
+};
+
+// Validates the options; InvalidArgument naming the bad one.
+absl::Status ValidateLoadOptions(const LoadOptions& options);
+
+// Unavailable when the server cannot be reached or the setup is refused.
+absl::StatusOr<LoadReport> RunFlashSale(const LoadOptions& options, std::ostream& progress);
+absl::StatusOr<LoadReport> RunThroughput(const LoadOptions& options, std::ostream& progress);
+
+// Compares the server's state with `expected`: for every schedule, seats
+// sold (ListSchedules) and SOLD seats in the admin seat map == seats paid;
+// for every certain user, Balance == charges - payments. One line per breach,
+// naming the schedule or user; empty when all hold. A server that cannot be
+// read is a breach too.
+std::vector<std::string> CheckServerState(const LoadOptions& options,
+                                          const Expectations& expected);
+
+// The result file and the summary table.
+std::string ReportJson(const LoadOptions& options, const LoadReport& report);
+void PrintSummary(const LoadReport& report, std::ostream& out);
+// Writes a PNG of requests/s and p99 per second with gnuplot; a note saying
+// why not (e.g. gnuplot is missing) instead of failing.
+std::string WriteChart(const LoadReport& report, const std::string& png_path);
+
+// encore-load's main: 0 all invariants held, 2 usage or connection error,
+// 3 a breach of the invariants.
+int Main(int argc, char** argv);
+
+}  // namespace encore::load
+
+#endif  // ENCORE_TOOLS_LOAD_LOAD_H_
