@@ -747,7 +747,8 @@ class ThroughputLane {
       *command = MakeEnterQueue(schedule_, s.user, key);
       return Op::kEnter;
     }
-    const uint32_t roll = static_cast<uint32_t>(random_() % 100);
+    const bool holds_only = options_.mix == "holds";
+    const uint32_t roll = holds_only ? 0 : static_cast<uint32_t>(random_() % 100);
     if (s.hold != 0) {
       if (roll < 60) {
         *command = MakeReleaseHold(schedule_, s.user, s.hold, key);
@@ -1229,6 +1230,8 @@ flash-sale:
   --hold-ttl-ms T (2000)  --abandon-percent A (10)  --late-percent L (5)  --poll-ms M (100)
 throughput:
   --seats N             seats of each connection's schedule (default 200000)  --price P
+  --mix mixed|holds     the operations: hold, release, pay, charge, status (mixed, the
+                        default), or hold and release cycles only (holds)
 
 Exit code: 0 the server's state matched what the tool saw, 2 usage or connection
 error, 3 a breach (printed).
@@ -1286,6 +1289,9 @@ absl::StatusOr<LoadOptions> ParseOptions(int argc, char** argv, bool* seats_give
       parsed = ParseNumber(value, &options.rate);
     } else if (name == "seed") {
       parsed = ParseNumber(value, &options.seed);
+    } else if (name == "mix") {
+      options.mix = value;
+      parsed = value == "mixed" || value == "holds";
     } else if (name == "json") {
       options.json_path = value;
     } else if (name == "chart") {

@@ -50,6 +50,10 @@ struct LoadOptions {
   uint32_t abandon_percent = 10;
   uint32_t late_percent = 5;
   int64_t poll_ms = 100;  // A WAITING user polls (heartbeats) this often.
+  // throughput: "mixed" (hold, release, pay, charge, status) or "holds"
+  // (hold and release cycles only: seat operations, as a Redis SET NX PX
+  // and DEL would be).
+  std::string mix = "mixed";
   std::string json_path;
   std::string chart_path;
   bool progress = true;  // A line a second on the progress stream.
