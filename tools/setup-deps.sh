@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages Encore needs to build, test and benchmark
 # (rocksdb-tools brings db_bench, RocksDB's own benchmark, for comparison;
-# clang and libclang-rt-14-dev bring libFuzzer for the fuzz test).
+# clang and libclang-rt-14-dev bring libFuzzer for the fuzz test; gnuplot
+# draws encore-load's chart; prometheus and redis are the real peers of
+# docs/operations.md and bench/compare-redis.sh).
 # Idempotent: checks each package with dpkg first and runs apt-get only when
 # something is missing; prints nothing when all are present.
 set -euo pipefail
@@ -16,6 +18,7 @@ packages=(
   clang libclang-rt-14-dev
   gnuplot-nox
   prometheus
+  redis-server redis-tools
 )
 
 missing=()
