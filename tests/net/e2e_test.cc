@@ -23,48 +23,36 @@
 #include "encore/rocksdb_journal.h"
 #include "gtest/gtest.h"
 #include "support/core_fixture.h"
+#include "support/loopback_server.h"
 
 namespace encore::testing {
 namespace {
 
+// The loopback server on the RocksDB journal (sync), and clients for it.
 class Stack {
  public:
-  explicit Stack(const std::string& path, uint32_t shards = 2) {
-    RocksDbJournalOptions journal_options;
-    journal_options.path = path;
-    journal_options.durability = Durability::kSync;
-    journal_ = std::move(*RocksDbJournal::Open(journal_options));
-    EngineOptions options;
-    options.shards = shards;
-    options.journal = journal_.get();
-    engine_ = std::move(*Engine::Open(options));
-    net::ServerOptions server_options;
-    server_options.client_listen = "127.0.0.1:0";
-    server_options.admin_listen = "127.0.0.1:0";
-    auto server = net::Server::Start(server_options, engine_.get());
-    EXPECT_TRUE(server.ok()) << server.status();
-    server_ = std::move(*server);
-  }
-  ~Stack() {
-    server_->Stop();
-    engine_->Close();
-    engine_.reset();
-    EXPECT_TRUE(journal_->Close().ok());
-  }
+  explicit Stack(const std::string& path) : journal_(OpenJournal(path)), server_(journal_.get()) {}
+  ~Stack() = default;
 
   std::unique_ptr<net::Client> Connect(bool admin = false) {
     net::ClientOptions options;
-    options.port = admin ? server_->admin_port() : server_->client_port();
+    options.port = admin ? server_.admin_port() : server_.client_port();
     auto client = net::Client::Connect(options);
     EXPECT_TRUE(client.ok()) << client.status();
     return std::move(*client);
   }
-  uint16_t client_port() const { return server_->client_port(); }
+  uint16_t client_port() const { return server_.client_port(); }
 
  private:
+  static std::unique_ptr<RocksDbJournal> OpenJournal(const std::string& path) {
+    RocksDbJournalOptions journal_options;
+    journal_options.path = path;
+    journal_options.durability = Durability::kSync;
+    return std::move(*RocksDbJournal::Open(journal_options));
+  }
+  // Declared first: destroyed last, after the server and engine that use it.
   std::unique_ptr<RocksDbJournal> journal_;
-  std::unique_ptr<Engine> engine_;
-  std::unique_ptr<net::Server> server_;
+  LoopbackServer server_;
 };
 
 std::string TempPath() {

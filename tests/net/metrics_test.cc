@@ -21,6 +21,7 @@
 #include "encore/net/metrics.h"
 #include "encore/net/server.h"
 #include "gtest/gtest.h"
+#include "support/loopback_server.h"
 #include "support/core_fixture.h"
 
 namespace encore::testing {
@@ -86,19 +87,11 @@ double SampleOr0(const std::string& text, const std::string& name, const Labels&
 class MetricsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    EngineOptions options;
-    options.shards = 2;
-    engine_ = std::move(*Engine::Open(options));
-    net::ServerOptions server_options;
-    server_options.client_listen = "127.0.0.1:0";
-    server_options.admin_listen = "127.0.0.1:0";
-    auto server = net::Server::Start(server_options, engine_.get());
-    ASSERT_TRUE(server.ok()) << server.status();
-    server_ = std::move(*server);
+    stack_ = std::make_unique<LoopbackServer>();
     net::MetricsOptions metrics_options;
     metrics_options.listen = "127.0.0.1:0";
     metrics_options.tick_ms = 50;
-    auto exporter = net::MetricsExporter::Start(metrics_options, engine_.get(), server_.get(),
+    auto exporter = net::MetricsExporter::Start(metrics_options, &stack_->engine(), &stack_->server(),
                                                 [] { return net::JournalFigures{3, 4, 5, 6, 7}; });
     ASSERT_TRUE(exporter.ok()) << exporter.status();
     exporter_ = std::move(*exporter);
@@ -106,13 +99,12 @@ class MetricsTest : public ::testing::Test {
   }
   void TearDown() override {
     if (exporter_) exporter_->Stop();
-    if (server_) server_->Stop();
-    engine_->Close();
+    stack_.reset();
   }
 
   std::unique_ptr<net::Client> Connect(bool admin) {
     net::ClientOptions options;
-    options.port = admin ? server_->admin_port() : server_->client_port();
+    options.port = admin ? stack_->admin_port() : stack_->client_port();
     auto client = net::Client::Connect(options);
     EXPECT_TRUE(client.ok()) << client.status();
     return client.ok() ? std::move(*client) : nullptr;
@@ -132,8 +124,7 @@ class MetricsTest : public ::testing::Test {
     return text;
   }
 
-  std::unique_ptr<Engine> engine_;
-  std::unique_ptr<net::Server> server_;
+  std::unique_ptr<LoopbackServer> stack_;
   std::unique_ptr<net::MetricsExporter> exporter_;
 };
 
@@ -233,7 +224,7 @@ TEST_F(MetricsTest, AHoldMovesTheScheduleGauges) {
   EXPECT_EQ(SampleOr0(after, "encore_schedule_seats_held", schedule), 3);
   EXPECT_EQ(SampleOr0(after, "encore_schedule_seats_sold", schedule), 0);
   EXPECT_EQ(SampleOr0(after, "encore_schedule_queue_active", schedule), 1);
-  const std::string shard = std::to_string(ShardOfSchedule(kSchedule, engine_->shard_count()));
+  const std::string shard = std::to_string(ShardOfSchedule(kSchedule, stack_->engine().shard_count()));
   EXPECT_EQ(SampleOr0(after, "encore_holds_live", {{"shard", shard}}), 1);
 }
 

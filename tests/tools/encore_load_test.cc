@@ -6,43 +6,24 @@
 
 #include <sstream>
 
-#include "encore/engine.h"
-#include "encore/net/server.h"
 #include "gtest/gtest.h"
+#include "support/loopback_server.h"
 
 namespace encore::load {
 namespace {
 
-class InProcessServer {
+// The shared loopback server, with the options of a run against it.
+class InProcessServer : public testing::LoopbackServer {
  public:
-  InProcessServer() {
-    EngineOptions options;
-    options.shards = 2;
-    engine_ = std::move(*Engine::Open(options));
-    net::ServerOptions server_options;
-    server_options.client_listen = "127.0.0.1:0";
-    server_options.admin_listen = "127.0.0.1:0";
-    auto server = net::Server::Start(server_options, engine_.get());
-    EXPECT_TRUE(server.ok()) << server.status();
-    server_ = std::move(*server);
-  }
-  ~InProcessServer() {
-    server_->Stop();
-    engine_->Close();
-  }
   LoadOptions Options(const std::string& scenario) const {
     LoadOptions options;
     options.scenario = scenario;
-    options.port = server_->client_port();
-    options.admin_port = server_->admin_port();
+    options.port = client_port();
+    options.admin_port = admin_port();
     options.progress = false;
     options.seed = 42;
     return options;
   }
-
- private:
-  std::unique_ptr<Engine> engine_;
-  std::unique_ptr<net::Server> server_;
 };
 
 LoadOptions FlashSaleOptions(const InProcessServer& server) {
