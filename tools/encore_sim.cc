@@ -10,7 +10,6 @@
 #include <cinttypes>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <map>
 #include <queue>
 #include <random>
@@ -324,27 +323,16 @@ void FlashSale::Finish(uint32_t fan) {
 
 void FlashSale::ObserveNewEvents() {
   // Look only at the events appended since the last call.
-  const auto bytes = events_.bytes().subspan(events_seen_bytes_);
-  size_t offset = 0;
-  while (offset < bytes.size()) {
-    uint16_t header[2];
-    std::memcpy(header, bytes.data() + offset, sizeof(header));
-    const auto type = static_cast<EventType>(header[0]);
-    if (type == EventType::kQueueAdmitted) {
-      QueueAdmitted admitted;
-      std::memcpy(&admitted, bytes.data() + offset + 4, sizeof(admitted));
-      admitted_entries_.push_back(admitted.entry);
-    } else if (type == EventType::kHoldEnded) {
-      HoldEnded ended;
-      std::memcpy(&ended, bytes.data() + offset + 4, sizeof(ended));
-      if (ended.reason == HoldEndReason::kExpired) ++holds_expired_;
-    } else if (type == EventType::kQueueEnded) {
-      QueueEnded ended;
-      std::memcpy(&ended, bytes.data() + offset + 4, sizeof(ended));
-      if (ended.state == QueueState::kExpired) ++dropped_;
+  ForEachEventRecord(events_.bytes().subspan(events_seen_bytes_), [&](const EventView& event) {
+    if (event.type == EventType::kQueueAdmitted) {
+      admitted_entries_.push_back(event.As<QueueAdmitted>().entry);
+    } else if (event.type == EventType::kHoldEnded) {
+      if (event.As<HoldEnded>().reason == HoldEndReason::kExpired) ++holds_expired_;
+    } else if (event.type == EventType::kQueueEnded) {
+      if (event.As<QueueEnded>().state == QueueState::kExpired) ++dropped_;
     }
-    offset += 4 + header[1];
-  }
+    return true;
+  });
   events_seen_bytes_ = events_.bytes().size();
 }
 

@@ -139,17 +139,10 @@ void PrintEvent(uint32_t shard, uint64_t lsn, const EventView& event) {
 // Walks the events of one batch; false if the framing is broken.
 template <typename Fn>
 bool ForEachEvent(std::span<const uint8_t> records, Fn fn) {
-  size_t offset = 0;
-  while (offset < records.size()) {
-    if (records.size() - offset < EventBuffer::kHeaderBytes) return false;
-    uint16_t header[2];
-    std::memcpy(header, records.data() + offset, EventBuffer::kHeaderBytes);
-    if (records.size() - offset - EventBuffer::kHeaderBytes < header[1]) return false;
-    fn(EventView{static_cast<EventType>(header[0]),
-                 records.subspan(offset + EventBuffer::kHeaderBytes, header[1])});
-    offset += EventBuffer::kHeaderBytes + header[1];
-  }
-  return true;
+  return ForEachEventRecord(records, [&](const EventView& event) {
+           fn(event);
+           return true;
+         }) == records.size();
 }
 
 int Dump(RocksDbJournal& journal, const Options& options) {

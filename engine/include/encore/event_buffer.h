@@ -31,9 +31,30 @@ struct EventView {
   }
 };
 
+inline constexpr size_t kEventHeaderBytes = 4;
+
+// Walks records laid out as above: calls fn(EventView) for each whole record
+// in order while fn returns true. Returns the bytes walked: records.size()
+// when every record was whole and fn never stopped; less when fn stopped or
+// the last record is cut short (broken framing).
+template <typename Fn>
+size_t ForEachEventRecord(std::span<const uint8_t> records, Fn&& fn) {
+  size_t offset = 0;
+  while (records.size() - offset >= kEventHeaderBytes) {
+    uint16_t header[2];
+    std::memcpy(header, records.data() + offset, kEventHeaderBytes);
+    if (records.size() - offset - kEventHeaderBytes < header[1]) break;
+    const EventView view{static_cast<EventType>(header[0]),
+                         records.subspan(offset + kEventHeaderBytes, header[1])};
+    if (!fn(view)) break;
+    offset += kEventHeaderBytes + header[1];
+  }
+  return offset;
+}
+
 class EventBuffer {
  public:
-  static constexpr size_t kHeaderBytes = 4;
+  static constexpr size_t kHeaderBytes = kEventHeaderBytes;
 
   template <typename T>
   void Append(const T& event) {
@@ -60,14 +81,10 @@ class EventBuffer {
   // Calls fn(EventView) for each record in order.
   template <typename Fn>
   void ForEach(Fn&& fn) const {
-    size_t offset = 0;
-    while (offset < bytes_.size()) {
-      uint16_t header[2];
-      std::memcpy(header, bytes_.data() + offset, kHeaderBytes);
-      fn(EventView{static_cast<EventType>(header[0]),
-                   std::span<const uint8_t>(bytes_.data() + offset + kHeaderBytes, header[1])});
-      offset += kHeaderBytes + header[1];
-    }
+    ForEachEventRecord(bytes(), [&](const EventView& view) {
+      fn(view);
+      return true;
+    });
   }
 
  private:

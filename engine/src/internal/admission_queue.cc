@@ -237,12 +237,6 @@ uint64_t AdmissionQueue::state_bytes() const {
   return entries_.capacity() * sizeof(Entry) + waiting_flags_.bytes() + map_bytes;
 }
 
-void AdmissionQueue::Reserve(uint32_t entries) {
-  entries_.reserve(entries);
-  waiting_flags_.Reserve(entries);
-  entry_of_user_.reserve(entries);
-}
-
 void AdmissionQueue::AddToHash(StateHasher* hasher) const {
   hasher->Add(schedule_);
   for (const Entry& entry : entries_) {

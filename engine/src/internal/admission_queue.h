@@ -74,7 +74,6 @@ class AdmissionQueue {
   uint64_t waiting() const { return waiting_; }
   uint64_t active() const { return active_; }
   uint64_t state_bytes() const;
-  void Reserve(uint32_t entries);
 
   void Save(class SnapshotWriter* writer) const;
   // REQUIRES: just constructed with the same config. False on bad input.

@@ -36,7 +36,6 @@ class FenwickTree {
 
   uint32_t size() const { return static_cast<uint32_t>(tree_.size()); }
   uint64_t bytes() const { return tree_.capacity() * sizeof(int32_t); }
-  void Reserve(uint32_t count) { tree_.reserve(count); }
   const std::vector<int32_t>& nodes() const { return tree_; }
   std::vector<int32_t>* mutable_nodes() { return &tree_; }
 

@@ -62,6 +62,8 @@ absl::Status ValidateEngineOptions(const EngineOptions& options) {
 
 absl::StatusOr<std::array<uint64_t, 2>> TokenKey(const EngineOptions& options, Journal* journal) {
   if (options.token_key != std::array<uint64_t, 2>{}) return options.token_key;
+  // No journal: nothing is kept, tokens live as long as the process.
+  if (journal == nullptr) return RandomKey();
   // Tokens handed out before a restart must stay valid: the key is kept with
   // the data. The first open draws it from the OS CSPRNG and stores it.
   constexpr char kName[] = "queue_token_key";
@@ -177,9 +179,7 @@ uint32_t ShardOfCommand(const Command& command, uint32_t shard_count) {
 absl::StatusOr<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& options) {
   absl::Status valid = internal::ValidateEngineOptions(options);
   if (!valid.ok()) return valid;
-  NoopJournal none(1);
-  absl::StatusOr<std::array<uint64_t, 2>> token_key =
-      internal::TokenKey(options, options.journal != nullptr ? options.journal : &none);
+  absl::StatusOr<std::array<uint64_t, 2>> token_key = internal::TokenKey(options, options.journal);
   if (!token_key.ok()) return token_key.status();
   auto state = std::make_unique<internal::EngineState>(options, *token_key);
   for (uint32_t shard = 0; shard < state->shard_count(); ++shard) {

@@ -175,6 +175,7 @@ class Shard {
     std::atomic<uint64_t> events{0};
     std::atomic<uint64_t> peer_messages{0};
     std::atomic<uint64_t> ring_backlog{0};
+    std::atomic<uint64_t> last_lsn{0};
   };
   static void Bump(std::atomic<uint64_t>& counter, uint64_t by = 1) {
     counter.store(counter.load(std::memory_order_relaxed) + by, std::memory_order_relaxed);
@@ -244,7 +245,7 @@ class EngineState {
 absl::Status ValidateEngineOptions(const EngineOptions& options);
 
 // The queue-token key: the options' if set, else the one stored in the
-// journal, else a new random one, stored there.
+// journal (may be null), else a new random one, stored there.
 absl::StatusOr<std::array<uint64_t, 2>> TokenKey(const EngineOptions& options, Journal* journal);
 
 }  // namespace encore::internal

@@ -1,6 +1,5 @@
 // Shard: the single-writer thread around one Core.
 #include <algorithm>
-#include <cstring>
 
 #include "absl/strings/str_cat.h"
 
@@ -52,23 +51,18 @@ absl::Status Shard::Recover() {
                                                   last_lsn_ + 1, ", found ", first_lsn));
         }
         uint64_t lsn = first_lsn;
-        size_t offset = 0;
-        while (offset < records.size()) {
-          uint16_t header[2];
-          if (records.size() - offset < EventBuffer::kHeaderBytes) break;
-          std::memcpy(header, records.data() + offset, EventBuffer::kHeaderBytes);
-          if (records.size() - offset - EventBuffer::kHeaderBytes < header[1]) break;
-          const EventView event{static_cast<EventType>(header[0]),
-                                records.subspan(offset + EventBuffer::kHeaderBytes, header[1])};
-          const absl::Status applied = core_.ApplyEvent(event);
-          if (!applied.ok()) {
-            return absl::DataLossError(absl::StrCat("shard ", index_, " lsn ", lsn, ": ",
-                                                    applied.message()));
-          }
-          offset += EventBuffer::kHeaderBytes + header[1];
+        absl::Status applied;
+        const size_t walked = ForEachEventRecord(records, [&](const EventView& event) {
+          applied = core_.ApplyEvent(event);
+          if (!applied.ok()) return false;
           ++lsn;
+          return true;
+        });
+        if (!applied.ok()) {
+          return absl::DataLossError(
+              absl::StrCat("shard ", index_, " lsn ", lsn, ": ", applied.message()));
         }
-        if (offset != records.size() || lsn != first_lsn + count) {
+        if (walked != records.size() || lsn != first_lsn + count) {
           return absl::DataLossError(absl::StrCat("shard ", index_, " lsn ", first_lsn,
                                                   ": batch holds ", lsn - first_lsn,
                                                   " whole events, says ", count));
@@ -88,7 +82,7 @@ absl::Status Shard::Recover() {
   stats_.recovery_us = std::chrono::duration_cast<std::chrono::microseconds>(
                            std::chrono::steady_clock::now() - started)
                            .count();
-  stats_.last_lsn = last_lsn_;
+  counters_.last_lsn.store(last_lsn_, std::memory_order_relaxed);
   return absl::OkStatus();
 }
 
@@ -106,6 +100,7 @@ ShardStats Shard::stats() const {
   stats.events = counters_.events.load(std::memory_order_relaxed);
   stats.peer_messages = counters_.peer_messages.load(std::memory_order_relaxed);
   stats.ring_backlog = counters_.ring_backlog.load(std::memory_order_relaxed);
+  stats.last_lsn = counters_.last_lsn.load(std::memory_order_relaxed);
   stats.durable_lsn = engine_->journal().DurableLsn(index_);
   return stats;
 }
@@ -234,8 +229,7 @@ bool Shard::RunBatch() {
                               events_.bytes());
     last_lsn_ += events_.count();
     events_since_snapshot_ += events_.count();
-    std::lock_guard<std::mutex> lock(stats_mutex_);
-    stats_.last_lsn = last_lsn_;
+    counters_.last_lsn.store(last_lsn_, std::memory_order_relaxed);
   }
   // Everything this batch produced waits for the whole batch to be durable.
   for (size_t i = unstamped_from_; i < pending_.size(); ++i) pending_[i].lsn = last_lsn_;
