@@ -221,7 +221,12 @@ void BM_IdleEngineCpu(benchmark::State& state) {
   state.counters["idle_cpu_percent"] = cpu_percent;
   (*engine)->Close();
 }
-BENCHMARK(BM_IdleEngineCpu)->Arg(1)->Arg(2)->Iterations(1)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_IdleEngineCpu)
+    ->Arg(1)
+    ->Arg(2)
+    ->Iterations(1)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 
 }  // namespace
 }  // namespace encore

@@ -104,7 +104,8 @@ class FlashSale {
     const auto start = std::chrono::steady_clock::now();
     const Reply reply = core_.Apply(command, now_, &events_);
     engine_ns_ += std::chrono::duration_cast<std::chrono::nanoseconds>(
-                      std::chrono::steady_clock::now() - start).count();
+                      std::chrono::steady_clock::now() - start)
+                      .count();
     ++commands_;
     ++results_[reply.code];
     return reply;
@@ -358,16 +359,25 @@ void FlashSale::PrintTimeline() {
 
 void FlashSale::Act(const Action& action) {
   switch (action.step) {
-    case Step::kEnter: Enter(action.fan); break;
-    case Step::kPoll: Poll(action.fan); break;
-    case Step::kHold: TryHold(action.fan); break;
-    case Step::kFinish: Finish(action.fan); break;
+    case Step::kEnter:
+      Enter(action.fan);
+      break;
+    case Step::kPoll:
+      Poll(action.fan);
+      break;
+    case Step::kHold:
+      TryHold(action.fan);
+      break;
+    case Step::kFinish:
+      Finish(action.fan);
+      break;
   }
 }
 
 int FlashSale::Run() {
   std::printf("Encore flash sale: %u fans, %u seats, at most %u shopping at once (seed %" PRIu64
-              ")\n\n", options_.users, options_.seats, options_.active_max, options_.seed);
+              ")\n\n",
+              options_.users, options_.seats, options_.active_max, options_.seed);
   SetUp();
   std::printf("Timeline (time from the sale opening)\n");
   while (!actions_.empty()) {
@@ -417,7 +427,8 @@ int FlashSale::Report() {
   std::printf("  dropped or expired  %" PRIu64 " queue entries\n", dropped_);
   std::printf("  holds expired       %" PRIu64 " (seats went back on sale)\n", holds_expired_);
   std::printf("  points charged      %" PRId64 "\n  points paid         %" PRId64
-              "\n  points left         %" PRId64 "\n\n", charged_, paid_, balances);
+              "\n  points left         %" PRId64 "\n\n",
+              charged_, paid_, balances);
   std::printf("Results\n");
   for (const auto& [code, count] : results_) {
     std::printf("  %-22s %" PRIu64 "\n", std::string(ResultCodeName(code)).c_str(), count);

@@ -154,7 +154,8 @@ int Dump(RocksDbJournal& journal, const Options& options) {
     uint64_t from_lsn = options.from_lsn;
     absl::StatusOr<std::optional<Journal::StoredSnapshot>> snapshot = journal.LatestSnapshot(shard);
     if (!snapshot.ok()) {
-      std::fprintf(stderr, "encore-wal: shard %u: %s\n", shard, snapshot.status().ToString().c_str());
+      std::fprintf(stderr, "encore-wal: shard %u: %s\n", shard,
+                   snapshot.status().ToString().c_str());
       return 1;
     }
     if (snapshot->has_value() && from_lsn <= (*snapshot)->first) {
@@ -194,7 +195,8 @@ int Recover(RocksDbJournal& journal, bool print_state) {
     uint64_t snapshot_lsn = 0;
     absl::StatusOr<std::optional<Journal::StoredSnapshot>> snapshot = journal.LatestSnapshot(shard);
     if (!snapshot.ok()) {
-      std::fprintf(stderr, "encore-wal: shard %u: %s\n", shard, snapshot.status().ToString().c_str());
+      std::fprintf(stderr, "encore-wal: shard %u: %s\n", shard,
+                   snapshot.status().ToString().c_str());
       return 1;
     }
     if (snapshot->has_value()) {
@@ -224,7 +226,8 @@ int Recover(RocksDbJournal& journal, bool print_state) {
             }
             ++lsn;
           });
-          if (!framed) return absl::DataLossError("broken record framing at lsn " + std::to_string(first_lsn));
+          if (!framed)
+            return absl::DataLossError("broken record framing at lsn " + std::to_string(first_lsn));
           replayed += lsn - first_lsn;
           last_lsn = lsn - 1;
           return applied;

@@ -52,10 +52,18 @@ constexpr const char* kUsage =
 // The settings by flag name (without dashes), as given.
 using Settings = std::map<std::string, std::string>;
 
-const char* const kKnownKeys[] = {"data-dir",  "durability",      "shards",
-                                  "io-threads", "listen",          "admin-listen",
-                                  "api-key",    "admin-key",       "connections-max",
-                                  "idle-timeout-ms", "snapshot-every-events", "metrics-listen",
+const char* const kKnownKeys[] = {"data-dir",
+                                  "durability",
+                                  "shards",
+                                  "io-threads",
+                                  "listen",
+                                  "admin-listen",
+                                  "api-key",
+                                  "admin-key",
+                                  "connections-max",
+                                  "idle-timeout-ms",
+                                  "snapshot-every-events",
+                                  "metrics-listen",
                                   "config"};
 
 bool Known(const std::string& key) {
@@ -231,8 +239,8 @@ int Run(const Config& config) {
   std::unique_ptr<net::MetricsExporter> metrics;
   if (config.metrics_enabled) {
     RocksDbJournal* const journal_ptr = journal->get();
-    absl::StatusOr<std::unique_ptr<net::MetricsExporter>> started = net::MetricsExporter::Start(
-        config.metrics, engine->get(), server->get(), [journal_ptr] {
+    absl::StatusOr<std::unique_ptr<net::MetricsExporter>> started =
+        net::MetricsExporter::Start(config.metrics, engine->get(), server->get(), [journal_ptr] {
           const RocksDbJournalStats stats = journal_ptr->stats();
           return net::JournalFigures{stats.groups_written, stats.batches_written,
                                      stats.events_written, stats.bytes_written,
@@ -256,8 +264,7 @@ int Run(const Config& config) {
   if (metrics != nullptr) {
     const std::string metrics_host =
         config.metrics.listen.substr(0, config.metrics.listen.rfind(':'));
-    std::printf("encored metrics on http://%s:%u/metrics\n", metrics_host.c_str(),
-                metrics->port());
+    std::printf("encored metrics on http://%s:%u/metrics\n", metrics_host.c_str(), metrics->port());
   }
   std::fflush(stdout);
 

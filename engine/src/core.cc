@@ -5,8 +5,7 @@
 
 namespace encore {
 
-Core::Core(const CoreOptions& options)
-    : state_(std::make_unique<internal::CoreState>(options)) {}
+Core::Core(const CoreOptions& options) : state_(std::make_unique<internal::CoreState>(options)) {}
 
 Core::~Core() = default;
 
@@ -79,9 +78,7 @@ ResultCode Core::ListSchedules(ConcertId concert, std::vector<ScheduleId>* sched
   return state_->ListSchedules(concert, schedules);
 }
 
-void Core::ScheduleIds(std::vector<ScheduleId>* schedules) const {
-  state_->ScheduleIds(schedules);
-}
+void Core::ScheduleIds(std::vector<ScheduleId>* schedules) const { state_->ScheduleIds(schedules); }
 
 Points Core::Balance(UserId user) const { return state_->accounts().Balance(user); }
 

@@ -79,7 +79,7 @@ int main() {
   const Outcome& loser = alice.held.ok() ? bob : alice;
   const bool one_winner = winner.held.ok() && winner.paid.ok() && winner.paid.amount == 9'000 &&
                           loser.held.code == encore::ResultCode::kSeatUnavailable;
-  std::printf("%s\n", one_winner ? "one fan won the seats and paid 9000 points"
-                                 : "UNEXPECTED OUTCOME");
+  std::printf("%s\n",
+              one_winner ? "one fan won the seats and paid 9000 points" : "UNEXPECTED OUTCOME");
   return one_winner ? 0 : 1;
 }

@@ -97,7 +97,8 @@ void BM_CallLatency(benchmark::State& state) {
     ++key;
     benchmark::DoNotOptimize(client->Call(MakeCharge(1 + key % 100, 1, key)));
     micros.push_back(
-        std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - started).count());
+        std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - started)
+            .count());
   }
   std::sort(micros.begin(), micros.end());
   state.counters["p50_us"] = micros[micros.size() / 2];

@@ -93,7 +93,9 @@ class MetricsState {
 
   // Binds and creates the families; throws what prometheus-cpp throws.
   void Build();
-  void StartThread() { thread_ = std::thread([this] { Run(); }); }
+  void StartThread() {
+    thread_ = std::thread([this] { Run(); });
+  }
   void Stop();
 
   uint16_t port() const { return port_; }
@@ -171,7 +173,7 @@ class MetricsState {
   std::vector<ShardMetrics> shards_;
   std::unordered_map<ScheduleId, ScheduleMetrics> schedules_;
   Gauge* schedules_unexported_ = nullptr;
-  uint64_t unexported_ = 0;  // Summed over the shards during a tick.
+  uint64_t unexported_ = 0;                   // Summed over the shards during a tick.
   std::vector<ScheduleInfo> schedule_infos_;  // Reused by every tick.
   std::vector<ScheduleId> schedule_ids_;
 
@@ -232,14 +234,14 @@ void MetricsState::Build() {
                          "Holds not yet paid, released or expired.", registry);
   auto& accounts = Register(prometheus::BuildGauge(), "encore_accounts",
                             "User accounts on the shard.", registry);
-  auto& schedules = Register(prometheus::BuildGauge(), "encore_schedules",
-                             "Schedules the shard owns.", registry);
+  auto& schedules =
+      Register(prometheus::BuildGauge(), "encore_schedules", "Schedules the shard owns.", registry);
   seats_available_ = &Register(prometheus::BuildGauge(), "encore_schedule_seats_available",
                                "Seats neither held nor sold.", registry);
   seats_held_ = &Register(prometheus::BuildGauge(), "encore_schedule_seats_held",
                           "Seats in live holds.", registry);
-  seats_sold_ = &Register(prometheus::BuildGauge(), "encore_schedule_seats_sold",
-                          "Seats sold.", registry);
+  seats_sold_ =
+      &Register(prometheus::BuildGauge(), "encore_schedule_seats_sold", "Seats sold.", registry);
   queue_waiting_ = &Register(prometheus::BuildGauge(), "encore_schedule_queue_waiting",
                              "Users WAITING in the schedule's admission queue.", registry);
   queue_active_ = &Register(prometheus::BuildGauge(), "encore_schedule_queue_active",
@@ -377,8 +379,9 @@ void MetricsState::PublishShard(uint32_t shard) {
   for (uint32_t slot = 0; slot < kResultCodeSlots; ++slot) {
     if (now.results[slot] == before.results[slot]) continue;
     if (metrics.results[slot] == nullptr) {
-      metrics.results[slot] = &results_->Add(
-          {{"shard", std::to_string(shard)}, {"code", std::string(ResultCodeName(CodeOfSlot(slot)))}});
+      metrics.results[slot] =
+          &results_->Add({{"shard", std::to_string(shard)},
+                          {"code", std::string(ResultCodeName(CodeOfSlot(slot)))}});
     }
     AddDelta(metrics.results[slot], now.results[slot], before.results[slot]);
   }
@@ -422,12 +425,13 @@ void MetricsState::PublishCore(uint32_t shard) {
         continue;
       }
       const prometheus::Labels labels{{"schedule", std::to_string(info.config.schedule)}};
-      found = schedules_
-                  .emplace(info.config.schedule,
-                           ScheduleMetrics{&seats_available_->Add(labels), &seats_held_->Add(labels),
-                                           &seats_sold_->Add(labels), &queue_waiting_->Add(labels),
-                                           &queue_active_->Add(labels)})
-                  .first;
+      found =
+          schedules_
+              .emplace(info.config.schedule,
+                       ScheduleMetrics{&seats_available_->Add(labels), &seats_held_->Add(labels),
+                                       &seats_sold_->Add(labels), &queue_waiting_->Add(labels),
+                                       &queue_active_->Add(labels)})
+              .first;
     }
     const ScheduleMetrics& gauges = found->second;
     gauges.available->Set(info.seats_available);
@@ -482,8 +486,9 @@ void MetricsState::PublishJournal() {
     journal_write_seconds_->Increment(Seconds(now.write_ns_total - before.write_ns_total));
   }
   if (now.groups_written > before.groups_written) {
-    journal_commit_mean_seconds_->Set(Seconds(now.write_ns_total - before.write_ns_total) /
-                                      static_cast<double>(now.groups_written - before.groups_written));
+    journal_commit_mean_seconds_->Set(
+        Seconds(now.write_ns_total - before.write_ns_total) /
+        static_cast<double>(now.groups_written - before.groups_written));
   }
   journal_previous_ = now;
 }
@@ -496,14 +501,13 @@ absl::Status ValidateMetricsOptions(const MetricsOptions& options) {
   uint32_t port = 0;
   const char* last = listen.data() + listen.size();
   const bool port_ok =
-      colon != std::string::npos && colon != 0 && colon + 1 < listen.size() &&
-      [&] {
+      colon != std::string::npos && colon != 0 && colon + 1 < listen.size() && [&] {
         const auto [end, code] = std::from_chars(listen.data() + colon + 1, last, port);
         return code == std::errc() && end == last && port <= 65535;
       }();
   if (!port_ok) {
-    return absl::InvalidArgumentError("MetricsOptions.listen: expected host:port, got \"" +
-                                      listen + "\"");
+    return absl::InvalidArgumentError("MetricsOptions.listen: expected host:port, got \"" + listen +
+                                      "\"");
   }
   if (options.tick_ms < kMetricsTickMsMin || options.tick_ms > kMetricsTickMsMax) {
     return absl::InvalidArgumentError(
@@ -515,10 +519,12 @@ absl::Status ValidateMetricsOptions(const MetricsOptions& options) {
 
 absl::StatusOr<std::unique_ptr<MetricsExporter>> MetricsExporter::Start(
     const MetricsOptions& options, Engine* engine, Server* server, JournalFiguresSource journal) {
-  if (engine == nullptr) return absl::InvalidArgumentError("MetricsExporter::Start: engine is null");
+  if (engine == nullptr)
+    return absl::InvalidArgumentError("MetricsExporter::Start: engine is null");
   absl::Status status = ValidateMetricsOptions(options);
   if (!status.ok()) return status;
-  auto state = std::make_unique<internal::MetricsState>(options, engine, server, std::move(journal));
+  auto state =
+      std::make_unique<internal::MetricsState>(options, engine, server, std::move(journal));
   try {
     state->Build();
   } catch (const std::exception& error) {

@@ -31,7 +31,8 @@ fb::FlatBufferBuilder& Builder() {
 
 void AppendFinished(fb::FlatBufferBuilder& builder, std::vector<uint8_t>* out) {
   AppendFrameHeader(static_cast<uint32_t>(builder.GetSize()), out);
-  out->insert(out->end(), builder.GetBufferPointer(), builder.GetBufferPointer() + builder.GetSize());
+  out->insert(out->end(), builder.GetBufferPointer(),
+              builder.GetBufferPointer() + builder.GetSize());
 }
 
 QueueToken FromWire(const w::QueueToken* token) {
@@ -95,9 +96,9 @@ void DecodeBody(const w::Request& request, DecodeResult* result) {
       config.seat_count = body->seat_count();
       config.seats_per_user_max = body->seats_per_user_max();
       if (body->policy() != nullptr) {
-        config.policy = AdmissionPolicy{body->policy()->active_max(),
-                                        body->policy()->admit_per_interval(),
-                                        body->policy()->interval_ms()};
+        config.policy =
+            AdmissionPolicy{body->policy()->active_max(), body->policy()->admit_per_interval(),
+                            body->policy()->interval_ms()};
       }
       if (body->tiers() == nullptr || body->tiers()->size() == 0 ||
           body->tiers()->size() > kPriceTiersMax) {
@@ -116,9 +117,9 @@ void DecodeBody(const w::Request& request, DecodeResult* result) {
       command.type = CommandType::kSetAdmissionPolicy;
       command.schedule = body->schedule();
       if (body->policy() != nullptr) {
-        command.policy = AdmissionPolicy{body->policy()->active_max(),
-                                         body->policy()->admit_per_interval(),
-                                         body->policy()->interval_ms()};
+        command.policy =
+            AdmissionPolicy{body->policy()->active_max(), body->policy()->admit_per_interval(),
+                            body->policy()->interval_ms()};
       }
       return;
     }
@@ -213,7 +214,8 @@ void DecodeBody(const w::Request& request, DecodeResult* result) {
     }
     default:
       result->code = ResultCode::kUnsupported;
-      result->message = "unknown request type " + std::to_string(static_cast<int>(request.body_type()));
+      result->message =
+          "unknown request type " + std::to_string(static_cast<int>(request.body_type()));
       return;
   }
 }
@@ -347,8 +349,8 @@ void AppendStatsResponse(uint64_t id, const StatsInfo& stats, std::vector<uint8_
   fb::FlatBufferBuilder& builder = Builder();
   std::vector<fb::Offset<w::ShardFigures>> shards;
   for (const ShardFigures& shard : stats.shards) {
-    shards.push_back(w::CreateShardFigures(builder, shard.shard, shard.last_lsn,
-                                           shard.durable_lsn, shard.snapshots));
+    shards.push_back(w::CreateShardFigures(builder, shard.shard, shard.last_lsn, shard.durable_lsn,
+                                           shard.snapshots));
   }
   const auto body =
       w::CreateStatsReply(builder, stats.connections, stats.requests, builder.CreateVector(shards));
@@ -360,8 +362,8 @@ void AppendStatsResponse(uint64_t id, const StatsInfo& stats, std::vector<uint8_
 namespace {
 
 template <typename Body>
-void FinishRequest(fb::FlatBufferBuilder& builder, uint64_t id, RequestKey key,
-                   w::RequestBody type, fb::Offset<Body> body, std::vector<uint8_t>* out) {
+void FinishRequest(fb::FlatBufferBuilder& builder, uint64_t id, RequestKey key, w::RequestBody type,
+                   fb::Offset<Body> body, std::vector<uint8_t>* out) {
   builder.Finish(w::CreateRequest(builder, id, key, type, body.Union()));
   AppendFinished(builder, out);
 }
@@ -396,8 +398,7 @@ void AppendCommandRequest(uint64_t id, const Command& command, std::vector<uint8
       return FinishRequest(builder, id, key, w::RequestBody::CreateSchedule, body, out);
     }
     case CommandType::kSetAdmissionPolicy: {
-      const w::AdmissionPolicy policy(command.policy.active_max,
-                                      command.policy.admit_per_interval,
+      const w::AdmissionPolicy policy(command.policy.active_max, command.policy.admit_per_interval,
                                       command.policy.interval_ms);
       return FinishRequest(builder, id, key, w::RequestBody::SetAdmissionPolicy,
                            w::CreateSetAdmissionPolicy(builder, command.schedule, &policy), out);
@@ -414,8 +415,8 @@ void AppendCommandRequest(uint64_t id, const Command& command, std::vector<uint8
                            w::CreateLeaveQueue(builder, command.schedule, command.user, &token),
                            out);
     case CommandType::kHoldSeats: {
-      const auto seats = builder.CreateVector(
-          command.seats.data(), std::min<size_t>(command.seat_count, kHoldSeatsMax));
+      const auto seats = builder.CreateVector(command.seats.data(),
+                                              std::min<size_t>(command.seat_count, kHoldSeatsMax));
       return FinishRequest(
           builder, id, key, w::RequestBody::HoldSeats,
           w::CreateHoldSeats(builder, command.schedule, command.user, &token, seats), out);
@@ -571,8 +572,8 @@ absl::StatusOr<DecodedResponse> DecodeResponse(std::span<const uint8_t> payload)
       decoded.stats.requests = stats->requests();
       for (uint32_t i = 0; stats->shards() != nullptr && i < stats->shards()->size(); ++i) {
         const w::ShardFigures* shard = stats->shards()->Get(i);
-        decoded.stats.shards.push_back(
-            ShardFigures{shard->shard(), shard->last_lsn(), shard->durable_lsn(), shard->snapshots()});
+        decoded.stats.shards.push_back(ShardFigures{shard->shard(), shard->last_lsn(),
+                                                    shard->durable_lsn(), shard->snapshots()});
       }
       break;
     }

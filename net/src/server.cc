@@ -50,8 +50,8 @@ absl::StatusOr<ParsedAddress> ParseAddress(const std::string& text) {
 absl::Status CheckRange(const char* field, uint64_t value, uint64_t min, uint64_t max) {
   if (value >= min && value <= max) return absl::OkStatus();
   return absl::InvalidArgumentError("ServerOptions." + std::string(field) + " must be " +
-                                    std::to_string(min) + " .. " + std::to_string(max) +
-                                    ", got " + std::to_string(value));
+                                    std::to_string(min) + " .. " + std::to_string(max) + ", got " +
+                                    std::to_string(value));
 }
 
 }  // namespace
@@ -218,12 +218,23 @@ RequestLatencies ServerState::request_latencies() const {
 }  // namespace internal
 
 std::string_view RequestTypeName(RequestType type) {
-  static constexpr std::array<std::string_view, kRequestTypes> kNames = {
-      "create_concert", "create_schedule", "set_admission_policy", "enter_queue",
-      "queue_status",   "leave_queue",     "hold_seats",           "release_hold",
-      "pay",            "charge",          "balance",              "hello",
-      "list_schedules", "seat_map",        "ledger",               "server_stats",
-      "other"};
+  static constexpr std::array<std::string_view, kRequestTypes> kNames = {"create_concert",
+                                                                         "create_schedule",
+                                                                         "set_admission_policy",
+                                                                         "enter_queue",
+                                                                         "queue_status",
+                                                                         "leave_queue",
+                                                                         "hold_seats",
+                                                                         "release_hold",
+                                                                         "pay",
+                                                                         "charge",
+                                                                         "balance",
+                                                                         "hello",
+                                                                         "list_schedules",
+                                                                         "seat_map",
+                                                                         "ledger",
+                                                                         "server_stats",
+                                                                         "other"};
   const auto index = static_cast<uint32_t>(type);
   return index < kRequestTypes ? kNames[index] : "other";
 }
@@ -239,12 +250,12 @@ absl::Status ValidateServerOptions(const ServerOptions& options) {
   }
   absl::Status status = internal::CheckRange("io_threads", options.io_threads, 1, kIoThreadsMax);
   if (status.ok()) {
-    status = internal::CheckRange("connections_max", options.connections_max, 1,
-                                  kConnectionsMaxLimit);
+    status =
+        internal::CheckRange("connections_max", options.connections_max, 1, kConnectionsMaxLimit);
   }
   if (status.ok()) {
-    status = internal::CheckRange("frame_bytes_max", options.frame_bytes_max, 64,
-                                  kFrameBytesMaxLimit);
+    status =
+        internal::CheckRange("frame_bytes_max", options.frame_bytes_max, 64, kFrameBytesMaxLimit);
   }
   if (status.ok()) {
     status = internal::CheckRange("in_flight_max", options.in_flight_max, 1, kInFlightMaxLimit);
@@ -253,7 +264,8 @@ absl::Status ValidateServerOptions(const ServerOptions& options) {
     status = internal::CheckRange("output_bytes_max", options.output_bytes_max, kOutputBytesMaxMin,
                                   UINT64_MAX);
   }
-  if (status.ok()) status = internal::CheckRange("api_key bytes", options.api_key.size(), 0, kNameBytesMax);
+  if (status.ok())
+    status = internal::CheckRange("api_key bytes", options.api_key.size(), 0, kNameBytesMax);
   if (status.ok()) {
     status = internal::CheckRange("admin_key bytes", options.admin_key.size(), 0, kNameBytesMax);
   }

@@ -70,7 +70,7 @@ struct Connection {
   // Requests taken and not answered yet (engine and worker pool).
   uint32_t in_flight = 0;
   bool admin_listener;
-  bool admin = false;        // May send admin requests.
+  bool admin = false;  // May send admin requests.
   bool hello_done = false;
   bool waiting_read = false;  // An async wait for readability is armed.
   bool write_armed = false;   // An async_write is under way.

@@ -341,8 +341,8 @@ void IoThread::HandleRequest(Connection& connection, const DecodedRequest& reque
   }
   switch (request.kind) {
     case RequestKind::kHello:
-      return AppendErrorResponse(request.id, ResultCode::kInvalidArgument,
-                                 "Hello was already sent", &connection.output);
+      return AppendErrorResponse(request.id, ResultCode::kInvalidArgument, "Hello was already sent",
+                                 &connection.output);
     case RequestKind::kCommand:
       return SubmitCommand(connection, request, type);
     case RequestKind::kServerStats: {
@@ -366,8 +366,7 @@ void IoThread::HandleRequest(Connection& connection, const DecodedRequest& reque
                       &connection.output);
 }
 
-uint32_t IoThread::AddPending(const Connection& connection, uint64_t request_id,
-                              RequestType type) {
+uint32_t IoThread::AddPending(const Connection& connection, uint64_t request_id, RequestType type) {
   uint32_t index;
   if (free_pending_.empty()) {
     index = static_cast<uint32_t>(pending_.size());
@@ -398,8 +397,7 @@ void IoThread::SubmitCommand(Connection& connection, const DecodedRequest& reque
   AppendErrorResponse(request.id, code, message, &connection.output);
 }
 
-void IoThread::SubmitRead(Connection& connection, const DecodedRequest& request,
-                          RequestType type) {
+void IoThread::SubmitRead(Connection& connection, const DecodedRequest& request, RequestType type) {
   ++connection.in_flight;
   ++reads_in_flight_;
   asio::post(server_->read_pool(), [server = server_, thread = this, slot = connection.slot,
@@ -407,10 +405,10 @@ void IoThread::SubmitRead(Connection& connection, const DecodedRequest& request,
                                     received_at = connection.last_receive_at, type, request] {
     std::vector<uint8_t> frame;
     RunRead(*server->engine(), request, admin, &frame);
-    asio::post(thread->context(), [thread, slot, generation, frame = std::move(frame), type,
-                                   received_at]() mutable {
-      thread->DeliverFrame(slot, generation, std::move(frame), type, received_at);
-    });
+    asio::post(thread->context(),
+               [thread, slot, generation, frame = std::move(frame), type, received_at]() mutable {
+                 thread->DeliverFrame(slot, generation, std::move(frame), type, received_at);
+               });
   });
 }
 

@@ -57,8 +57,8 @@ class Simulation {
     EXPECT_GT(expired_holds_, 0u) << Where() << ": no hold ever expired; it tests too little";
     std::cout << "  holds " << holds_.size() << ", paid " << successful_pays_ << ", expired "
               << expired_holds_ << ", admitted " << admissions_ << ", queue entries ended "
-              << queue_ends_ << ", repeats " << repeats_ << ", snapshots " << snapshots_ << ", restarts " << restarts_
-              << std::endl;
+              << queue_ends_ << ", repeats " << repeats_ << ", snapshots " << snapshots_
+              << ", restarts " << restarts_ << std::endl;
   }
 
  private:
@@ -68,7 +68,9 @@ class Simulation {
   std::string Where() const {
     return "seed " + std::to_string(seed_) + " step " + std::to_string(step_);
   }
-  uint64_t Uniform(uint64_t bound) { return std::uniform_int_distribution<uint64_t>(0, bound - 1)(random_); }
+  uint64_t Uniform(uint64_t bound) {
+    return std::uniform_int_distribution<uint64_t>(0, bound - 1)(random_);
+  }
   bool Chance(uint32_t percent) { return Uniform(100) < percent; }
 
   Reply Apply(Command command) {
@@ -132,9 +134,9 @@ class Simulation {
       now_ = next_deadline - (Chance(30) ? 1 : 0);
     }
     // Mostly users already in a session, so flows run to payment; sometimes anyone.
-    const UserId user =
-        recent_users_.empty() || Chance(30) ? 1 + Uniform(kUsers)
-                                            : recent_users_[Uniform(recent_users_.size())];
+    const UserId user = recent_users_.empty() || Chance(30)
+                            ? 1 + Uniform(kUsers)
+                            : recent_users_[Uniform(recent_users_.size())];
     const ScheduleConfig& config = configs_[Uniform(kSchedules)];
     const ScheduleId schedule = config.schedule;
     const uint64_t choice = Uniform(100);
@@ -166,7 +168,8 @@ class Simulation {
       StepRepeat();
     } else if (choice < 98) {
       const AdmissionPolicy policy = RandomPolicy(active_max_[schedule]);
-      if (Apply(SetPolicyCommand(schedule, policy, 0)).ok()) active_max_[schedule] = policy.active_max;
+      if (Apply(SetPolicyCommand(schedule, policy, 0)).ok())
+        active_max_[schedule] = policy.active_max;
     } else {
       step_events_.Clear();
       core_->AdvanceTime(now_, &step_events_);
@@ -176,7 +179,8 @@ class Simulation {
 
   void StepHold(const ScheduleConfig& config, UserId user) {
     const uint32_t count = Chance(2) ? 0 : 1 + Uniform(3);
-    Command command = HoldCommand(config.schedule, user, MaybeBadToken(config.schedule, user), {}, 0);
+    Command command =
+        HoldCommand(config.schedule, user, MaybeBadToken(config.schedule, user), {}, 0);
     command.seat_count = static_cast<uint8_t>(count);
     for (uint32_t i = 0; i < count; ++i) {
       command.seats[i] = static_cast<SeatIndex>(Uniform(config.seat_count + (Chance(2) ? 5 : 0)));
@@ -224,7 +228,8 @@ class Simulation {
     if (hold == nullptr) return;
     const UserId user = Chance(90) ? hold->user : 1 + Uniform(kUsers);
     const ModelHold snapshot = *hold;  // Apply may grow holds_.
-    const Reply reply = Apply(PayCommand(snapshot.schedule, user, MaybeBadToken(snapshot.schedule, user), snapshot.hold, 0));
+    const Reply reply = Apply(PayCommand(snapshot.schedule, user,
+                                         MaybeBadToken(snapshot.schedule, user), snapshot.hold, 0));
     if (!reply.ok()) return;
     ++successful_pays_;
     EXPECT_EQ(user, snapshot.user) << Where() << ": a foreign hold was paid";
@@ -313,8 +318,7 @@ class Simulation {
     auto entry = latest_entry_.find({schedule, user});
     ASSERT_TRUE(entry != latest_entry_.end()) << Where() << ": " << what << " without an entry";
     const QueueState state = entry_state_[std::make_pair(schedule, entry->second)];
-    EXPECT_EQ(state, QueueState::kActive)
-        << Where() << ": " << what << " without an ACTIVE token";
+    EXPECT_EQ(state, QueueState::kActive) << Where() << ": " << what << " without an ACTIVE token";
   }
 
   void EndModelHold(ScheduleId schedule, HoldId hold) {
@@ -379,7 +383,7 @@ class Simulation {
   const uint64_t seed_;
   std::mt19937_64 random_;
   std::unique_ptr<Core> core_;
-  Core follower_{TestCoreOptions()};  // Rebuilt from events only.
+  Core follower_{TestCoreOptions()};     // Rebuilt from events only.
   std::unique_ptr<Core> from_snapshot_;  // Loaded from a snapshot, then events.
   uint64_t snapshots_ = 0;
   uint64_t restarts_ = 0;

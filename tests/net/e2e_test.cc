@@ -86,8 +86,9 @@ TEST(EndToEndTest, EveryOperationThroughTheRealServerAndARestartKeepsIt) {
               ResultCode::kUnauthorized);
     EXPECT_EQ(Must(admin->Call(MakeCreateConcert(kConcert, "E2E", 1))).code, ResultCode::kOk);
     EXPECT_EQ(Must(admin->Call(MakeCreateSchedule(OpenSchedule(40), 2))).code, ResultCode::kOk);
-    EXPECT_EQ(Must(admin->Call(MakeSetAdmissionPolicy(kSchedule, AdmissionPolicy{1, 0, 0}, 3))).code,
-              ResultCode::kOk);
+    EXPECT_EQ(
+        Must(admin->Call(MakeSetAdmissionPolicy(kSchedule, AdmissionPolicy{1, 0, 0}, 3))).code,
+        ResultCode::kOk);
     EXPECT_EQ(Must(admin->ServerStats()).kind, net::ResponseKind::kStats);
     EXPECT_EQ(Must(client->ServerStats()).code, ResultCode::kUnauthorized);
 
@@ -109,7 +110,8 @@ TEST(EndToEndTest, EveryOperationThroughTheRealServerAndARestartKeepsIt) {
     const net::DecodedResponse map = Must(client->SeatMap(kSchedule, 1, token));
     ASSERT_EQ(map.seats.size(), 40u);
     const SeatIndex seats[] = {5, 6};
-    const net::DecodedResponse held = Must(client->Call(MakeHoldSeats(kSchedule, 1, token, seats, 13)));
+    const net::DecodedResponse held =
+        Must(client->Call(MakeHoldSeats(kSchedule, 1, token, seats, 13)));
     ASSERT_EQ(held.code, ResultCode::kOk);
     hold = held.reply.hold;
     EXPECT_EQ(Must(client->Call(MakeReleaseHold(kSchedule, 2, hold, 14))).code,
@@ -118,8 +120,9 @@ TEST(EndToEndTest, EveryOperationThroughTheRealServerAndARestartKeepsIt) {
     ASSERT_EQ(paid.code, ResultCode::kOk);
     EXPECT_EQ(paid.reply.balance, 10'000);
     // Paying freed the slot: user 2 is admitted.
-    EXPECT_EQ(Must(client->Call(MakeQueueStatus(kSchedule, 2, second.reply.token))).reply.queue_state,
-              QueueState::kActive);
+    EXPECT_EQ(
+        Must(client->Call(MakeQueueStatus(kSchedule, 2, second.reply.token))).reply.queue_state,
+        QueueState::kActive);
     EXPECT_EQ(Must(client->Call(MakeLeaveQueue(kSchedule, 2, second.reply.token, 16))).code,
               ResultCode::kOk);
     const net::DecodedResponse ledger = Must(client->Ledger(1, 0, 10));
@@ -213,7 +216,8 @@ class RawConnection {
   }
   ~RawConnection() { close(fd_); }
   void Send(const std::vector<uint8_t>& bytes) {
-    EXPECT_EQ(send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL), static_cast<ssize_t>(bytes.size()));
+    EXPECT_EQ(send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL),
+              static_cast<ssize_t>(bytes.size()));
   }
   // The next response, or nullopt at EOF.
   std::optional<net::DecodedResponse> Receive() {
@@ -274,7 +278,8 @@ TEST(EndToEndTest, BadInputIsAnsweredOrClosedAndOthersAreUnaffected) {
     net::AppendCommandRequest(7, MakeCharge(8, INT64_MAX, 7), &frames);
     net::AppendCommandRequest(8, MakeCharge(8, -1, 8), &frames);
     const SeatIndex far[] = {UINT32_MAX};
-    net::AppendCommandRequest(9, MakeHoldSeats(UINT64_MAX, 8, QueueToken{~0ull, ~0ull}, far, 9), &frames);
+    net::AppendCommandRequest(9, MakeHoldSeats(UINT64_MAX, 8, QueueToken{~0ull, ~0ull}, far, 9),
+                              &frames);
     raw.Send(frames);
     std::map<uint64_t, ResultCode> codes;
     for (int i = 0; i < 3; ++i) {
@@ -294,7 +299,8 @@ TEST(EndToEndTest, BadInputIsAnsweredOrClosedAndOthersAreUnaffected) {
     int receive_buffer = 4096;
     setsockopt(hog.fd(), SOL_SOCKET, SO_RCVBUF, &receive_buffer, sizeof(receive_buffer));
     std::vector<uint8_t> frames;
-    for (uint64_t id = 10; id < 150'010; ++id) net::AppendCommandRequest(id, MakeBalance(9), &frames);
+    for (uint64_t id = 10; id < 150'010; ++id)
+      net::AppendCommandRequest(id, MakeBalance(9), &frames);
     std::thread writer([&] {
       // Blocks once the server stops reading; the connection closing at the
       // end of the test ends it.

@@ -4,6 +4,8 @@
 // the OK results by N; a hold moves the schedule's seat gauges; the request
 // latency histogram counts the charges. Never sleeps: it scrapes, and between
 // scrapes waits for the exporter's next tick, a bounded number of times.
+#include "encore/net/metrics.h"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -18,11 +20,10 @@
 #include "encore/commands.h"
 #include "encore/engine.h"
 #include "encore/net/client.h"
-#include "encore/net/metrics.h"
 #include "encore/net/server.h"
 #include "gtest/gtest.h"
-#include "support/loopback_server.h"
 #include "support/core_fixture.h"
+#include "support/loopback_server.h"
 
 namespace encore::testing {
 namespace {
@@ -91,8 +92,10 @@ class MetricsTest : public ::testing::Test {
     net::MetricsOptions metrics_options;
     metrics_options.listen = "127.0.0.1:0";
     metrics_options.tick_ms = 50;
-    auto exporter = net::MetricsExporter::Start(metrics_options, &stack_->engine(), &stack_->server(),
-                                                [] { return net::JournalFigures{3, 4, 5, 6, 7}; });
+    auto exporter =
+        net::MetricsExporter::Start(metrics_options, &stack_->engine(), &stack_->server(), [] {
+          return net::JournalFigures{3, 4, 5, 6, 7};
+        });
     ASSERT_TRUE(exporter.ok()) << exporter.status();
     exporter_ = std::move(*exporter);
     ASSERT_NE(exporter_->port(), 0);
@@ -141,14 +144,26 @@ TEST_F(MetricsTest, ExpositionNamesEveryFamily) {
   const std::string text = ScrapeUntil([](const std::string& body) {
     return SampleOr0(body, "encore_journal_groups_total", {}) == 3;
   });
-  for (const char* name :
-       {"encore_commands_total", "encore_batches_total", "encore_events_total",
-        "encore_ring_backlog", "encore_last_lsn", "encore_durable_lsn", "encore_snapshots_total",
-        "encore_snapshot_last_stall_seconds", "encore_recovered_events", "encore_recovery_seconds",
-        "encore_holds_live", "encore_schedules", "encore_server_connections_open",
-        "encore_server_connections_total", "encore_server_requests_total",
-        "encore_journal_groups_total", "encore_journal_events_total", "encore_journal_bytes_total",
-        "encore_journal_write_seconds_total", "encore_journal_commit_mean_seconds"}) {
+  for (const char* name : {"encore_commands_total",
+                           "encore_batches_total",
+                           "encore_events_total",
+                           "encore_ring_backlog",
+                           "encore_last_lsn",
+                           "encore_durable_lsn",
+                           "encore_snapshots_total",
+                           "encore_snapshot_last_stall_seconds",
+                           "encore_recovered_events",
+                           "encore_recovery_seconds",
+                           "encore_holds_live",
+                           "encore_schedules",
+                           "encore_server_connections_open",
+                           "encore_server_connections_total",
+                           "encore_server_requests_total",
+                           "encore_journal_groups_total",
+                           "encore_journal_events_total",
+                           "encore_journal_bytes_total",
+                           "encore_journal_write_seconds_total",
+                           "encore_journal_commit_mean_seconds"}) {
     EXPECT_NE(text.find(std::string("\n# TYPE ") + name + " "), std::string::npos) << name;
   }
   // The journal callback's figures, published as they are.
@@ -224,7 +239,8 @@ TEST_F(MetricsTest, AHoldMovesTheScheduleGauges) {
   EXPECT_EQ(SampleOr0(after, "encore_schedule_seats_held", schedule), 3);
   EXPECT_EQ(SampleOr0(after, "encore_schedule_seats_sold", schedule), 0);
   EXPECT_EQ(SampleOr0(after, "encore_schedule_queue_active", schedule), 1);
-  const std::string shard = std::to_string(ShardOfSchedule(kSchedule, stack_->engine().shard_count()));
+  const std::string shard =
+      std::to_string(ShardOfSchedule(kSchedule, stack_->engine().shard_count()));
   EXPECT_EQ(SampleOr0(after, "encore_holds_live", {{"shard", shard}}), 1);
 }
 

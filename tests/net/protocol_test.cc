@@ -129,7 +129,8 @@ TEST(ProtocolTest, GarbageIsMalformed) {
     // Random bytes are (almost surely) not a Request; when they happen to
     // verify, they decode to something the engine can judge. Never a crash.
     if (decoded.code != ResultCode::kOk) {
-      EXPECT_TRUE(decoded.code == ResultCode::kMalformed || decoded.code == ResultCode::kUnsupported ||
+      EXPECT_TRUE(decoded.code == ResultCode::kMalformed ||
+                  decoded.code == ResultCode::kUnsupported ||
                   decoded.code == ResultCode::kInvalidArgument)
           << "seed " << seed << " trial " << trial;
     }
@@ -150,10 +151,10 @@ TEST(ProtocolTest, UnknownBodyIsUnsupportedWithItsId) {
   flatbuffers::FlatBufferBuilder builder;
   const auto body = wire::CreateBalance(builder, 1);
   // A union member from a future version: type 200.
-  builder.Finish(wire::CreateRequest(builder, 31337, 0, static_cast<wire::RequestBody>(200),
-                                     body.Union()));
-  const net::DecodeResult decoded = net::DecodeRequest(
-      std::span<const uint8_t>(builder.GetBufferPointer(), builder.GetSize()));
+  builder.Finish(
+      wire::CreateRequest(builder, 31337, 0, static_cast<wire::RequestBody>(200), body.Union()));
+  const net::DecodeResult decoded =
+      net::DecodeRequest(std::span<const uint8_t>(builder.GetBufferPointer(), builder.GetSize()));
   EXPECT_EQ(decoded.code, ResultCode::kUnsupported);
   EXPECT_EQ(decoded.request.id, 31337u);
 }
@@ -164,8 +165,8 @@ TEST(ProtocolTest, BodyTypeWithoutBodyIsMalformed) {
   request.add_id(8);
   request.add_body_type(wire::RequestBody::Hello);  // And no body.
   builder.Finish(request.Finish());
-  const net::DecodeResult decoded = net::DecodeRequest(
-      std::span<const uint8_t>(builder.GetBufferPointer(), builder.GetSize()));
+  const net::DecodeResult decoded =
+      net::DecodeRequest(std::span<const uint8_t>(builder.GetBufferPointer(), builder.GetSize()));
   EXPECT_EQ(decoded.code, ResultCode::kMalformed);
   EXPECT_EQ(decoded.request.id, 8u);
 }
@@ -175,9 +176,10 @@ TEST(ProtocolTest, FieldsNoCommandCanHoldAreInvalid) {
   const auto title = builder.CreateString(std::string(48, 'x'));
   builder.Finish(wire::CreateRequest(builder, 1, 1, wire::RequestBody::CreateConcert,
                                      wire::CreateCreateConcert(builder, 7, title).Union()));
-  EXPECT_EQ(net::DecodeRequest(std::span<const uint8_t>(builder.GetBufferPointer(), builder.GetSize()))
-                .code,
-            ResultCode::kInvalidArgument);
+  EXPECT_EQ(
+      net::DecodeRequest(std::span<const uint8_t>(builder.GetBufferPointer(), builder.GetSize()))
+          .code,
+      ResultCode::kInvalidArgument);
   // More than 8 seats: the engine answers INVALID_SEAT_COUNT.
   std::vector<uint8_t> frame;
   Command hold = MakeHoldSeats(kSchedule, 1, QueueToken{}, {}, 1);

@@ -127,7 +127,8 @@ class ServerTest : public ::testing::Test {
     engine_ = *std::move(engine);
     options.client_listen = "127.0.0.1:0";
     options.admin_listen = "127.0.0.1:0";
-    absl::StatusOr<std::unique_ptr<net::Server>> server = net::Server::Start(options, engine_.get());
+    absl::StatusOr<std::unique_ptr<net::Server>> server =
+        net::Server::Start(options, engine_.get());
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = *std::move(server);
     ASSERT_NE(server_->client_port(), 0);

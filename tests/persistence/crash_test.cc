@@ -41,7 +41,7 @@ EngineOptions CrashEngineOptions(Journal* journal) {
   options.shards = kShards;
   options.journal = journal;
   options.token_key = TestCoreOptions().token_key;
-  options.snapshot_every_events = 2'000;  // Snapshots happen during the run.
+  options.snapshot_every_events = 2'000;   // Snapshots happen during the run.
   options.request_results_max = 1u << 20;  // Every command stays repeatable.
   return options;
 }
@@ -80,8 +80,8 @@ EngineOptions CrashEngineOptions(Journal* journal) {
     call(ChargeCommand(user, 2'000 + random() % 9'000, 0));
     const Reply entered = call(EnterCommand(schedule, user, 0));
     if (!entered.ok()) continue;
-    const Reply held = call(HoldCommand(schedule, user, entered.token,
-                                        {static_cast<SeatIndex>(random() % kSeats)}, 0));
+    const Reply held = call(
+        HoldCommand(schedule, user, entered.token, {static_cast<SeatIndex>(random() % kSeats)}, 0));
     if (!held.ok()) continue;
     if (random() % 5 == 0) {
       call(ReleaseCommand(schedule, user, held.hold, 0));
@@ -108,7 +108,8 @@ std::vector<AckRecord> RunAndKill(const std::string& path, uint64_t seed, bool f
   size_t filled = 0;
   bool killed = false;
   for (;;) {
-    const ssize_t got = read(fds[0], reinterpret_cast<char*>(&record) + filled, sizeof(record) - filled);
+    const ssize_t got =
+        read(fds[0], reinterpret_cast<char*>(&record) + filled, sizeof(record) - filled);
     if (got <= 0) break;  // The child is gone and the pipe drained.
     filled += static_cast<size_t>(got);
     if (filled < sizeof(record)) continue;

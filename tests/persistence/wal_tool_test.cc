@@ -56,12 +56,14 @@ TEST(WalToolTest, VerifyReplayAndDumpAgreeWithTheEngine) {
       const Reply entered = producer->Call(EnterCommand(kSchedule, user, ++key));
       const Reply held = producer->Call(
           HoldCommand(kSchedule, user, entered.token, {static_cast<SeatIndex>(user)}, ++key));
-      ASSERT_TRUE(producer->Call(PayCommand(kSchedule, user, entered.token, held.hold, ++key)).ok());
+      ASSERT_TRUE(
+          producer->Call(PayCommand(kSchedule, user, entered.token, held.hold, ++key)).ok());
     }
     (*engine)->Close();
     for (uint32_t shard = 0; shard < 2; ++shard) {
       (*engine)->Inspect(shard, [&](const Core& core) { hashes.push_back(core.StateHash()); });
-      events += (*engine)->shard_stats(shard).last_lsn - (*engine)->shard_stats(shard).last_snapshot_lsn;
+      events +=
+          (*engine)->shard_stats(shard).last_lsn - (*engine)->shard_stats(shard).last_snapshot_lsn;
     }
     engine->reset();
     ASSERT_TRUE((*journal)->Close().ok());

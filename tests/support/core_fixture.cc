@@ -1,10 +1,9 @@
 #include "support/core_fixture.h"
 
-#include "encore/commands.h"
-
 #include <algorithm>
 #include <cstring>
 
+#include "encore/commands.h"
 #include "gtest/gtest.h"
 
 namespace encore {
@@ -64,8 +63,8 @@ Command LeaveCommand(ScheduleId schedule, UserId user, QueueToken token, Request
 
 Command HoldCommand(ScheduleId schedule, UserId user, QueueToken token,
                     std::initializer_list<SeatIndex> seats, RequestKey key) {
-  return MakeHoldSeats(schedule, user, token, std::span<const SeatIndex>(seats.begin(), seats.size()),
-                       key);
+  return MakeHoldSeats(schedule, user, token,
+                       std::span<const SeatIndex>(seats.begin(), seats.size()), key);
 }
 
 Command ReleaseCommand(ScheduleId schedule, UserId user, HoldId hold, RequestKey key) {

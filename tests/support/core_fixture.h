@@ -38,8 +38,7 @@ Command LeaveCommand(ScheduleId schedule, UserId user, QueueToken token, Request
 Command HoldCommand(ScheduleId schedule, UserId user, QueueToken token,
                     std::initializer_list<SeatIndex> seats, RequestKey key);
 Command ReleaseCommand(ScheduleId schedule, UserId user, HoldId hold, RequestKey key);
-Command PayCommand(ScheduleId schedule, UserId user, QueueToken token, HoldId hold,
-                   RequestKey key);
+Command PayCommand(ScheduleId schedule, UserId user, QueueToken token, HoldId hold, RequestKey key);
 Command ChargeCommand(UserId user, Points amount, RequestKey key);
 Command BalanceCommand(UserId user);
 

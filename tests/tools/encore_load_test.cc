@@ -2,10 +2,9 @@
 // journal, real TCP on loopback): a short flash sale and a short throughput
 // run end with the server's state matching what the tool saw; and a balance
 // changed behind the tool's back is caught, naming the user.
-#include "../../tools/load/load.cc"  // The tool's core, compiled into this test.
-
 #include <sstream>
 
+#include "../../tools/load/load.cc"  // The tool's core, compiled into this test.
 #include "gtest/gtest.h"
 #include "support/loopback_server.h"
 

@@ -33,7 +33,7 @@ TEST(LatencyHistogramTest, SmallValuesAreExact) {
 
 TEST(LatencyHistogramTest, BucketsTileTheRangeWithBoundedError) {
   for (uint64_t value : std::vector<uint64_t>{256, 257, 511, 512, 1000, 123'456, 9'999'999,
-                         LatencyHistogram::kValueMax}) {
+                                              LatencyHistogram::kValueMax}) {
     const size_t index = LatencyHistogram::IndexOf(value);
     ASSERT_LT(index, LatencyHistogram::kBuckets);
     EXPECT_LE(LatencyHistogram::LowestOf(index), value);

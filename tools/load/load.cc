@@ -183,9 +183,9 @@ absl::StatusOr<std::unique_ptr<net::Client>> ConnectAdmin(const LoadOptions& opt
 absl::Status Expect(absl::StatusOr<DecodedResponse> response, const std::string& what) {
   if (!response.ok()) return response.status();
   if (response->code != ResultCode::kOk) {
-    return absl::FailedPreconditionError(what + " refused: " +
-                                         std::string(ResultCodeName(response->code)) +
-                                         (response->message.empty() ? "" : " " + response->message));
+    return absl::FailedPreconditionError(
+        what + " refused: " + std::string(ResultCodeName(response->code)) +
+        (response->message.empty() ? "" : " " + response->message));
   }
   return absl::OkStatus();
 }
@@ -200,8 +200,8 @@ absl::Status CreateCatalog(const LoadOptions& options, ConcertId concert,
   // Admin commands share one key space (user 0): keys of this run's own.
   RequestKey key = concert << 20 | 1;
   const std::string title = "encore-load " + std::to_string(concert);
-  if (absl::Status s = Expect((*admin)->Call(MakeCreateConcert(concert, title, key++)),
-                              "create-concert");
+  if (absl::Status s =
+          Expect((*admin)->Call(MakeCreateConcert(concert, title, key++)), "create-concert");
       !s.ok()) {
     return s;
   }
@@ -306,15 +306,16 @@ void FinishReport(std::vector<std::unique_ptr<Lane>>& lanes, Monitor& monitor,
     for (auto& [schedule, seats] : lane->expected.seats_paid) {
       report->expected.seats_paid[schedule] += seats;
     }
-    for (auto& [user, balance] : lane->expected.balances) report->expected.balances[user] += balance;
+    for (auto& [user, balance] : lane->expected.balances)
+      report->expected.balances[user] += balance;
     for (auto& [user, flag] : lane->expected.uncertain) report->expected.uncertain[user] = flag;
   }
 }
 
 uint64_t RunIdOf(const LoadOptions& options) {
   const uint64_t seed = options.seed != 0 ? options.seed : static_cast<uint64_t>(WallMs());
-  const uint64_t mixed = SplitMix(seed ^ static_cast<uint64_t>(WallMs()) ^
-                                  (static_cast<uint64_t>(::getpid()) << 40));
+  const uint64_t mixed =
+      SplitMix(seed ^ static_cast<uint64_t>(WallMs()) ^ (static_cast<uint64_t>(::getpid()) << 40));
   return (mixed & 0x7fffffffull) | 1;  // 31 bits, non-zero.
 }
 ScheduleId ScheduleIdOf(uint64_t run_id, uint32_t index) { return run_id << 16 | (index + 1); }
@@ -331,7 +332,7 @@ struct Fan {
   uint32_t entry = 0;  // The queue's entry number: low 32 bits of the locator.
   Phase phase = Phase::kWaiting;
   Fate fate = Fate::kPay;
-  bool busy = false;    // A request is in flight.
+  bool busy = false;  // A request is in flight.
   bool active_seen = false;
   Clock::time_point active_at;
   Clock::time_point next_poll;
@@ -345,8 +346,7 @@ struct Fan {
 
 class FlashSale {
  public:
-  FlashSale(const LoadOptions& options, uint64_t run_id,
-            std::vector<std::unique_ptr<Lane>>* lanes)
+  FlashSale(const LoadOptions& options, uint64_t run_id, std::vector<std::unique_ptr<Lane>>* lanes)
       : options_(options), lanes_(*lanes), schedule_(ScheduleIdOf(run_id, 0)) {
     fans_.resize(options.users);
     for (uint32_t i = 0; i < options.users; ++i) {
@@ -440,7 +440,8 @@ class FlashSale {
     Clock::time_point earliest_later = Clock::time_point::max();
     for (size_t k = admitted.size(); k-- > 0;) {
       const Fan& fan = *admitted[k];
-      if (earliest_later == Clock::time_point::max() || fan.active_at <= earliest_later + tolerance) {
+      if (earliest_later == Clock::time_point::max() ||
+          fan.active_at <= earliest_later + tolerance) {
         ++in_order;
       }
       earliest_later = std::min(earliest_later, fan.active_at);
@@ -458,7 +459,8 @@ class FlashSale {
   void SendHold(uint32_t i, std::vector<SeatIndex> seats) {
     Lane& lane = LaneOf(i);
     Fan& fan = fans_[i];
-    const RequestKey key = 100 + static_cast<RequestKey>(fan.hold_attempts + fan.seat_map_reads * 10);
+    const RequestKey key =
+        100 + static_cast<RequestKey>(fan.hold_attempts + fan.seat_map_reads * 10);
     lane.Issue(Op::kHold, MakeHoldSeats(schedule_, fan.user, fan.token, seats, key),
                [this, i](const DecodedResponse& r) { OnHoldReply(i, r); });
   }
@@ -467,9 +469,8 @@ class FlashSale {
     const uint32_t wanted = 1 + static_cast<uint32_t>(fan.random() % 2);
     std::vector<SeatIndex> seats;
     for (int tries = 0; seats.size() < wanted && tries < 16; ++tries) {
-      const SeatIndex seat =
-          from.empty() ? static_cast<SeatIndex>(fan.random() % options_.seats)
-                       : from[fan.random() % from.size()];
+      const SeatIndex seat = from.empty() ? static_cast<SeatIndex>(fan.random() % options_.seats)
+                                          : from[fan.random() % from.size()];
       if (std::find(seats.begin(), seats.end(), seat) == seats.end()) seats.push_back(seat);
     }
     return seats;
@@ -541,7 +542,8 @@ class FlashSale {
         } else if (fan.fate == Fate::kLate) {
           fan.phase = Phase::kLateWait;
           fan.busy = false;
-          fan.pay_at = Clock::now() + std::chrono::milliseconds(options_.hold_ttl_ms + kLateMarginMs);
+          fan.pay_at =
+              Clock::now() + std::chrono::milliseconds(options_.hold_ttl_ms + kLateMarginMs);
         } else {
           ++abandoned_;
           fan.busy = false;
@@ -562,9 +564,8 @@ class FlashSale {
     if (next == kPay) SendPay(i);
     if (next == kLeave) Leave(i, &sold_out_left_);
     if (next == kSeatMap) {
-      lane.IssueSeatMap(schedule_, fan.user, fan.token, [this, i](const DecodedResponse& m) {
-        OnSeatMap(i, m);
-      });
+      lane.IssueSeatMap(schedule_, fan.user, fan.token,
+                        [this, i](const DecodedResponse& m) { OnSeatMap(i, m); });
     }
   }
 
@@ -722,7 +723,8 @@ class ThroughputLane {
   bool CountReached() const { return options_.count != 0 && issued_.load() >= options_.count; }
 
   void Step(uint32_t index, Clock::time_point intended) {
-    if (Clock::now() >= stop_at_ || (options_.count != 0 && issued_.fetch_add(1) >= options_.count)) {
+    if (Clock::now() >= stop_at_ ||
+        (options_.count != 0 && issued_.fetch_add(1) >= options_.count)) {
       return;
     }
     Command command;
@@ -731,8 +733,9 @@ class ThroughputLane {
       std::lock_guard<std::mutex> lock(lane_.mutex);
       op = Choose(shoppers_[index], &command);
     }
-    lane_.Issue(op, command, [this, index, op](const DecodedResponse& r) { OnReply(index, op, r); },
-                intended);
+    lane_.Issue(
+        op, command, [this, index, op](const DecodedResponse& r) { OnReply(index, op, r); },
+        intended);
   }
 
   // The shopper's next request. REQUIRES: lane mutex held.
@@ -766,7 +769,8 @@ class ThroughputLane {
         seat = next_seat_++;
       }
       s.held_seat = seat;
-      *command = MakeHoldSeats(schedule_, s.user, s.token, std::span<const SeatIndex>(&seat, 1), key);
+      *command =
+          MakeHoldSeats(schedule_, s.user, s.token, std::span<const SeatIndex>(&seat, 1), key);
       return Op::kHold;
     }
     if (roll < 75) {
@@ -856,8 +860,8 @@ class ThroughputLane {
 }  // namespace
 
 const char* OpName(Op op) {
-  static constexpr const char* kNames[] = {"charge", "enter", "status", "hold",
-                                           "release", "pay",  "leave",  "seatmap"};
+  static constexpr const char* kNames[] = {"charge",  "enter", "status", "hold",
+                                           "release", "pay",   "leave",  "seatmap"};
   return op < Op::kCount ? kNames[static_cast<int>(op)] : "?";
 }
 
@@ -950,7 +954,8 @@ absl::StatusOr<LoadReport> RunThroughput(const LoadOptions& options, std::ostrea
   if (options.rate > 0) {
     std::vector<std::thread> pacers;
     for (auto& driver : drivers) {
-      pacers.emplace_back([&, d = driver.get()] { d->RunOpen(options.rate / options.connections); });
+      pacers.emplace_back(
+          [&, d = driver.get()] { d->RunOpen(options.rate / options.connections); });
     }
     for (auto& pacer : pacers) pacer.join();
     for (auto& driver : drivers) report.open_loop_skipped += driver->late();
@@ -974,7 +979,8 @@ std::vector<std::string> CheckServerState(const LoadOptions& options,
                                           const Expectations& expected) {
   std::vector<std::string> breaches;
   absl::StatusOr<std::unique_ptr<net::Client>> admin = ConnectAdmin(options);
-  if (!admin.ok()) return {"cannot read the server's state: " + std::string(admin.status().message())};
+  if (!admin.ok())
+    return {"cannot read the server's state: " + std::string(admin.status().message())};
   absl::StatusOr<DecodedResponse> listed = (*admin)->ListSchedules(expected.concert);
   if (!listed.ok() || listed->code != ResultCode::kOk) {
     return {"cannot list the schedules of concert " + std::to_string(expected.concert)};
@@ -998,8 +1004,8 @@ std::vector<std::string> CheckServerState(const LoadOptions& options,
       breaches.push_back("schedule " + std::to_string(schedule) + ": cannot read the seat map");
       continue;
     }
-    const uint64_t sold = static_cast<uint64_t>(
-        std::count(map->seats.begin(), map->seats.end(), SeatState::kSold));
+    const uint64_t sold =
+        static_cast<uint64_t>(std::count(map->seats.begin(), map->seats.end(), SeatState::kSold));
     if (sold != paid) {
       breaches.push_back("schedule " + std::to_string(schedule) + ": the seat map shows " +
                          std::to_string(sold) + " seats SOLD; the tool saw " +
@@ -1011,17 +1017,17 @@ std::vector<std::string> CheckServerState(const LoadOptions& options,
   std::vector<std::pair<UserId, std::string>> wrong;
   for (const auto& [user, balance] : expected.balances) {
     if (expected.uncertain.count(user) > 0) continue;
-    (*admin)->Send(MakeBalance(user), [&, user = user, balance = balance](const DecodedResponse& r) {
+    (*admin)->Send(MakeBalance(user), [&, user = user,
+                                       balance = balance](const DecodedResponse& r) {
       if (r.code == ResultCode::kOk && r.reply.balance == balance) return;
       std::lock_guard<std::mutex> lock(mutex);
-      wrong.emplace_back(user, r.code != ResultCode::kOk
-                                   ? "user " + std::to_string(user) + ": Balance answered " +
-                                         std::string(ResultCodeName(r.code))
-                                   : "user " + std::to_string(user) + ": balance " +
-                                         std::to_string(r.reply.balance) +
-                                         " on the server; the tool expected " +
-                                         std::to_string(balance) +
-                                         " (charges - payments it saw acknowledged)");
+      wrong.emplace_back(
+          user, r.code != ResultCode::kOk
+                    ? "user " + std::to_string(user) + ": Balance answered " +
+                          std::string(ResultCodeName(r.code))
+                    : "user " + std::to_string(user) + ": balance " +
+                          std::to_string(r.reply.balance) + " on the server; the tool expected " +
+                          std::to_string(balance) + " (charges - payments it saw acknowledged)");
     });
   }
   while ((*admin)->in_flight() > 0 && (*admin)->connected()) {
@@ -1077,8 +1083,8 @@ std::string ReportJson(const LoadOptions& options, const LoadReport& report) {
         << ",\"p50_us\":" << s.latency_us.Percentile(50)
         << ",\"p90_us\":" << s.latency_us.Percentile(90)
         << ",\"p99_us\":" << s.latency_us.Percentile(99)
-        << ",\"p999_us\":" << s.latency_us.Percentile(99.9)
-        << ",\"max_us\":" << s.latency_us.max() << "}";
+        << ",\"p999_us\":" << s.latency_us.Percentile(99.9) << ",\"max_us\":" << s.latency_us.max()
+        << "}";
     first = false;
   }
   out << "},\"total\":{\"count\":" << total
@@ -1099,10 +1105,11 @@ std::string ReportJson(const LoadOptions& options, const LoadReport& report) {
         << ",\"sell_out_ms\":" << Fixed(f.sell_out_ms, 1)
         << ",\"last_sale_ms\":" << Fixed(f.last_sale_ms, 1) << ",\"admitted\":" << f.admitted
         << ",\"admitted_in_order\":" << f.admitted_in_order
-        << ",\"in_order_share\":" << Fixed(f.in_order_share, 4) << ",\"paid_users\":" << f.paid_users
-        << ",\"seats_paid\":" << f.seats_paid << ",\"abandoned\":" << f.abandoned
-        << ",\"late_paid\":" << f.late_paid << ",\"late_refused\":" << f.late_refused
-        << ",\"sold_out_left\":" << f.sold_out_left << ",\"unfinished\":" << f.unfinished << "}";
+        << ",\"in_order_share\":" << Fixed(f.in_order_share, 4)
+        << ",\"paid_users\":" << f.paid_users << ",\"seats_paid\":" << f.seats_paid
+        << ",\"abandoned\":" << f.abandoned << ",\"late_paid\":" << f.late_paid
+        << ",\"late_refused\":" << f.late_refused << ",\"sold_out_left\":" << f.sold_out_left
+        << ",\"unfinished\":" << f.unfinished << "}";
   }
   out << ",\"open_loop_skipped\":" << report.open_loop_skipped;
   out << ",\"check\":{\"ok\":" << (report.breaches.empty() ? "true" : "false")
@@ -1117,7 +1124,8 @@ std::string ReportJson(const LoadOptions& options, const LoadReport& report) {
 
 void PrintSummary(const LoadReport& report, std::ostream& out) {
   char line[256];
-  out << "\n" << report.scenario << " run " << report.run_id << ": " << Fixed(report.elapsed_s, 2)
+  out << "\n"
+      << report.scenario << " run " << report.run_id << ": " << Fixed(report.elapsed_s, 2)
       << " s\n";
   std::snprintf(line, sizeof(line), "%-8s %10s %10s %8s %7s %11s %9s %9s %9s %9s %9s\n", "op",
                 "count", "ok", "refused", "errors", "per s", "p50 ms", "p90 ms", "p99 ms",
@@ -1126,13 +1134,12 @@ void PrintSummary(const LoadReport& report, std::ostream& out) {
   LatencyHistogram all;
   OpSummary total;
   auto row = [&](const char* name, const OpSummary& s, const LatencyHistogram& h) {
-    std::snprintf(line, sizeof(line), "%-8s %10llu %10llu %8llu %7llu %11.0f %9.3f %9.3f %9.3f %9.3f %9.3f\n",
-                  name, static_cast<unsigned long long>(s.total()),
-                  static_cast<unsigned long long>(s.ok), static_cast<unsigned long long>(s.refused),
-                  static_cast<unsigned long long>(s.errors),
-                  s.total() / std::max(report.elapsed_s, 1e-9), h.Percentile(50) / 1e3,
-                  h.Percentile(90) / 1e3, h.Percentile(99) / 1e3, h.Percentile(99.9) / 1e3,
-                  h.max() / 1e3);
+    std::snprintf(
+        line, sizeof(line), "%-8s %10llu %10llu %8llu %7llu %11.0f %9.3f %9.3f %9.3f %9.3f %9.3f\n",
+        name, static_cast<unsigned long long>(s.total()), static_cast<unsigned long long>(s.ok),
+        static_cast<unsigned long long>(s.refused), static_cast<unsigned long long>(s.errors),
+        s.total() / std::max(report.elapsed_s, 1e-9), h.Percentile(50) / 1e3,
+        h.Percentile(90) / 1e3, h.Percentile(99) / 1e3, h.Percentile(99.9) / 1e3, h.max() / 1e3);
     out << line;
   };
   for (const auto& [op, s] : report.operations) {
@@ -1151,18 +1158,19 @@ void PrintSummary(const LoadReport& report, std::ostream& out) {
         << "\nadmitted " << f.admitted << ", in entry order " << f.admitted_in_order << " ("
         << Fixed(f.in_order_share * 100, 2) << "%)"
         << "\npaid " << f.paid_users << " users / " << f.seats_paid << " seats; abandoned "
-        << f.abandoned << "; late payers refused " << f.late_refused << ", accepted "
-        << f.late_paid << "; left with no seat free " << f.sold_out_left << "; unfinished "
-        << f.unfinished << "\n";
+        << f.abandoned << "; late payers refused " << f.late_refused << ", accepted " << f.late_paid
+        << "; left with no seat free " << f.sold_out_left << "; unfinished " << f.unfinished
+        << "\n";
   }
   if (report.open_loop_skipped > 0) {
     out << "open loop: " << report.open_loop_skipped
         << " requests skipped (every user of their connection was busy): raise --depth\n";
   }
   out << "\ncheck: " << report.expected.seats_paid.size() << " schedules, "
-      << report.expected.balances.size() - report.expected.uncertain.size()
-      << " balances checked (" << report.expected.uncertain.size() << " uncertain, skipped): "
-      << (report.breaches.empty() ? "all invariants hold" : "BREACH") << "\n";
+      << report.expected.balances.size() - report.expected.uncertain.size() << " balances checked ("
+      << report.expected.uncertain.size()
+      << " uncertain, skipped): " << (report.breaches.empty() ? "all invariants hold" : "BREACH")
+      << "\n";
   for (size_t i = 0; i < report.breaches.size() && i < kBreachLinesMax; ++i) {
     out << "  " << report.breaches[i] << "\n";
   }
@@ -1316,9 +1324,11 @@ absl::StatusOr<LoadOptions> ParseOptions(int argc, char** argv, bool* seats_give
     } else {
       return absl::InvalidArgumentError("unknown option --" + name);
     }
-    if (!parsed) return absl::InvalidArgumentError("--" + name + ": not a number in range: '" + value + "'");
+    if (!parsed)
+      return absl::InvalidArgumentError("--" + name + ": not a number in range: '" + value + "'");
   }
-  if (words.size() != 1) return absl::InvalidArgumentError("give one scenario: flash-sale or throughput");
+  if (words.size() != 1)
+    return absl::InvalidArgumentError("give one scenario: flash-sale or throughput");
   options.scenario = words[0];
   if (options.scenario == "throughput" && !*seats_given) options.seats = kThroughputSeatsDefault;
   if (options.scenario == "flash-sale" && !duration_given) options.duration_s = 120;

@@ -38,9 +38,9 @@ struct LoadOptions {
   uint32_t depth = 256;      // Requests in flight per connection; 1 .. 65536.
   // throughput: run this long (0: until count). flash-sale: give up after this long.
   double duration_s = 10;
-  uint64_t count = 0;   // throughput: stop after this many requests (0: no limit).
-  double rate = 0;      // throughput: open loop at this many requests/s (0: closed loop).
-  uint64_t seed = 0;    // 0: from the clock. Drives the run id and every choice.
+  uint64_t count = 0;  // throughput: stop after this many requests (0: no limit).
+  double rate = 0;     // throughput: open loop at this many requests/s (0: closed loop).
+  uint64_t seed = 0;   // 0: from the clock. Drives the run id and every choice.
   // flash-sale.
   uint32_t users = 1000;
   uint32_t seats = 100;  // throughput: seats per connection's schedule (default 200,000).
@@ -60,7 +60,17 @@ struct LoadOptions {
 };
 
 // The operations the tool sends, for the report.
-enum class Op : uint8_t { kCharge, kEnter, kStatus, kHold, kRelease, kPay, kLeave, kSeatMap, kCount };
+enum class Op : uint8_t {
+  kCharge,
+  kEnter,
+  kStatus,
+  kHold,
+  kRelease,
+  kPay,
+  kLeave,
+  kSeatMap,
+  kCount
+};
 const char* OpName(Op op);
 
 struct OpSummary {
@@ -133,8 +143,7 @@ absl::StatusOr<LoadReport> RunThroughput(const LoadOptions& options, std::ostrea
 // for every certain user, Balance == charges - payments. One line per breach,
 // naming the schedule or user; empty when all hold. A server that cannot be
 // read is a breach too.
-std::vector<std::string> CheckServerState(const LoadOptions& options,
-                                          const Expectations& expected);
+std::vector<std::string> CheckServerState(const LoadOptions& options, const Expectations& expected);
 
 // The result file and the summary table.
 std::string ReportJson(const LoadOptions& options, const LoadReport& report);

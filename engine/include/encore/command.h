@@ -16,20 +16,20 @@ namespace encore {
 
 enum class CommandType : uint8_t {
   // Admin (catalog and policy).
-  kCreateConcert = 1,         // concert, title
-  kCreateSchedule = 2,        // schedule_config
-  kSetAdmissionPolicy = 3,    // schedule, policy
+  kCreateConcert = 1,       // concert, title
+  kCreateSchedule = 2,      // schedule_config
+  kSetAdmissionPolicy = 3,  // schedule, policy
   // Admission queue.
-  kEnterQueue = 10,           // schedule, user
-  kQueueStatus = 11,          // schedule, user, token: a poll and a heartbeat; no request key
-  kLeaveQueue = 12,           // schedule, user, token
+  kEnterQueue = 10,   // schedule, user
+  kQueueStatus = 11,  // schedule, user, token: a poll and a heartbeat; no request key
+  kLeaveQueue = 12,   // schedule, user, token
   // Seats.
-  kHoldSeats = 20,            // schedule, user, token, seats
-  kReleaseHold = 21,          // schedule, user, hold
-  kPay = 22,                  // schedule, user, token, hold
+  kHoldSeats = 20,    // schedule, user, token, seats
+  kReleaseHold = 21,  // schedule, user, hold
+  kPay = 22,          // schedule, user, token, hold
   // Balance.
-  kCharge = 30,               // user, amount
-  kBalance = 31,              // user: a read; no request key
+  kCharge = 30,   // user, amount
+  kBalance = 31,  // user: a read; no request key
 };
 
 // An admission policy. Both limits may be set; 0 turns a limit off. With both

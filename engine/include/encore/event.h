@@ -166,15 +166,15 @@ struct RequestRecorded {
 
 template <typename T>
 inline constexpr bool kIsEvent =
-    std::is_trivially_copyable_v<T> && std::has_unique_object_representations_v<T> &&
-    std::is_same_v<decltype(T::kType), const EventType>;
+    std::is_trivially_copyable_v<T>&& std::has_unique_object_representations_v<T>&&
+        std::is_same_v<decltype(T::kType), const EventType>;
 
 static_assert(kIsEvent<ConcertCreated> && kIsEvent<ScheduleCreated> &&
-              kIsEvent<AdmissionPolicyChanged> && kIsEvent<QueueEntered> &&
-              kIsEvent<QueueHeartbeat> && kIsEvent<QueueAdmitted> && kIsEvent<QueueEnded> &&
-              kIsEvent<SeatsHeld> && kIsEvent<HoldEnded> && kIsEvent<PaymentStarted> &&
-              kIsEvent<PaymentSettled> && kIsEvent<AccountCharged> &&
-              kIsEvent<AccountDebited> && kIsEvent<RequestRecorded>,
+                  kIsEvent<AdmissionPolicyChanged> && kIsEvent<QueueEntered> &&
+                  kIsEvent<QueueHeartbeat> && kIsEvent<QueueAdmitted> && kIsEvent<QueueEnded> &&
+                  kIsEvent<SeatsHeld> && kIsEvent<HoldEnded> && kIsEvent<PaymentStarted> &&
+                  kIsEvent<PaymentSettled> && kIsEvent<AccountCharged> &&
+                  kIsEvent<AccountDebited> && kIsEvent<RequestRecorded>,
               "events must be trivially copyable with no padding bytes");
 
 // "SEATS_HELD", ...; "UNKNOWN" outside the enum.

@@ -62,8 +62,7 @@ class Journal {
   // Calls fn(first_lsn, records, count) for each stored batch of `shard`
   // holding LSNs >= from_lsn, in LSN order; stops at fn's first error.
   using BatchReader = std::function<absl::Status(uint64_t first_lsn,
-                                                 std::span<const uint8_t> records,
-                                                 uint32_t count)>;
+                                                 std::span<const uint8_t> records, uint32_t count)>;
   virtual absl::Status ReadShard(uint32_t /*shard*/, uint64_t /*from_lsn*/,
                                  const BatchReader& /*fn*/) {
     return absl::OkStatus();

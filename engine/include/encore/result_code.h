@@ -19,11 +19,11 @@ enum class ResultCode : uint16_t {
   kOk = 0,
 
   // 1xx: the request could not be taken (transport, capacity, service state).
-  kBusy = 100,               // A ring or limit is full; retry later.
-  kUnavailable = 101,        // Shutting down, or the journal failed.
-  kUnsupported = 102,        // Unknown command or message type.
-  kMalformed = 103,          // The frame or command could not be decoded.
-  kUnauthorized = 104,       // Missing API key, or an admin command off the admin port.
+  kBusy = 100,          // A ring or limit is full; retry later.
+  kUnavailable = 101,   // Shutting down, or the journal failed.
+  kUnsupported = 102,   // Unknown command or message type.
+  kMalformed = 103,     // The frame or command could not be decoded.
+  kUnauthorized = 104,  // Missing API key, or an admin command off the admin port.
 
   // 2xx: the arguments are wrong.
   kMissingRequestKey = 200,  // A mutating command needs a non-zero request key.
@@ -36,7 +36,7 @@ enum class ResultCode : uint16_t {
   // 3xx: something named does not exist.
   kConcertNotFound = 300,
   kScheduleNotFound = 301,
-  kSeatNotFound = 302,       // A seat index >= the schedule's seat count.
+  kSeatNotFound = 302,  // A seat index >= the schedule's seat count.
   kHoldNotFound = 303,
 
   // 4xx: the admission gate refused the queue token.
@@ -51,13 +51,13 @@ enum class ResultCode : uint16_t {
   kScheduleExists = 501,
   kSaleNotOpen = 502,
   kSaleClosed = 503,
-  kHoldNotOwned = 504,        // A foreign hold.
+  kHoldNotOwned = 504,  // A foreign hold.
   kHoldExpired = 505,
   kHoldReleased = 506,
   kAlreadyPaid = 507,
   kPaymentInProgress = 508,
-  kSeatUnavailable = 509,     // Held or sold by someone (or by this user already).
-  kSeatLimitExceeded = 510,   // Over the schedule's per-user seat limit.
+  kSeatUnavailable = 509,    // Held or sold by someone (or by this user already).
+  kSeatLimitExceeded = 510,  // Over the schedule's per-user seat limit.
   kQueueFull = 511,
 
   // 6xx: balance.

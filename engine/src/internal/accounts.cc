@@ -32,8 +32,8 @@ void Accounts::AppendEntry(UserId user, Account* account, const LedgerEntry& ent
 absl::Status Accounts::ApplyCharged(const AccountCharged& event) {
   auto refuse = [&] {
     return absl::DataLossError(absl::StrCat("ACCOUNT_CHARGED for user ", event.user,
-                                            " cannot apply: amount ", event.amount,
-                                            " on balance ", Balance(event.user)));
+                                            " cannot apply: amount ", event.amount, " on balance ",
+                                            Balance(event.user)));
   };
   if (event.amount <= 0 || event.amount > kChargeAmountMax) return refuse();
   // One lookup: the account is found or made, and dropped again if refused.
@@ -46,9 +46,10 @@ absl::Status Accounts::ApplyCharged(const AccountCharged& event) {
   account.balance += event.amount;
   charges_total_ += event.amount;
   balances_total_ += event.amount;
-  AppendEntry(event.user, &account,
-              LedgerEntry{event.amount, account.balance, event.at_ms, 0, 0, 0,
-                          LedgerEntryType::kCharge, {}});
+  AppendEntry(
+      event.user, &account,
+      LedgerEntry{
+          event.amount, account.balance, event.at_ms, 0, 0, 0, LedgerEntryType::kCharge, {}});
   return absl::OkStatus();
 }
 
@@ -56,18 +57,24 @@ absl::Status Accounts::ApplyDebited(const AccountDebited& event) {
   auto it = accounts_.find(event.user);
   if (event.amount <= 0 || it == accounts_.end() || it->second.balance < event.amount ||
       !debits_.insert({event.schedule, event.payment}).second) {
-    return absl::DataLossError(
-        absl::StrCat("ACCOUNT_DEBITED for user ", event.user, " payment ", event.payment,
-                     " cannot apply: amount ", event.amount, " on balance ", Balance(event.user),
-                     " (or debited twice)"));
+    return absl::DataLossError(absl::StrCat("ACCOUNT_DEBITED for user ", event.user, " payment ",
+                                            event.payment, " cannot apply: amount ", event.amount,
+                                            " on balance ", Balance(event.user),
+                                            " (or debited twice)"));
   }
   Account& account = it->second;
   account.balance -= event.amount;
   payments_total_ += event.amount;
   balances_total_ -= event.amount;
   AppendEntry(event.user, &account,
-              LedgerEntry{-event.amount, account.balance, event.at_ms, event.schedule,
-                          event.payment, event.hold, LedgerEntryType::kPayment, {}});
+              LedgerEntry{-event.amount,
+                          account.balance,
+                          event.at_ms,
+                          event.schedule,
+                          event.payment,
+                          event.hold,
+                          LedgerEntryType::kPayment,
+                          {}});
   return absl::OkStatus();
 }
 
@@ -115,19 +122,18 @@ absl::Status Accounts::CheckInvariants() const {
   Points sum = 0;
   for (const auto& [user, account] : accounts_) {
     if (account.balance < 0) {
-      return absl::InternalError(absl::StrCat("user ", user, " has negative balance ",
-                                              account.balance));
+      return absl::InternalError(
+          absl::StrCat("user ", user, " has negative balance ", account.balance));
     }
     sum += account.balance;
   }
   if (sum != balances_total_) {
-    return absl::InternalError(absl::StrCat("sum of balances ", sum, " != tracked total ",
-                                            balances_total_));
+    return absl::InternalError(
+        absl::StrCat("sum of balances ", sum, " != tracked total ", balances_total_));
   }
   if (sum + payments_total_ != charges_total_) {
-    return absl::InternalError(absl::StrCat("points not conserved: balances ", sum,
-                                            " + payments ", payments_total_, " != charges ",
-                                            charges_total_));
+    return absl::InternalError(absl::StrCat("points not conserved: balances ", sum, " + payments ",
+                                            payments_total_, " != charges ", charges_total_));
   }
   return absl::OkStatus();
 }

@@ -18,8 +18,8 @@ AdmissionQueue::AdmissionQueue(const ScheduleConfig& config)
       window_start_ms_(config.sale_opens_at_ms) {}
 
 absl::Status AdmissionQueue::Corrupt(const char* event, uint32_t entry, const char* why) const {
-  return absl::DataLossError(absl::StrCat(event, " for schedule ", schedule_, " entry ", entry,
-                                          " cannot apply: ", why));
+  return absl::DataLossError(
+      absl::StrCat(event, " for schedule ", schedule_, " entry ", entry, " cannot apply: ", why));
 }
 
 uint32_t AdmissionQueue::FindEntry(UserId user) const {
@@ -43,7 +43,8 @@ int64_t AdmissionQueue::EtaMs(uint64_t position) const {
     }
   }
   if (policy_.admit_per_interval > 0) {
-    const uint64_t windows = (position + policy_.admit_per_interval - 1) / policy_.admit_per_interval;
+    const uint64_t windows =
+        (position + policy_.admit_per_interval - 1) / policy_.admit_per_interval;
     return static_cast<int64_t>(windows) * policy_.interval_ms;
   }
   return -1;
@@ -148,8 +149,8 @@ absl::Status AdmissionQueue::ApplyEntered(const QueueEntered& event) {
     return Corrupt("QUEUE_ENTERED", event.entry, "entry numbers not in sequence");
   }
   const uint32_t existing = FindEntry(event.user);
-  if (existing != kNoEntry && (StateOf(existing) == QueueState::kWaiting ||
-                               StateOf(existing) == QueueState::kActive)) {
+  if (existing != kNoEntry &&
+      (StateOf(existing) == QueueState::kWaiting || StateOf(existing) == QueueState::kActive)) {
     return Corrupt("QUEUE_ENTERED", event.entry, "user already in line");
   }
   if (existing != kNoEntry) entry_of_user_.erase(existing);
@@ -200,9 +201,8 @@ absl::Status AdmissionQueue::ApplyAdmitted(const QueueAdmitted& event) {
 absl::Status AdmissionQueue::ApplyEnded(const QueueEnded& event) {
   if (event.entry >= entries_.size()) return Corrupt("QUEUE_ENDED", event.entry, "no such entry");
   const QueueState state = StateOf(event.entry);
-  const bool valid_end =
-      event.state == QueueState::kExpired || event.state == QueueState::kLeft ||
-      (event.state == QueueState::kDone && state == QueueState::kActive);
+  const bool valid_end = event.state == QueueState::kExpired || event.state == QueueState::kLeft ||
+                         (event.state == QueueState::kDone && state == QueueState::kActive);
   if (!valid_end || (state != QueueState::kWaiting && state != QueueState::kActive)) {
     return Corrupt("QUEUE_ENDED", event.entry, "entry not live, or end not allowed");
   }
@@ -282,9 +282,9 @@ absl::Status AdmissionQueue::CheckInvariants() const {
   for (uint32_t e = active_list_.head; e != kNoEntry; e = NextOf(e)) ++listed_active;
   if (waiting != waiting_ || active != active_ || listed_waiting != waiting ||
       listed_active != active) {
-    return absl::InternalError(absl::StrCat("schedule ", schedule_, " queue counts disagree: waiting ",
-                                            waiting_, "/", waiting, "/", listed_waiting,
-                                            " active ", active_, "/", active, "/", listed_active));
+    return absl::InternalError(absl::StrCat(
+        "schedule ", schedule_, " queue counts disagree: waiting ", waiting_, "/", waiting, "/",
+        listed_waiting, " active ", active_, "/", active, "/", listed_active));
   }
   // ACTIVE may exceed policy_.active_max after the limit is lowered while the
   // sale runs: admissions then wait until the count falls under it.

@@ -7,13 +7,12 @@
 #include <cstdio>
 #include <cstdlib>
 
-#define ENCORE_CHECK(condition)                                                       \
-  do {                                                                                \
-    if (__builtin_expect(!(condition), 0)) {                                          \
-      std::fprintf(stderr, "%s:%d: ENCORE_CHECK failed: %s\n", __FILE__, __LINE__,    \
-                   #condition);                                                       \
-      std::abort();                                                                   \
-    }                                                                                 \
+#define ENCORE_CHECK(condition)                                                                 \
+  do {                                                                                          \
+    if (__builtin_expect(!(condition), 0)) {                                                    \
+      std::fprintf(stderr, "%s:%d: ENCORE_CHECK failed: %s\n", __FILE__, __LINE__, #condition); \
+      std::abort();                                                                             \
+    }                                                                                           \
   } while (false)
 
 #endif  // ENCORE_INTERNAL_CHECK_H_

@@ -8,8 +8,9 @@ namespace {
 template <typename T>
 absl::Status Decode(const EventView& view, T* event) {
   if (view.payload.size() != sizeof(T)) {
-    return absl::DataLossError(absl::StrCat("event ", std::string(EventTypeName(view.type)), " has ",
-                                            view.payload.size(), " bytes, expected ", sizeof(T)));
+    return absl::DataLossError(absl::StrCat("event ", std::string(EventTypeName(view.type)),
+                                            " has ", view.payload.size(), " bytes, expected ",
+                                            sizeof(T)));
   }
   *event = view.As<T>();
   return absl::OkStatus();
@@ -29,20 +30,48 @@ absl::Status CoreState::ApplyEvent(const EventView& view) {
     if (status.ok()) status = ApplyTypedEvent(typed);
   };
   switch (view.type) {
-    case EventType::kConcertCreated: apply(ConcertCreated{}); break;
-    case EventType::kScheduleCreated: apply(ScheduleCreated{}); break;
-    case EventType::kAdmissionPolicyChanged: apply(AdmissionPolicyChanged{}); break;
-    case EventType::kQueueEntered: apply(QueueEntered{}); break;
-    case EventType::kQueueHeartbeat: apply(QueueHeartbeat{}); break;
-    case EventType::kQueueAdmitted: apply(QueueAdmitted{}); break;
-    case EventType::kQueueEnded: apply(QueueEnded{}); break;
-    case EventType::kSeatsHeld: apply(SeatsHeld{}); break;
-    case EventType::kHoldEnded: apply(HoldEnded{}); break;
-    case EventType::kPaymentStarted: apply(PaymentStarted{}); break;
-    case EventType::kPaymentSettled: apply(PaymentSettled{}); break;
-    case EventType::kAccountCharged: apply(AccountCharged{}); break;
-    case EventType::kAccountDebited: apply(AccountDebited{}); break;
-    case EventType::kRequestRecorded: apply(RequestRecorded{}); break;
+    case EventType::kConcertCreated:
+      apply(ConcertCreated{});
+      break;
+    case EventType::kScheduleCreated:
+      apply(ScheduleCreated{});
+      break;
+    case EventType::kAdmissionPolicyChanged:
+      apply(AdmissionPolicyChanged{});
+      break;
+    case EventType::kQueueEntered:
+      apply(QueueEntered{});
+      break;
+    case EventType::kQueueHeartbeat:
+      apply(QueueHeartbeat{});
+      break;
+    case EventType::kQueueAdmitted:
+      apply(QueueAdmitted{});
+      break;
+    case EventType::kQueueEnded:
+      apply(QueueEnded{});
+      break;
+    case EventType::kSeatsHeld:
+      apply(SeatsHeld{});
+      break;
+    case EventType::kHoldEnded:
+      apply(HoldEnded{});
+      break;
+    case EventType::kPaymentStarted:
+      apply(PaymentStarted{});
+      break;
+    case EventType::kPaymentSettled:
+      apply(PaymentSettled{});
+      break;
+    case EventType::kAccountCharged:
+      apply(AccountCharged{});
+      break;
+    case EventType::kAccountDebited:
+      apply(AccountDebited{});
+      break;
+    case EventType::kRequestRecorded:
+      apply(RequestRecorded{});
+      break;
     default:
       return absl::DataLossError(
           absl::StrCat("unknown event type ", static_cast<uint32_t>(view.type)));

@@ -1,9 +1,10 @@
 // Command handlers of the core: validation in precedence order, then events.
+#include "internal/core_state.h"
+
 #include <algorithm>
 #include <array>
 #include <cstring>
 
-#include "internal/core_state.h"
 #include "internal/siphash.h"
 #include "internal/state_hasher.h"
 
@@ -30,7 +31,6 @@ bool IsKnownCommand(CommandType type) {
 
 bool IsValidTitle(const Title& title) { return title[0] != '\0' && title.back() == '\0'; }
 
-
 }  // namespace
 
 uint32_t ScheduleTag(ScheduleId schedule) { return static_cast<uint32_t>(Mix64(schedule)); }
@@ -45,16 +45,15 @@ ResultCode ValidateAdmissionPolicy(const AdmissionPolicy& policy) {
 }
 
 ResultCode ValidateScheduleConfig(const ScheduleConfig& config) {
-  const bool valid =
-      config.schedule != 0 && config.seat_count >= 1 &&
-      config.seat_count <= kSeatsPerScheduleMax && config.seats_per_user_max >= 1 &&
-      config.seats_per_user_max <= kHoldSeatsMax && config.hold_ttl_ms >= kHoldTtlMinMs &&
-      config.hold_ttl_ms <= kHoldTtlMaxMs && config.active_ttl_ms >= 1 &&
-      config.active_ttl_ms <= kActiveTtlMaxMs &&
-      config.heartbeat_timeout_ms >= kHeartbeatTimeoutMinMs &&
-      config.heartbeat_timeout_ms <= kHeartbeatTimeoutMaxMs &&
-      config.sale_opens_at_ms < config.sale_closes_at_ms && config.tier_count >= 1 &&
-      config.tier_count <= kPriceTiersMax && config.tiers[0].first_seat == 0;
+  const bool valid = config.schedule != 0 && config.seat_count >= 1 &&
+                     config.seat_count <= kSeatsPerScheduleMax && config.seats_per_user_max >= 1 &&
+                     config.seats_per_user_max <= kHoldSeatsMax &&
+                     config.hold_ttl_ms >= kHoldTtlMinMs && config.hold_ttl_ms <= kHoldTtlMaxMs &&
+                     config.active_ttl_ms >= 1 && config.active_ttl_ms <= kActiveTtlMaxMs &&
+                     config.heartbeat_timeout_ms >= kHeartbeatTimeoutMinMs &&
+                     config.heartbeat_timeout_ms <= kHeartbeatTimeoutMaxMs &&
+                     config.sale_opens_at_ms < config.sale_closes_at_ms && config.tier_count >= 1 &&
+                     config.tier_count <= kPriceTiersMax && config.tiers[0].first_seat == 0;
   if (!valid) return ResultCode::kInvalidArgument;
   for (uint32_t i = 0; i < kPriceTiersMax; ++i) {
     const PriceTier& tier = config.tiers[i];
@@ -202,8 +201,7 @@ Reply CoreState::CreateSchedule(const Command& command, EventBuffer* events) {
   return MakeReply(command.type, ResultCode::kOk);
 }
 
-Reply CoreState::SetAdmissionPolicy(const Command& command, TimestampMs now,
-                                    EventBuffer* events) {
+Reply CoreState::SetAdmissionPolicy(const Command& command, TimestampMs now, EventBuffer* events) {
   if (ValidateAdmissionPolicy(command.policy) != ResultCode::kOk) {
     return MakeReply(command.type, ResultCode::kInvalidArgument);
   }
@@ -289,9 +287,9 @@ Reply CoreState::EnterQueue(const Command& command, TimestampMs now, EventBuffer
   }
   Reply reply = MakeReply(command.type, ResultCode::kOk);
   uint32_t entry = schedule.queue.FindEntry(command.user);
-  const bool live = entry != AdmissionQueue::kNoEntry &&
-                    (schedule.queue.StateOf(entry) == QueueState::kWaiting ||
-                     schedule.queue.StateOf(entry) == QueueState::kActive);
+  const bool live =
+      entry != AdmissionQueue::kNoEntry && (schedule.queue.StateOf(entry) == QueueState::kWaiting ||
+                                            schedule.queue.StateOf(entry) == QueueState::kActive);
   if (!live) {
     if (schedule.queue.entry_count() >= kQueueEntriesMax) {
       return MakeReply(command.type, ResultCode::kQueueFull);
@@ -480,8 +478,7 @@ Reply CoreState::SettlePayment(const DebitOutcome& outcome, TimestampMs now, Eve
   if (index == kNoSchedule) return MakeReply(CommandType::kPay, ResultCode::kScheduleNotFound);
   Schedule& schedule = *schedules_[index];
   const PaymentRecord* found = schedule.seats.FindPayment(outcome.payment);
-  if (found == nullptr || found->hold != outcome.hold ||
-      found->status != PaymentStatus::kStarted) {
+  if (found == nullptr || found->hold != outcome.hold || found->status != PaymentStatus::kStarted) {
     return MakeReply(CommandType::kPay, ResultCode::kAlreadyPaid);
   }
   const PaymentRecord payment = *found;

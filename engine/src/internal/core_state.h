@@ -80,8 +80,8 @@ class CoreState {
   static constexpr uint32_t kNoSchedule = UINT32_MAX;
 
   // Command handlers (core_state.cc).
-  Reply Dispatch(const Command& command, uint64_t fingerprint, TimestampMs now,
-                 EventBuffer* events, std::vector<DebitRequest>* outbox);
+  Reply Dispatch(const Command& command, uint64_t fingerprint, TimestampMs now, EventBuffer* events,
+                 std::vector<DebitRequest>* outbox);
   Reply CreateConcert(const Command& command, EventBuffer* events);
   Reply CreateSchedule(const Command& command, EventBuffer* events);
   Reply SetAdmissionPolicy(const Command& command, TimestampMs now, EventBuffer* events);

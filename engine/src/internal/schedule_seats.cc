@@ -96,14 +96,16 @@ void ScheduleSeats::AddUserSeats(UserId user, int32_t delta) {
 }
 
 absl::Status ScheduleSeats::ApplyHeld(const SeatsHeld& event) {
-  if (event.hold != next_hold_id()) return Corrupt("SEATS_HELD", event.schedule, event.hold, "hold ids not in sequence");
+  if (event.hold != next_hold_id())
+    return Corrupt("SEATS_HELD", event.schedule, event.hold, "hold ids not in sequence");
   if (event.seat_count == 0 || event.seat_count > kHoldSeatsMax) {
     return Corrupt("SEATS_HELD", event.schedule, event.hold, "bad seat count");
   }
   const std::span<const SeatIndex> seats(event.seats.data(), event.seat_count);
   for (uint32_t i = 0; i < seats.size(); ++i) {
     for (uint32_t j = 0; j < i; ++j) {
-      if (seats[i] == seats[j]) return Corrupt("SEATS_HELD", event.schedule, event.hold, "seat twice");
+      if (seats[i] == seats[j])
+        return Corrupt("SEATS_HELD", event.schedule, event.hold, "seat twice");
     }
   }
   if (CheckHold(event.user, seats) != ResultCode::kOk) {
@@ -121,8 +123,13 @@ absl::Status ScheduleSeats::ApplyHeld(const SeatsHeld& event) {
     seat_slot_[seats[i]] = slot + 1;
     next_seat_[seats[i]] = i + 1 < seats.size() ? seats[i + 1] : kNoSeat;
   }
-  holds_[slot] = Hold{event.user, event.deadline_ms, event.hold, seats[0],
-                      static_cast<uint16_t>(seats.size()), HoldStatus::kHeld, 0};
+  holds_[slot] = Hold{event.user,
+                      event.deadline_ms,
+                      event.hold,
+                      seats[0],
+                      static_cast<uint16_t>(seats.size()),
+                      HoldStatus::kHeld,
+                      0};
   hold_slots_.push_back(slot);
   hold_owners_.push_back(event.user);
   seats_held_ += seats.size();
@@ -173,9 +180,15 @@ absl::Status ScheduleSeats::ApplyPaymentStarted(const PaymentStarted& event) {
     return Corrupt("PAYMENT_STARTED", event.schedule, event.hold, "bad payment id or amount");
   }
   live->status = HoldStatus::kPaying;
-  payments_.push_back(PaymentRecord{event.hold, event.user, event.amount, event.request_key,
-                                    event.fingerprint, event.entry, live->seat_count,
-                                    PaymentStatus::kStarted, {}});
+  payments_.push_back(PaymentRecord{event.hold,
+                                    event.user,
+                                    event.amount,
+                                    event.request_key,
+                                    event.fingerprint,
+                                    event.entry,
+                                    live->seat_count,
+                                    PaymentStatus::kStarted,
+                                    {}});
   return absl::OkStatus();
 }
 
@@ -262,8 +275,8 @@ absl::Status ScheduleSeats::CheckInvariants() const {
     }
     const Hold& hold = holds_[slot - 1];
     if (hold.id == 0 || hold_slots_[hold.id - 1] != slot - 1) {
-      return absl::InternalError(absl::StrCat("schedule ", config_.schedule, " seat ", seat,
-                                              " points at a dead hold"));
+      return absl::InternalError(
+          absl::StrCat("schedule ", config_.schedule, " seat ", seat, " points at a dead hold"));
     }
     ++user_seats[hold.user];
     ++held;

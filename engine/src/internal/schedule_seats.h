@@ -44,7 +44,7 @@ struct PaymentRecord {
   Points amount;
   RequestKey request_key;  // Of the PAY command, answered at settlement.
   uint64_t fingerprint;
-  uint32_t entry;          // The payer's queue entry.
+  uint32_t entry;  // The payer's queue entry.
   uint32_t seat_count;
   PaymentStatus status;
   uint8_t reserved[7];
@@ -141,7 +141,7 @@ class ScheduleSeats {
   // By hold id - 1: who made it, kept after it ends so that a foreign user is
   // told HOLD_NOT_OWNED and nothing about what became of it.
   std::vector<UserId> hold_owners_;
-  std::vector<PaymentRecord> payments_;     // By payment id - 1.
+  std::vector<PaymentRecord> payments_;  // By payment id - 1.
   absl::flat_hash_map<UserId, uint32_t> user_seats_;
   uint32_t seats_held_ = 0;
   uint32_t seats_sold_ = 0;

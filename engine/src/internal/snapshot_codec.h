@@ -34,7 +34,8 @@ class SnapshotWriter {
     Put<uint64_t>(values.size());
     const size_t offset = out_->size();
     out_->resize(offset + values.size() * sizeof(T));
-    if (!values.empty()) std::memcpy(out_->data() + offset, values.data(), values.size() * sizeof(T));
+    if (!values.empty())
+      std::memcpy(out_->data() + offset, values.data(), values.size() * sizeof(T));
   }
 
  private:

@@ -25,8 +25,8 @@ void SaveMap(SnapshotWriter* writer, const Map& map) {
 template <typename Map>
 bool LoadMap(SnapshotReader* reader, Map* map) {
   uint64_t count = 0;
-  if (!reader->GetCount(&count, sizeof(typename Map::key_type) +
-                                    sizeof(typename Map::mapped_type))) {
+  if (!reader->GetCount(&count,
+                        sizeof(typename Map::key_type) + sizeof(typename Map::mapped_type))) {
     return false;
   }
   map->reserve(count);
@@ -115,9 +115,9 @@ bool ScheduleSeats::Load(SnapshotReader* reader) {
   if (!reader->GetVector(&seat_slot_, seats) || !reader->GetVector(&next_seat_, seats) ||
       seat_slot_.size() != seats || next_seat_.size() != seats ||
       !reader->GetVector(&holds_, seats) || !reader->GetVector(&free_holds_, seats) ||
-      !reader->GetVector(&hold_slots_, kCountMax) ||
-      !reader->GetVector(&hold_owners_, kCountMax) || !reader->GetVector(&payments_, kCountMax) ||
-      hold_owners_.size() != hold_slots_.size() || !LoadMap(reader, &user_seats_)) {
+      !reader->GetVector(&hold_slots_, kCountMax) || !reader->GetVector(&hold_owners_, kCountMax) ||
+      !reader->GetVector(&payments_, kCountMax) || hold_owners_.size() != hold_slots_.size() ||
+      !LoadMap(reader, &user_seats_)) {
     return reader->Fail();
   }
   // Every index must point inside its array; the core then checks the rest.
@@ -160,11 +160,11 @@ void AdmissionQueue::Save(SnapshotWriter* writer) const {
 bool AdmissionQueue::Load(SnapshotReader* reader) {
   if (!reader->Get(&policy_) || !reader->GetVector(&entries_, kQueueEntriesMax) ||
       !reader->GetVector(waiting_flags_.mutable_nodes(), kQueueEntriesMax) ||
-      waiting_flags_.size() != entries_.size() ||
-      !reader->Get(&waiting_list_) || !reader->Get(&active_list_) ||
-      !reader->Get(&admit_cursor_) || !reader->Get(&window_admitted_) ||
-      !reader->Get(&waiting_) || !reader->Get(&active_) || !reader->Get(&window_start_ms_) ||
-      !reader->Get(&admit_times_ms_) || !reader->Get(&admissions_)) {
+      waiting_flags_.size() != entries_.size() || !reader->Get(&waiting_list_) ||
+      !reader->Get(&active_list_) || !reader->Get(&admit_cursor_) ||
+      !reader->Get(&window_admitted_) || !reader->Get(&waiting_) || !reader->Get(&active_) ||
+      !reader->Get(&window_start_ms_) || !reader->Get(&admit_times_ms_) ||
+      !reader->Get(&admissions_)) {
     return reader->Fail();
   }
   const uint32_t count = entry_count();

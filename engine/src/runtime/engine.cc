@@ -78,8 +78,8 @@ absl::StatusOr<std::array<uint64_t, 2>> TokenKey(const EngineOptions& options, J
     return key;
   }
   key = RandomKey();
-  const absl::Status put =
-      journal->PutMetadata(kName, std::string(reinterpret_cast<const char*>(key.data()), sizeof(key)));
+  const absl::Status put = journal->PutMetadata(
+      kName, std::string(reinterpret_cast<const char*>(key.data()), sizeof(key)));
   // A journal that keeps nothing keeps no key: tokens then live as long as
   // the process, like everything else.
   if (!put.ok() && !absl::IsUnimplemented(put)) return put;
@@ -108,9 +108,9 @@ absl::StatusOr<ProducerState*> EngineState::NewProducer() {
   if (closing()) return absl::FailedPreconditionError("the engine is closed");
   const uint32_t index = producer_count_.load(std::memory_order_relaxed);
   if (index >= options_.producers_max) {
-    return absl::ResourceExhaustedError(
-        absl::StrCat("all ", options_.producers_max, " producers (EngineOptions.producers_max) "
-                     "are taken"));
+    return absl::ResourceExhaustedError(absl::StrCat("all ", options_.producers_max,
+                                                     " producers (EngineOptions.producers_max) "
+                                                     "are taken"));
   }
   // The engine keeps the rings; a handle only points at them, so a shard
   // never touches freed memory, whatever the handle's lifetime.

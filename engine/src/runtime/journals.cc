@@ -1,6 +1,5 @@
 // The two journals that keep nothing on disk: NoopJournal and InMemoryJournal.
 #include "encore/journal.h"
-
 #include "internal/check.h"
 
 namespace encore {
@@ -47,8 +46,7 @@ absl::StatusOr<std::optional<Journal::StoredSnapshot>> InMemoryJournal::LatestSn
   return ShardLocked(shard).snapshot;
 }
 
-absl::Status InMemoryJournal::ReadShard(uint32_t shard, uint64_t from_lsn,
-                                        const BatchReader& fn) {
+absl::Status InMemoryJournal::ReadShard(uint32_t shard, uint64_t from_lsn, const BatchReader& fn) {
   std::vector<Batch> batches;
   {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -75,7 +73,8 @@ absl::Status InMemoryJournal::PutSnapshot(uint32_t shard, uint64_t lsn,
 absl::Status InMemoryJournal::DeleteBefore(uint32_t shard, uint64_t lsn) {
   std::lock_guard<std::mutex> lock(mutex_);
   auto& batches = ShardLocked(shard).batches;
-  std::erase_if(batches, [lsn](const Batch& batch) { return batch.first_lsn + batch.count <= lsn; });
+  std::erase_if(batches,
+                [lsn](const Batch& batch) { return batch.first_lsn + batch.count <= lsn; });
   return absl::OkStatus();
 }
 

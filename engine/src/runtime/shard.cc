@@ -2,7 +2,6 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
-
 #include "internal/check.h"
 #include "runtime/engine_state.h"
 
@@ -23,7 +22,9 @@ Shard::Shard(EngineState* engine, uint32_t index, const CoreOptions& core_option
   batch_requests_.reserve(engine->options().batch_max);
 }
 
-void Shard::Start() { thread_ = std::thread([this] { Run(); }); }
+void Shard::Start() {
+  thread_ = std::thread([this] { Run(); });
+}
 
 void Shard::Join() {
   if (thread_.joinable()) thread_.join();
@@ -47,8 +48,9 @@ absl::Status Shard::Recover() {
       index_, last_lsn_ + 1,
       [&](uint64_t first_lsn, std::span<const uint8_t> records, uint32_t count) -> absl::Status {
         if (first_lsn != last_lsn_ + 1) {
-          return absl::DataLossError(absl::StrCat("shard ", index_, ": gap in the log: expected lsn ",
-                                                  last_lsn_ + 1, ", found ", first_lsn));
+          return absl::DataLossError(absl::StrCat("shard ", index_,
+                                                  ": gap in the log: expected lsn ", last_lsn_ + 1,
+                                                  ", found ", first_lsn));
         }
         uint64_t lsn = first_lsn;
         absl::Status applied;
@@ -314,12 +316,12 @@ size_t Shard::ReleaseAfterFailure() {
   }
   // Payments waiting for an answer that will not come are answered too.
   for (const auto& [key, waiter] : deferred_) {
-    const bool pushed = engine_->producer(waiter.producer)
-                            .from_shard(index_)
-                            .push(CompletionSlot{
-                                Completion{waiter.tag, MakeReply(CommandType::kPay,
-                                                                 ResultCode::kUnavailable)},
-                                false});
+    const bool pushed =
+        engine_->producer(waiter.producer)
+            .from_shard(index_)
+            .push(CompletionSlot{
+                Completion{waiter.tag, MakeReply(CommandType::kPay, ResultCode::kUnavailable)},
+                false});
     ENCORE_CHECK(pushed);
     released_[waiter.producer].fetch_add(1, std::memory_order_acq_rel);
     engine_->producer(waiter.producer).NotifyCompletions();

@@ -76,8 +76,7 @@ absl::Status FromRocksDb(const rocksdb::Status& status, const std::string& conte
   return absl::InternalError(message);
 }
 
-LogStore::LogStore(rocksdb::DB* db, bool sync, std::string path)
-    : db_(db), path_(std::move(path)) {
+LogStore::LogStore(rocksdb::DB* db, bool sync, std::string path) : db_(db), path_(std::move(path)) {
   group_write_options_.sync = sync;
   group_write_options_.disableWAL = false;  // The WAL is the durability.
 }
@@ -339,8 +338,8 @@ absl::StatusOr<std::optional<std::pair<uint64_t, std::vector<uint8_t>>>> LogStor
   const std::string file = SnapshotFile(shard, lsn);
   std::ifstream in(file, std::ios::binary);
   if (!in) {
-    return absl::DataLossError(absl::StrCat("snapshot of shard ", shard, " at lsn ", lsn,
-                                            ": file ", file, " is missing"));
+    return absl::DataLossError(
+        absl::StrCat("snapshot of shard ", shard, " at lsn ", lsn, ": file ", file, " is missing"));
   }
   const std::string value((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   const absl::StatusOr<std::span<const uint8_t>> bytes = DecodeSnapshot(value, shard, lsn);

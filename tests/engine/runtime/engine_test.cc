@@ -78,9 +78,8 @@ void Observe(const Core& core, const std::vector<ScheduleId>& schedules, uint32_
     core.SeatMapUnchecked(schedule, &observed->seat_maps[schedule]);
     ScheduleInfo info;
     core.GetSchedule(schedule, &info);
-    observed->schedule_counts[schedule] = {info.seats_available, info.seats_held,
-                                           info.seats_sold, info.queue_waiting,
-                                           info.queue_active};
+    observed->schedule_counts[schedule] = {info.seats_available, info.seats_held, info.seats_sold,
+                                           info.queue_waiting, info.queue_active};
   }
   for (UserId user = 1; user <= users; ++user) {
     if (ShardOfUser(user, shard_count) != shard) continue;
@@ -174,8 +173,8 @@ std::string Describe(const Reply& reply) {
 
 // Runs a script through `apply`, filling tokens and hold ids from replies.
 template <typename Apply, typename OnAdvance>
-std::vector<Reply> RunScript(const std::vector<ScriptStep>& script, ManualClock* clock,
-                             Apply apply, OnAdvance on_advance) {
+std::vector<Reply> RunScript(const std::vector<ScriptStep>& script, ManualClock* clock, Apply apply,
+                             OnAdvance on_advance) {
   std::map<std::pair<ScheduleId, UserId>, QueueToken> tokens;
   std::map<std::pair<ScheduleId, UserId>, HoldId> holds;
   std::vector<Reply> replies;
@@ -199,7 +198,9 @@ std::vector<Reply> RunScript(const std::vector<ScriptStep>& script, ManualClock*
 }
 
 TEST(EngineTest, ShardedEngineMatchesTheSingleThreadedCore) {
-  const uint64_t seed = std::getenv("ENCORE_SEED") ? std::strtoull(std::getenv("ENCORE_SEED"), nullptr, 10) : 20261124;
+  const uint64_t seed = std::getenv("ENCORE_SEED")
+                            ? std::strtoull(std::getenv("ENCORE_SEED"), nullptr, 10)
+                            : 20261124;
   std::cout << "seed " << seed << " (replay: ENCORE_SEED=" << seed << ")" << std::endl;
   constexpr uint32_t kUsers = 60;
   std::vector<ScheduleConfig> configs;
@@ -217,8 +218,9 @@ TEST(EngineTest, ShardedEngineMatchesTheSingleThreadedCore) {
   ManualClock reference_clock(kSaleOpensMs);
   Core reference(TestCoreOptions());
   EventBuffer events;
-  const std::vector<Reply> expected_replies =
-      RunScript(script, &reference_clock, [&](const Command& command) {
+  const std::vector<Reply> expected_replies = RunScript(
+      script, &reference_clock,
+      [&](const Command& command) {
         return reference.Apply(command, reference_clock.NowMs(), &events);
       },
       [] {});
@@ -430,7 +432,8 @@ TEST(EngineTest, PinnedHoldDoesNotExpireWhileItsDebitIsInFlight) {
 
   clock.Advance(5'000);  // Far past the hold's deadline.
   std::vector<SeatState> seats;
-  engine->Inspect(schedule_shard, [&](const Core& core) { core.SeatMapUnchecked(config.schedule, &seats); });
+  engine->Inspect(schedule_shard,
+                  [&](const Core& core) { core.SeatMapUnchecked(config.schedule, &seats); });
   EXPECT_EQ(seats[2], SeatState::kHeld) << "a pinned hold expired under its payment";
   Completion completion;
   EXPECT_EQ(producer->Poll(std::span<Completion>(&completion, 1)), 0u)
@@ -440,7 +443,8 @@ TEST(EngineTest, PinnedHoldDoesNotExpireWhileItsDebitIsInFlight) {
   ASSERT_EQ(producer->Wait(std::span<Completion>(&completion, 1), std::chrono::seconds(10)), 1u);
   EXPECT_EQ(completion.tag, 99u);
   EXPECT_EQ(completion.reply.code, ResultCode::kOk) << ResultCodeName(completion.reply.code);
-  engine->Inspect(schedule_shard, [&](const Core& core) { core.SeatMapUnchecked(config.schedule, &seats); });
+  engine->Inspect(schedule_shard,
+                  [&](const Core& core) { core.SeatMapUnchecked(config.schedule, &seats); });
   EXPECT_EQ(seats[2], SeatState::kSold);
 }
 

@@ -62,7 +62,8 @@ std::vector<Acked> RunFans(Producer& producer, uint64_t seed, uint32_t fans, Req
   };
   if (setup) {
     call(CreateConcertCommand(kConcert, "Recovery", 0));
-    for (uint32_t i = 0; i < 3; ++i) call(CreateScheduleCommand(MakeScheduleConfig(kSchedule + i, 30), 0));
+    for (uint32_t i = 0; i < 3; ++i)
+      call(CreateScheduleCommand(MakeScheduleConfig(kSchedule + i, 30), 0));
   }
   std::mt19937_64 random(seed);
   for (uint32_t fan = 0; fan < fans; ++fan) {
@@ -71,8 +72,8 @@ std::vector<Acked> RunFans(Producer& producer, uint64_t seed, uint32_t fans, Req
     call(ChargeCommand(user, 3'000 + random() % 9'000, 0));
     const Reply entered = call(EnterCommand(schedule, user, 0));
     if (!entered.ok()) continue;
-    const Reply held =
-        call(HoldCommand(schedule, user, entered.token, {static_cast<SeatIndex>(random() % 30)}, 0));
+    const Reply held = call(
+        HoldCommand(schedule, user, entered.token, {static_cast<SeatIndex>(random() % 30)}, 0));
     if (!held.ok()) continue;
     if (random() % 4 == 0) {
       call(ReleaseCommand(schedule, user, held.hold, 0));
@@ -109,7 +110,8 @@ TEST(RecoveryTest, ReopenRestoresTheSameStateAndRecordedReplies) {
   }
   auto reopened = OpenOn(&journal, 2, &clock);
   EXPECT_EQ(ShardHashes(*reopened), before);
-  EXPECT_GT(reopened->shard_stats(0).recovered_events + reopened->shard_stats(1).recovered_events, 0u);
+  EXPECT_GT(reopened->shard_stats(0).recovered_events + reopened->shard_stats(1).recovered_events,
+            0u);
   auto producer = std::move(*reopened->NewProducer());
   ExpectRepeatsAnsweredFromTheRecord(*producer, acked);
 }
@@ -118,7 +120,8 @@ TEST(RecoveryTest, SnapshotPlusReplayEqualsFullReplay) {
   ManualClock clock(kSaleOpensMs);
   InMemoryJournal with_snapshots;
   InMemoryJournal without;
-  for (Journal* journal : {static_cast<Journal*>(&with_snapshots), static_cast<Journal*>(&without)}) {
+  for (Journal* journal :
+       {static_cast<Journal*>(&with_snapshots), static_cast<Journal*>(&without)}) {
     auto engine = OpenOn(journal, 2, &clock, journal == &with_snapshots ? 40 : 0);
     auto producer = std::move(*engine->NewProducer());
     RequestKey key = 0;
@@ -242,13 +245,15 @@ class HoldingJournal final : public Journal {
   std::unique_ptr<InMemoryJournal> CrashAfterHeldWereWritten() const {
     std::unique_ptr<InMemoryJournal> copy = inner_.Clone();
     std::lock_guard<std::mutex> lock(mutex_);
-    for (const Held& batch : held_) copy->Submit(held_shard_, batch.first_lsn, batch.count, batch.records);
+    for (const Held& batch : held_)
+      copy->Submit(held_shard_, batch.first_lsn, batch.count, batch.records);
     return copy;
   }
   // Lets the held batches through (the live engine can then finish).
   void Release() {
     std::lock_guard<std::mutex> lock(mutex_);
-    for (const Held& batch : held_) inner_.Submit(held_shard_, batch.first_lsn, batch.count, batch.records);
+    for (const Held& batch : held_)
+      inner_.Submit(held_shard_, batch.first_lsn, batch.count, batch.records);
     held_.clear();
     held_shard_ = UINT32_MAX;
   }
@@ -316,7 +321,8 @@ void InDoubtPaymentIsResolved(bool debit_was_durable) {
   }
   EXPECT_EQ(repeat.code, ResultCode::kOk) << ResultCodeName(repeat.code);
   std::vector<SeatState> seats;
-  restarted->Inspect(schedule_shard, [&](const Core& core) { core.SeatMapUnchecked(config.schedule, &seats); });
+  restarted->Inspect(schedule_shard,
+                     [&](const Core& core) { core.SeatMapUnchecked(config.schedule, &seats); });
   EXPECT_EQ(seats[3], SeatState::kSold);
   Points balance = -1;
   restarted->Inspect(user_shard, [&](const Core& core) { balance = core.Balance(user); });
@@ -362,7 +368,9 @@ TEST(RecoveryTest, AFailedJournalStopsAcknowledgingAndSaysWhy) {
   engine->Close();
 }
 
-TEST(RecoveryTest, InDoubtPaymentIsResolvedWhenTheDebitWasDurable) { InDoubtPaymentIsResolved(true); }
+TEST(RecoveryTest, InDoubtPaymentIsResolvedWhenTheDebitWasDurable) {
+  InDoubtPaymentIsResolved(true);
+}
 
 TEST(RecoveryTest, InDoubtPaymentIsResolvedWhenTheDebitWasLost) { InDoubtPaymentIsResolved(false); }
 

@@ -37,7 +37,7 @@ inline constexpr uint32_t kLedgerPageMax = 1000;
 
 // What a request asks for.
 enum class RequestKind : uint8_t {
-  kCommand = 1,        // An engine command (Command); admin ones need admin rights.
+  kCommand = 1,  // An engine command (Command); admin ones need admin rights.
   kHello = 2,
   kListSchedules = 3,  // command.concert
   kSeatMap = 4,        // command.schedule, user, token
@@ -159,12 +159,14 @@ class FrameReader {
       : frame_bytes_max_(frame_bytes_max) {}
 
   // Appends received bytes.
-  void Feed(std::span<const uint8_t> bytes) { buffer_.insert(buffer_.end(), bytes.begin(), bytes.end()); }
+  void Feed(std::span<const uint8_t> bytes) {
+    buffer_.insert(buffer_.end(), bytes.begin(), bytes.end());
+  }
 
   enum class Next : uint8_t { kFrame, kNeedMore, kTooLarge };
   // kFrame: *payload points at the next whole payload, 8-byte aligned as
-  // flatbuffers requires (valid until the next call). kTooLarge: the length header exceeds frame_bytes_max (the stream
-  // cannot be resynchronized: close it).
+  // flatbuffers requires (valid until the next call). kTooLarge: the length header exceeds
+  // frame_bytes_max (the stream cannot be resynchronized: close it).
   Next NextFrame(std::span<const uint8_t>* payload);
   // Bytes buffered and not yet returned.
   size_t buffered() const { return buffer_.size() - consumed_; }

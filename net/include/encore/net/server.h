@@ -125,9 +125,8 @@ inline constexpr uint32_t LatencyBucket(uint64_t nanoseconds) {
   for (uint64_t rest = micros_ceil - 1; rest != 0; rest >>= 1) ++bucket;
   return bucket < kLatencyBuckets - 1 ? bucket : kLatencyBuckets - 1;
 }
-static_assert(LatencyBucket(1'000) == 0 && LatencyBucket(1'001) == 1 &&
-              LatencyBucket(2'000) == 1 && LatencyBucket(4'001) == 3 &&
-              LatencyBucket(UINT64_MAX / 2) == kLatencyBuckets - 1);
+static_assert(LatencyBucket(1'000) == 0 && LatencyBucket(1'001) == 1 && LatencyBucket(2'000) == 1 &&
+              LatencyBucket(4'001) == 3 && LatencyBucket(UINT64_MAX / 2) == kLatencyBuckets - 1);
 
 struct RequestLatency {
   std::array<uint64_t, kLatencyBuckets> bucket_counts{};
