@@ -4,15 +4,18 @@
 // first, so memory is bounded.
 //
 // Layout: the records sit in a ring in insertion order (allocated as it
-// fills, up to capacity), and a small hash index maps (user, key) to a ring
-// slot: about 140 bytes per record, and the hot index stays compact.
+// fills, up to capacity). An open-addressing index (linear probing, at most
+// half full) maps (user, key) to a ring slot with 8-byte buckets: the slot
+// and 32 bits of the key's hash, so a miss, the common case, and the removal
+// of the oldest record touch only the index, never another record. At the
+// default capacity the index is 4 MiB, where a general hash map of
+// (user, key) -> slot took about 13 MiB and two more cache misses per command.
 #ifndef ENCORE_INTERNAL_REQUEST_RESULTS_H_
 #define ENCORE_INTERNAL_REQUEST_RESULTS_H_
 
 #include <cstdint>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
 #include "encore/event.h"
 #include "encore/reply.h"
 #include "internal/user_request.h"
@@ -39,12 +42,28 @@ class RequestResults {
   bool Load(class SnapshotReader* reader);
 
  private:
-  using Key = UserRequest;
+  static constexpr uint64_t kInitialBuckets = 64;
+  struct Bucket {
+    uint32_t slot_plus_one = 0;  // 0: empty.
+    uint32_t hash = 0;           // The low 32 bits of the key's hash.
+  };
+
+  static uint64_t Hash(UserId user, RequestKey key);
+  // The bucket holding (user, key), or the empty bucket that ends its probe.
+  uint64_t Probe(UserId user, RequestKey key, uint32_t hash) const;
+  void Insert(uint32_t hash, uint32_t slot);
+  // Removes the bucket of ring slot `slot` (whose key hashes to `hash`),
+  // shifting later buckets of the same run back so probes stay unbroken.
+  void Erase(uint32_t hash, uint32_t slot);
+  // Rebuilds the index with `buckets` buckets (a power of two).
+  void Rehash(uint64_t buckets);
 
   uint32_t capacity_;
   std::vector<RequestRecorded> ring_;
   uint32_t oldest_ = 0;  // Ring slot of the oldest record once full.
-  absl::flat_hash_map<Key, uint32_t> index_;
+  // Grows by doubling while the ring fills, to at least twice capacity_.
+  std::vector<Bucket> index_;
+  uint64_t mask_ = 0;
 };
 
 }  // namespace encore::internal

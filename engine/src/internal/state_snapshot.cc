@@ -196,12 +196,16 @@ bool RequestResults::Load(SnapshotReader* reader) {
   if ((ring_.size() < capacity_ && oldest_ != 0) || (!ring_.empty() && oldest_ >= ring_.size())) {
     return reader->Fail();
   }
-  index_.reserve(ring_.size());
+  uint64_t buckets = kInitialBuckets;
+  while (buckets < uint64_t{ring_.size()} * 2) buckets *= 2;
+  Rehash(buckets);
   for (uint32_t slot = 0; slot < ring_.size(); ++slot) {
-    if (ring_[slot].key == 0 ||
-        !index_.try_emplace(Key{ring_[slot].user, ring_[slot].key}, slot).second) {
+    const RequestRecorded& record = ring_[slot];
+    const uint32_t hash = static_cast<uint32_t>(Hash(record.user, record.key));
+    if (record.key == 0 || index_[Probe(record.user, record.key, hash)].slot_plus_one != 0) {
       return reader->Fail();
     }
+    Insert(hash, slot);
   }
   return true;
 }
