@@ -69,6 +69,10 @@ struct Connection {
   uint32_t generation = 0;
   // Requests taken and not answered yet (engine and worker pool).
   uint32_t in_flight = 0;
+  // Of those, the reads on the worker pool (at most
+  // kReadsInFlightPerConnectionMax: their replies are not bounded by
+  // output_bytes_max until they arrive).
+  uint32_t reads_in_flight = 0;
   bool admin_listener;
   bool admin = false;  // May send admin requests.
   bool hello_done = false;

@@ -207,6 +207,7 @@ bool IoThread::MayTakeRequests(const Connection& connection) const {
   const ServerOptions& options = server_->options();
   return !connection.closed && !connection.finishing && !draining_ &&
          connection.in_flight < options.in_flight_max &&
+         connection.reads_in_flight < kReadsInFlightPerConnectionMax &&
          connection.output_bytes() < options.output_bytes_max;
 }
 
@@ -399,6 +400,7 @@ void IoThread::SubmitCommand(Connection& connection, const DecodedRequest& reque
 
 void IoThread::SubmitRead(Connection& connection, const DecodedRequest& request, RequestType type) {
   ++connection.in_flight;
+  ++connection.reads_in_flight;
   ++reads_in_flight_;
   asio::post(server_->read_pool(), [server = server_, thread = this, slot = connection.slot,
                                     generation = connection.generation, admin = connection.admin,
@@ -417,6 +419,7 @@ void IoThread::DeliverFrame(uint32_t slot, uint32_t generation, std::vector<uint
   --reads_in_flight_;
   if (ConnectionPtr connection = Lookup(slot, generation)) {
     --connection->in_flight;
+    --connection->reads_in_flight;
     connection->output.insert(connection->output.end(), frame.begin(), frame.end());
     RecordLatency(type, received_at, Clock::now());
     Service(connection);

@@ -15,14 +15,16 @@ namespace encore::testing {
 class LoopbackServer {
  public:
   // `journal` (not owned, may be null: no-op) must outlive the server.
-  explicit LoopbackServer(Journal* journal = nullptr, uint32_t shards = 2) {
+  // `server_options` sets the limits and keys; its listen addresses are
+  // replaced by ephemeral ports of 127.0.0.1.
+  explicit LoopbackServer(Journal* journal = nullptr, uint32_t shards = 2,
+                          net::ServerOptions server_options = {}) {
     EngineOptions options;
     options.shards = shards;
     options.journal = journal;
     absl::StatusOr<std::unique_ptr<Engine>> engine = Engine::Open(options);
     EXPECT_TRUE(engine.ok()) << engine.status();
     engine_ = std::move(*engine);
-    net::ServerOptions server_options;
     server_options.client_listen = "127.0.0.1:0";
     server_options.admin_listen = "127.0.0.1:0";
     absl::StatusOr<std::unique_ptr<net::Server>> server =

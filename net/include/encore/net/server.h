@@ -15,10 +15,16 @@
 // MALFORMED response and the connection is closed; an unknown request type
 // gets UNSUPPORTED and the connection stays.
 //
-// Limits per connection: in_flight_max requests in flight and
-// output_bytes_max bytes of replies not yet written; past either the server
-// stops reading that connection until it drains. A connection that sends
-// nothing for idle_timeout_ms is closed.
+// Limits per connection: in_flight_max requests in flight, of which at most
+// kReadsInFlightPerConnectionMax reads, and output_bytes_max bytes of replies
+// not yet written; past any of them the server stops reading that connection
+// until it drains. A reply is appended whatever the output holds, so what one
+// connection can make the server hold is about output_bytes_max + in_flight_max
+// command replies (~200 bytes each) + kReadsInFlightPerConnectionMax read
+// replies (a seat map is one byte per seat), twice over while a write is under
+// way, plus one frame_bytes_max request. A connection that sends nothing for
+// idle_timeout_ms is closed (also one the server stopped reading because its
+// client does not read its replies).
 //
 // Keys: with api_key set, a client-listener Hello must carry api_key (or the
 // admin key, when one is set). With admin_key set, an admin-listener Hello
@@ -52,6 +58,13 @@ inline constexpr uint32_t kConnectionsMaxLimit = 1'000'000;
 inline constexpr uint32_t kFrameBytesMaxLimit = 16u << 20;
 inline constexpr uint32_t kInFlightMaxLimit = 1u << 16;
 inline constexpr size_t kOutputBytesMaxMin = 64 * 1024;
+// Reads (schedule list, seat map, ledger) one connection may have on the
+// worker pool. Their replies can be large (a seat map of 1,000,000 seats is
+// 1 MB) and are only counted against output_bytes_max once they arrive, so
+// without this bound a client that pipelines seat maps and never reads the
+// replies would make the server hold in_flight_max of them. Two keep the
+// pool's two workers busy for one connection.
+inline constexpr uint32_t kReadsInFlightPerConnectionMax = 2;
 static_assert(kFrameBytesMaxDefault <= kFrameBytesMaxLimit);
 static_assert(kInFlightMaxDefault <= kInFlightMaxLimit);
 
