@@ -13,8 +13,13 @@
 // schedule's shard pins the hold and sends an idempotent debit over an
 // inter-shard ring to the payer's shard, then sells or unpins on the answer.
 //
+// Drive::kManual runs the same shards, rings and journal with no threads: the
+// caller steps each shard (Engine::Step), so a seeded simulation decides the
+// interleaving of shards, journal syncs and crashes, and replays it exactly.
+//
 // Thread safety: Engine is thread-safe. A Producer is used by one thread at a
-// time.
+// time. With Drive::kManual, the engine and all its producers are used by one
+// thread at a time.
 #ifndef ENCORE_ENGINE_H_
 #define ENCORE_ENGINE_H_
 
@@ -50,6 +55,12 @@ enum class FullRingPolicy : uint8_t {
   kBlock = 1,  // Submit waits for room.
 };
 
+// Who runs the shards.
+enum class Drive : uint8_t {
+  kThreads = 0,  // One thread per shard, started by Open.
+  kManual = 1,   // No threads: the caller runs batches with Engine::Step.
+};
+
 struct EngineOptions {
   // Shard threads. Default 1; range 1 .. kShardsMax.
   uint32_t shards = 1;
@@ -82,6 +93,8 @@ struct EngineOptions {
   // durable, and the journal drops the log before it. 0: never. Default
   // 1,048,576. A journal that keeps no snapshots turns this off.
   uint64_t snapshot_every_events = 1u << 20;
+  // Default kThreads. kManual is for deterministic simulation and tests.
+  Drive drive = Drive::kThreads;
 };
 
 // Result codes counted per shard, by slot: (code / 100) * 16 + code % 100.
@@ -140,11 +153,15 @@ class Producer {
 
   // Takes the completions ready now, at most out.size(); returns how many.
   size_t Poll(std::span<Completion> out);
-  // Like Poll, but first waits up to `timeout` for at least one.
+  // Like Poll, but first waits up to `timeout` for at least one. With
+  // Drive::kManual nothing runs while it waits: use Poll and Engine::Step.
   size_t Wait(std::span<Completion> out, std::chrono::milliseconds timeout);
 
   // Submits and waits for this command's reply. REQUIRES: nothing else in
-  // flight on this producer. Blocks on a full ring whatever the policy.
+  // flight on this producer. Blocks on a full ring whatever the policy. With
+  // Drive::kManual it steps the shards itself until the reply comes; if
+  // nothing can move (a journal that never becomes durable) it returns
+  // UNAVAILABLE and the command stays in flight.
   Reply Call(const Command& command);
 
   // Commands submitted whose completion has not been taken yet.
@@ -183,11 +200,24 @@ class Engine {
 
   // Runs fn(core) on the shard's thread between batches (after the shard
   // has advanced its time to the clock) and waits for it: for reads (seat
-  // maps, ledgers) and for tests. fn must not keep the reference.
+  // maps, ledgers) and for tests. fn must not keep the reference. With
+  // Drive::kManual, fn runs at once on the caller's thread and sees the state
+  // after the shard's last Step.
   void Inspect(uint32_t shard, const std::function<void(const Core&)>& fn);
 
+  // Drive::kManual only: runs one batch of `shard` on the caller's thread
+  // (drain its rings, read the clock, apply, hand the events to the journal,
+  // release what is durable, snapshot when due). True if it made progress:
+  // took input, wrote events or released replies or messages. A shard with
+  // nothing to do but wait for the journal returns false.
+  // REQUIRES: options.drive == Drive::kManual, shard < shard_count().
+  bool Step(uint32_t shard);
+
   // Stops taking commands, finishes every command and saga in flight, waits
-  // for the journal, releases the last replies and stops the threads.
+  // for the journal, releases the last replies and stops the threads. With
+  // Drive::kManual it steps the shards itself (calling the journal's
+  // WaitDurable when only durability is missing) until all is answered, or
+  // until nothing can move any more; what is left then is never answered.
   void Close();
 
   uint32_t shard_count() const;

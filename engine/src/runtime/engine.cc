@@ -57,6 +57,9 @@ absl::Status ValidateEngineOptions(const EngineOptions& options) {
   if (options.full_ring != FullRingPolicy::kBusy && options.full_ring != FullRingPolicy::kBlock) {
     return invalid("full_ring", static_cast<uint64_t>(options.full_ring), "kBusy or kBlock");
   }
+  if (options.drive != Drive::kThreads && options.drive != Drive::kManual) {
+    return invalid("drive", static_cast<uint64_t>(options.drive), "kThreads or kManual");
+  }
   return absl::OkStatus();
 }
 
@@ -143,6 +146,11 @@ absl::Status EngineState::failure() const {
 
 void EngineState::Inspect(uint32_t shard, const std::function<void(const Core&)>& fn) {
   ENCORE_CHECK(shard < shards_.size());
+  if (manual()) {
+    // No thread owns the core: the caller is the only one running it.
+    shards_[shard]->InspectStopped(fn);
+    return;
+  }
   if (stopping()) {
     // The threads are gone (or going): wait for them, then read directly.
     Close();
@@ -152,9 +160,33 @@ void EngineState::Inspect(uint32_t shard, const std::function<void(const Core&)>
   shards_[shard]->Inspect(fn);
 }
 
+bool EngineState::DriveRound() {
+  bool moved = false;
+  for (auto& shard : shards_) moved |= shard->Step();
+  if (moved) return true;
+  // Nothing left to apply: what remains waits for the journal.
+  for (auto& shard : shards_) moved |= shard->WaitForJournal();
+  return moved;
+}
+
 void EngineState::Close() {
   if (closed_) return;
   closing_.store(true, std::memory_order_release);
+  if (manual()) {
+    // No threads to stop: finish what is in flight on this thread, as the
+    // shard threads would, or stop where nothing can move.
+    auto quiescent = [this] {
+      for (const auto& shard : shards_) {
+        if (!shard->Quiescent()) return false;
+      }
+      return true;
+    };
+    while (!quiescent() && DriveRound()) {
+    }
+    stopping_.store(true, std::memory_order_release);
+    closed_ = true;
+    return;
+  }
   // A Submit that passed the closing check finishes its push first.
   while (submits_under_way_.load(std::memory_order_acquire) != 0) std::this_thread::yield();
   stopping_.store(true, std::memory_order_release);
@@ -189,7 +221,9 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& option
   for (uint32_t shard = 0; shard < state->shard_count(); ++shard) {
     state->shard(shard).ResendPaymentsInFlight();
   }
-  for (uint32_t shard = 0; shard < state->shard_count(); ++shard) state->shard(shard).Start();
+  if (!state->manual()) {
+    for (uint32_t shard = 0; shard < state->shard_count(); ++shard) state->shard(shard).Start();
+  }
   return std::unique_ptr<Engine>(new Engine(std::move(state)));
 }
 
@@ -205,6 +239,11 @@ absl::StatusOr<std::unique_ptr<Producer>> Engine::NewProducer() {
 
 void Engine::Inspect(uint32_t shard, const std::function<void(const Core&)>& fn) {
   state_->Inspect(shard, fn);
+}
+
+bool Engine::Step(uint32_t shard) {
+  ENCORE_CHECK(state_->manual() && shard < state_->shard_count());
+  return state_->shard(shard).Step();
 }
 
 void Engine::Close() { state_->Close(); }

@@ -92,6 +92,19 @@ class ProducerState {
   std::atomic<uint64_t> submitted_{0};
   // Completions taken from the rings while waiting for room (kBlock).
   std::deque<Completion> stash_;
+  // CREATE_CONCERTs in flight, in submission order: one is answered only
+  // when every shard's copy is durable, or a crash could keep the concert on
+  // some shards only. Each shard answers its copies in order, so the k-th
+  // copy a shard returns belongs to the k-th broadcast.
+  struct Broadcast {
+    Completion completion;
+    uint32_t copies_left;
+    bool unavailable;  // A copy's effect is unknown: so is the broadcast's.
+  };
+  std::deque<Broadcast> broadcasts_;
+  uint64_t broadcasts_answered_ = 0;
+  std::vector<uint64_t> broadcast_copies_taken_;  // Per shard.
+  size_t TakeBroadcast(uint32_t shard, const CompletionSlot& slot);
   Wakeup wakeup_;
   std::function<void()> completion_callback_;
 };
@@ -115,6 +128,12 @@ class Shard {
   void InspectStopped(const std::function<void(const Core&)>& fn) { fn(core_); }
   // Before Start(): queues the debits of payments left in flight.
   void ResendPaymentsInFlight();
+  // One batch on the caller's thread (Drive::kManual): true if it moved.
+  bool Step() { return RunBatch(); }
+  // Drive::kManual: asks the journal for the oldest pending LSN (WaitDurable
+  // with no timeout); true if the next Step can release something.
+  bool WaitForJournal();
+  bool Quiescent() const;
 
  private:
   struct Pending {
@@ -145,7 +164,6 @@ class Shard {
   void MaybeSnapshot();
   void RunInspections();
   bool HasInput() const;
-  bool Quiescent() const;
 
   EngineState* engine_;
   const uint32_t index_;
@@ -202,8 +220,12 @@ class EngineState {
   absl::StatusOr<ProducerState*> NewProducer();
   void Inspect(uint32_t shard, const std::function<void(const Core&)>& fn);
   void Close();
+  // Drive::kManual: one Step of every shard; if none moved, waits on the
+  // journal for each. False when nothing could move.
+  bool DriveRound();
 
   const EngineOptions& options() const { return options_; }
+  bool manual() const { return options_.drive == Drive::kManual; }
   const Clock& clock() const { return *clock_; }
   Journal& journal() { return *journal_; }
   uint32_t shard_count() const { return options_.shards; }

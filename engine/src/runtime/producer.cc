@@ -8,7 +8,10 @@ namespace encore {
 namespace internal {
 
 ProducerState::ProducerState(EngineState* engine, uint32_t index)
-    : engine_(engine), index_(index), in_flight_to_shard_(engine->shard_count(), 0) {
+    : engine_(engine),
+      index_(index),
+      in_flight_to_shard_(engine->shard_count(), 0),
+      broadcast_copies_taken_(engine->shard_count(), 0) {
   const uint32_t capacity = engine->options().ring_capacity;
   for (uint32_t shard = 0; shard < engine->shard_count(); ++shard) {
     to_shard_.push_back(std::make_unique<Ring<Request>>(capacity));
@@ -61,6 +64,7 @@ ResultCode ProducerState::Submit(const Command& command, uint64_t tag) {
     for (uint32_t shard = 0; shard < shards; ++shard) {
       Push(shard, Request{command, tag, shard != 0});
     }
+    broadcasts_.push_back(Broadcast{Completion{tag, Reply{}}, shards, false});
     return ResultCode::kOk;
   }
   const uint32_t shard = ShardOfCommand(command, shards);
@@ -82,14 +86,41 @@ size_t ProducerState::Poll(std::span<Completion> out) {
     while (taken < out.size() && from_shard_[shard]->pop(slot)) {
       --in_flight_to_shard_[shard];
       --in_flight_;
-      if (!slot.silent) out[taken++] = slot.completion;
+      if (slot.completion.reply.type == CommandType::kCreateConcert) {
+        taken += TakeBroadcast(shard, slot);
+      } else if (!slot.silent) {
+        out[taken++] = slot.completion;
+      }
     }
+  }
+  // Broadcasts whose copies are all in, in order.
+  while (taken < out.size() && !broadcasts_.empty() && broadcasts_.front().copies_left == 0) {
+    Completion& completion = broadcasts_.front().completion;
+    if (broadcasts_.front().unavailable) {
+      completion.reply = MakeReply(CommandType::kCreateConcert, ResultCode::kUnavailable);
+    }
+    out[taken++] = completion;
+    broadcasts_.pop_front();
+    ++broadcasts_answered_;
   }
   return taken;
 }
 
+size_t ProducerState::TakeBroadcast(uint32_t shard, const CompletionSlot& slot) {
+  const uint64_t index = broadcast_copies_taken_[shard]++ - broadcasts_answered_;
+  ENCORE_CHECK(index < broadcasts_.size());
+  Broadcast& broadcast = broadcasts_[index];
+  // Shard 0's copy carries the answer; the others only have to be durable.
+  if (!slot.silent) broadcast.completion = slot.completion;
+  if (slot.completion.reply.code == ResultCode::kUnavailable) broadcast.unavailable = true;
+  --broadcast.copies_left;
+  // Counted as taken only when handed out (the loop in Poll).
+  return 0;
+}
+
 bool ProducerState::AnyCompletion() {
   if (!stash_.empty()) return true;
+  if (!broadcasts_.empty() && broadcasts_.front().copies_left == 0) return true;
   for (const auto& ring : from_shard_) {
     if (ring->read_available() > 0) return true;
   }
@@ -109,18 +140,25 @@ size_t ProducerState::Wait(std::span<Completion> out, std::chrono::milliseconds 
 }
 
 Reply ProducerState::Call(const Command& command) {
-  ENCORE_CHECK(in_flight_ == 0 && stash_.empty());
+  ENCORE_CHECK(in_flight_ == 0 && stash_.empty() && broadcasts_.empty());
   const ResultCode submitted = Submit(command, 0);
   if (submitted != ResultCode::kOk) return MakeReply(command.type, submitted);
   // A broadcast's other copies complete silently: wait for them too, so the
   // next Call starts with nothing in flight.
   Completion completion;
   bool answered = false;
+  const bool manual = engine_->manual();
   while (!answered || in_flight_ > 0) {
     Completion taken;
-    if (Wait(std::span<Completion>(&taken, 1), std::chrono::milliseconds(100)) == 1) {
+    const std::span<Completion> out(&taken, 1);
+    if ((manual ? Poll(out) : Wait(out, std::chrono::milliseconds(100))) == 1) {
       completion = taken;
       answered = true;
+      continue;
+    }
+    // No shard threads: this thread runs them until the reply comes.
+    if (manual && !engine_->DriveRound()) {
+      return answered ? completion.reply : MakeReply(command.type, ResultCode::kUnavailable);
     }
   }
   return completion.reply;

@@ -368,6 +368,15 @@ size_t Shard::Release() {
   return released;
 }
 
+bool Shard::WaitForJournal() {
+  if (pending_.empty()) return false;
+  Journal& journal = engine_->journal();
+  const uint64_t lsn = pending_.front().lsn;
+  if (journal.DurableLsn(index_) < lsn)
+    journal.WaitDurable(index_, lsn, std::chrono::milliseconds(0));
+  return journal.DurableLsn(index_) >= lsn || !journal.status().ok();
+}
+
 bool Shard::HasInput() const {
   if (inspection_pending_.load(std::memory_order_acquire)) return true;
   for (const auto& ring : inbox_) {
