@@ -20,6 +20,7 @@
 #include <charconv>
 #include <cstdio>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -201,11 +202,38 @@ void BlockStopSignals(sigset_t* signals) {
   pthread_sigmask(SIG_BLOCK, signals, nullptr);
 }
 
-int WaitForStopSignal(const sigset_t& signals) {
-  int signal_number = 0;
-  while (sigwait(&signals, &signal_number) != 0) {
+// How often the main thread looks at the journal while it waits for a signal.
+constexpr int64_t kHealthCheckMs = 200;
+
+// Waits for SIGINT or SIGTERM; every kHealthCheckMs runs `check`.
+int WaitForStopSignal(const sigset_t& signals, const std::function<void()>& check) {
+  const timespec period{0, kHealthCheckMs * 1'000'000};
+  while (true) {
+    const int signal_number = sigtimedwait(&signals, nullptr, &period);
+    if (signal_number > 0) return signal_number;
+    check();
   }
-  return signal_number;
+}
+
+// Once the journal fails (a full disk, an I/O error), the engine answers
+// every request UNAVAILABLE: nothing more is acknowledged, and what was
+// acknowledged is on disk. The in-memory state may hold effects of the
+// commands that failed, so the engine does not resume in place: a restart
+// (once there is space again) recovers from the journal. Said once, on stderr.
+void ReportJournalFailure(const std::string& data_dir, const Engine& engine,
+                          const RocksDbJournal& journal, bool* reported) {
+  if (*reported) return;
+  absl::Status failure = journal.status();
+  if (failure.ok()) failure = engine.status();
+  if (failure.ok()) return;
+  *reported = true;
+  std::fprintf(stderr,
+               "encored: JOURNAL FAILED in data dir %s: %s\n"
+               "encored: every request is now answered UNAVAILABLE; everything acknowledged "
+               "before is on disk. Free space (or fix the disk), then restart encored: it "
+               "recovers from the journal.\n",
+               data_dir.c_str(), failure.ToString().c_str());
+  std::fflush(stderr);
 }
 
 int Fail(const std::string& message) {
@@ -268,7 +296,10 @@ int Run(const Config& config) {
   }
   std::fflush(stdout);
 
-  const int signal_number = WaitForStopSignal(signals);
+  bool failure_reported = false;
+  const int signal_number = WaitForStopSignal(signals, [&] {
+    ReportJournalFailure(config.data_dir, **engine, **journal, &failure_reported);
+  });
   std::fprintf(stderr, "encored: %s, stopping\n", signal_number == SIGINT ? "SIGINT" : "SIGTERM");
   // The exporter reads the server and the engine: it stops first.
   if (metrics != nullptr) metrics->Stop();

@@ -4,7 +4,8 @@
 // changed behind the tool's back is caught, naming the user.
 #include <sstream>
 
-#include "../../tools/load/load.cc"  // The tool's core, compiled into this test.
+#include "../../tools/load/ack_log.cc"  // The ack log and its check.
+#include "../../tools/load/load.cc"     // The tool's core, compiled into this test.
 #include "gtest/gtest.h"
 #include "support/loopback_server.h"
 

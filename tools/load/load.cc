@@ -93,7 +93,7 @@ class Lane {
   void Issue(Op op, const Command& command, Then then, Clock::time_point intended = {}) {
     const Clock::time_point start = intended == Clock::time_point{} ? Clock::now() : intended;
     client_->Send(command, [this, op, start, then = std::move(then)](const DecodedResponse& r) {
-      Record(op, r.code, MicrosSince(start));
+      Record(op, r.code, r.message, MicrosSince(start));
       then(r);
     });
   }
@@ -101,7 +101,7 @@ class Lane {
     const Clock::time_point start = Clock::now();
     client_->SendSeatMap(schedule, user, token,
                          [this, start, then = std::move(then)](const DecodedResponse& r) {
-                           Record(Op::kSeatMap, r.code, MicrosSince(start));
+                           Record(Op::kSeatMap, r.code, r.message, MicrosSince(start));
                            then(r);
                          });
   }
@@ -130,10 +130,18 @@ class Lane {
   // Guards the lane's users and what the lane has measured.
   std::mutex mutex;
   Expectations expected;  // Under mutex.
+  // Set before the first request; the log is shared by the lanes (its own lock).
+  AckLog* ack_log = nullptr;
+  uint64_t run_id = 0;
+  // Replies UNAVAILABLE (the server stopping, its journal failed, or the
+  // connection lost), and the first one's message. Under mutex.
+  uint64_t unavailable = 0;
+  std::string unavailable_message;
 
  private:
-  void Record(Op op, ResultCode code, uint64_t latency_us) {
+  void Record(Op op, ResultCode code, const std::string& message, uint64_t latency_us) {
     std::lock_guard<std::mutex> lock(mutex);
+    if (code == ResultCode::kUnavailable && unavailable++ == 0) unavailable_message = message;
     OpSummary& summary = operations_[op];
     const Outcome outcome = Classify(code);
     if (outcome == Outcome::kOk) ++summary.ok;
@@ -152,9 +160,30 @@ class Lane {
   uint64_t second_errors_ = 0;
 };
 
+// A mutating request whose effect the tool cannot know. REQUIRES: lane.mutex held.
+void MarkUncertain(Lane& lane, UserId user) {
+  if (lane.ack_log != nullptr && lane.expected.uncertain.count(user) == 0) {
+    lane.ack_log->Uncertain(lane.run_id, user);
+  }
+  lane.expected.uncertain[user] = true;
+}
+
 // Records a mutating request's effect on the expectations. REQUIRES: lane.mutex held.
 void NoteUncertain(Lane& lane, UserId user, const DecodedResponse& response) {
-  if (Classify(response.code) == Outcome::kError) lane.expected.uncertain[user] = true;
+  if (Classify(response.code) == Outcome::kError) MarkUncertain(lane, user);
+}
+
+// Logs a payment's answer: OK or a refusal the tool was given. A payment in
+// progress or already paid (a repeat) is in doubt instead. REQUIRES: lane.mutex held.
+void LogPay(Lane& lane, ScheduleId schedule, UserId user, RequestKey key, HoldId hold,
+            const DecodedResponse& r) {
+  if (r.code == ResultCode::kPaymentInProgress || r.code == ResultCode::kAlreadyPaid) {
+    MarkUncertain(lane, user);
+    return;
+  }
+  if (lane.ack_log == nullptr || Classify(r.code) == Outcome::kError) return;
+  lane.ack_log->Pay(lane.run_id, schedule, user, key, hold, r.code,
+                    r.code == ResultCode::kOk ? r.reply.amount : 0);
 }
 
 absl::StatusOr<std::vector<std::unique_ptr<Lane>>> ConnectLanes(const LoadOptions& options) {
@@ -309,7 +338,38 @@ void FinishReport(std::vector<std::unique_ptr<Lane>>& lanes, Monitor& monitor,
     for (auto& [user, balance] : lane->expected.balances)
       report->expected.balances[user] += balance;
     for (auto& [user, flag] : lane->expected.uncertain) report->expected.uncertain[user] = flag;
+    if (!report->server_lost && (!lane->client().connected() || lane->unavailable > 0)) {
+      report->server_lost = true;
+      report->server_lost_reason = !lane->client().connected()
+                                       ? "the connection to the server was lost"
+                                       : "the server answered UNAVAILABLE (" +
+                                             std::to_string(lane->unavailable) +
+                                             " times: " + lane->unavailable_message + ")";
+    }
+    if (lane->ack_log != nullptr && !lane->ack_log->ok()) report->ack_log_failed = true;
   }
+}
+
+// Opens --ack-log (if given) and records the run; null without --ack-log.
+// Declared before the lanes, so it outlives their callbacks.
+absl::StatusOr<std::unique_ptr<AckLog>> StartAckLog(const LoadOptions& options, uint64_t run_id,
+                                                    const std::vector<ScheduleId>& schedules) {
+  if (options.ack_log_path.empty()) return nullptr;
+  absl::StatusOr<std::unique_ptr<AckLog>> ack_log = AckLog::Open(options.ack_log_path);
+  if (!ack_log.ok()) return ack_log.status();
+  (*ack_log)->Run(run_id, /*concert=*/run_id, schedules);
+  return ack_log;
+}
+
+absl::StatusOr<std::vector<std::unique_ptr<Lane>>> ConnectLanes(const LoadOptions& options,
+                                                                AckLog* ack_log, uint64_t run_id) {
+  absl::StatusOr<std::vector<std::unique_ptr<Lane>>> lanes = ConnectLanes(options);
+  if (!lanes.ok()) return lanes.status();
+  for (auto& lane : *lanes) {
+    lane->ack_log = ack_log;
+    lane->run_id = run_id;
+  }
+  return lanes;
 }
 
 uint64_t RunIdOf(const LoadOptions& options) {
@@ -371,6 +431,9 @@ class FlashSale {
       lane.Issue(Op::kCharge, MakeCharge(user, amount, 1), [&lane, user, amount](auto& r) {
         std::lock_guard<std::mutex> lock(lane.mutex);
         lane.expected.balances[user] += r.code == ResultCode::kOk ? amount : 0;
+        if (r.code == ResultCode::kOk && lane.ack_log != nullptr) {
+          lane.ack_log->Charge(lane.run_id, user, 1, amount);
+        }
         NoteUncertain(lane, user, r);
       });
     }
@@ -461,8 +524,11 @@ class FlashSale {
     Fan& fan = fans_[i];
     const RequestKey key =
         100 + static_cast<RequestKey>(fan.hold_attempts + fan.seat_map_reads * 10);
-    lane.Issue(Op::kHold, MakeHoldSeats(schedule_, fan.user, fan.token, seats, key),
-               [this, i](const DecodedResponse& r) { OnHoldReply(i, r); });
+    const Command command = MakeHoldSeats(schedule_, fan.user, fan.token, seats, key);
+    lane.Issue(Op::kHold, command,
+               [this, i, key, seats = std::move(seats)](const DecodedResponse& r) {
+                 OnHoldReply(i, r, key, seats);
+               });
   }
 
   std::vector<SeatIndex> PickSeats(Fan& fan, const std::vector<SeatIndex>& from) {
@@ -527,7 +593,8 @@ class FlashSale {
     if (shop) StartShopping(i);
   }
 
-  void OnHoldReply(uint32_t i, const DecodedResponse& r) {
+  void OnHoldReply(uint32_t i, const DecodedResponse& r, RequestKey key,
+                   const std::vector<SeatIndex>& held) {
     Lane& lane = LaneOf(i);
     Fan& fan = fans_[i];
     enum { kNone, kRetry, kSeatMap, kPay, kLeave } next = kNone;
@@ -535,6 +602,9 @@ class FlashSale {
     {
       std::lock_guard<std::mutex> lock(lane.mutex);
       if (r.code == ResultCode::kOk) {
+        if (lane.ack_log != nullptr) {
+          lane.ack_log->Hold(lane.run_id, schedule_, fan.user, key, r.reply.hold, held);
+        }
         fan.hold = r.reply.hold;
         fan.hold_seats = r.reply.seat_count;
         if (fan.fate == Fate::kPay) {
@@ -599,6 +669,7 @@ class FlashSale {
       std::lock_guard<std::mutex> lock(lane.mutex);
       fan.busy = false;
       const bool late = fan.fate == Fate::kLate;
+      LogPay(lane, schedule_, fan.user, /*key=*/4, fan.hold, r);
       if (r.code == ResultCode::kOk) {
         lane.expected.balances[fan.user] -= r.reply.amount;
         lane.expected.seats_paid[schedule_] += fan.hold_seats;
@@ -734,7 +805,10 @@ class ThroughputLane {
       op = Choose(shoppers_[index], &command);
     }
     lane_.Issue(
-        op, command, [this, index, op](const DecodedResponse& r) { OnReply(index, op, r); },
+        op, command,
+        [this, index, op, key = command.request_key](const DecodedResponse& r) {
+          OnReply(index, op, key, r);
+        },
         intended);
   }
 
@@ -782,17 +856,18 @@ class ThroughputLane {
     return Op::kStatus;
   }
 
-  void OnReply(uint32_t index, Op op, const DecodedResponse& r) {
+  void OnReply(uint32_t index, Op op, RequestKey key, const DecodedResponse& r) {
     {
       std::lock_guard<std::mutex> lock(lane_.mutex);
       Shopper& s = shoppers_[index];
       const bool ok = r.code == ResultCode::kOk;
-      if (Classify(r.code) == Outcome::kError && op != Op::kStatus) {
-        lane_.expected.uncertain[s.user] = true;
-      }
+      if (Classify(r.code) == Outcome::kError && op != Op::kStatus) MarkUncertain(lane_, s.user);
       switch (op) {
         case Op::kCharge:
           if (ok) {
+            if (lane_.ack_log != nullptr) {
+              lane_.ack_log->Charge(lane_.run_id, s.user, key, s.charging);
+            }
             lane_.expected.balances[s.user] += s.charging;
             s.charged = true;
           }
@@ -805,6 +880,10 @@ class ThroughputLane {
           break;
         case Op::kHold:
           if (ok) {
+            if (lane_.ack_log != nullptr) {
+              lane_.ack_log->Hold(lane_.run_id, schedule_, s.user, key, r.reply.hold,
+                                  std::span<const SeatIndex>(&s.held_seat, 1));
+            }
             s.hold = r.reply.hold;
           } else {
             free_seats_.push_back(s.held_seat);
@@ -817,6 +896,7 @@ class ThroughputLane {
           s.hold = 0;
           break;
         case Op::kPay:
+          LogPay(lane_, schedule_, s.user, key, s.hold, r);
           if (ok) {
             lane_.expected.balances[s.user] -= r.reply.amount;
             lane_.expected.seats_paid[schedule_] += 1;
@@ -867,8 +947,11 @@ const char* OpName(Op op) {
 
 absl::Status ValidateLoadOptions(const LoadOptions& o) {
   auto bad = [](const std::string& text) { return absl::InvalidArgumentError(text); };
+  if (o.scenario == "verify") {
+    return o.ack_log_path.empty() ? bad("verify needs --ack-log FILE") : absl::OkStatus();
+  }
   if (o.scenario != "flash-sale" && o.scenario != "throughput") {
-    return bad("the scenario is flash-sale or throughput; got '" + o.scenario + "'");
+    return bad("the scenario is flash-sale, throughput or verify; got '" + o.scenario + "'");
   }
   if (o.connections < 1 || o.connections > kConnectionsMax) return bad("--connections is 1 .. 256");
   if (o.depth < 1 || o.depth > kDepthMax) return bad("--depth is 1 .. 65536");
@@ -908,7 +991,10 @@ absl::StatusOr<LoadReport> RunFlashSale(const LoadOptions& options, std::ostream
     return s;
   }
   report.expected.seats_paid[schedule] = 0;
-  absl::StatusOr<std::vector<std::unique_ptr<Lane>>> lanes = ConnectLanes(options);
+  absl::StatusOr<std::unique_ptr<AckLog>> ack_log = StartAckLog(options, report.run_id, {schedule});
+  if (!ack_log.ok()) return ack_log.status();
+  absl::StatusOr<std::vector<std::unique_ptr<Lane>>> lanes =
+      ConnectLanes(options, ack_log->get(), report.run_id);
   if (!lanes.ok()) return lanes.status();
   FlashSale sale(options, report.run_id, &*lanes);
   const Clock::time_point start = Clock::now();
@@ -937,7 +1023,10 @@ absl::StatusOr<LoadReport> RunThroughput(const LoadOptions& options, std::ostrea
       !s.ok()) {
     return s;
   }
-  absl::StatusOr<std::vector<std::unique_ptr<Lane>>> lanes = ConnectLanes(options);
+  absl::StatusOr<std::unique_ptr<AckLog>> ack_log = StartAckLog(options, report.run_id, schedules);
+  if (!ack_log.ok()) return ack_log.status();
+  absl::StatusOr<std::vector<std::unique_ptr<Lane>>> lanes =
+      ConnectLanes(options, ack_log->get(), report.run_id);
   if (!lanes.ok()) return lanes.status();
   std::atomic<uint64_t> issued{0};
   const Clock::time_point start = Clock::now();
@@ -1166,6 +1255,10 @@ void PrintSummary(const LoadReport& report, std::ostream& out) {
     out << "open loop: " << report.open_loop_skipped
         << " requests skipped (every user of their connection was busy): raise --depth\n";
   }
+  if (report.server_lost) {
+    out << "\ncheck: skipped, the server went away mid-run (" << report.server_lost_reason << ")\n";
+    return;
+  }
   out << "\ncheck: " << report.expected.seats_paid.size() << " schedules, "
       << report.expected.balances.size() - report.expected.uncertain.size() << " balances checked ("
       << report.expected.uncertain.size()
@@ -1217,9 +1310,11 @@ namespace {
 constexpr int kExitOk = 0;
 constexpr int kExitUsage = 2;
 constexpr int kExitBreach = 3;
+constexpr int kExitServerLost = 4;
 
 constexpr char kUsage[] =
     R"(usage: encore-load <flash-sale|throughput> [options]
+       encore-load verify --ack-log FILE [--host H] [--admin-port P]
 
   --host H              server address (default 127.0.0.1)
   --port P              client port (default 7400)
@@ -1233,6 +1328,11 @@ constexpr char kUsage[] =
   --json FILE           write the result as JSON
   --chart FILE.png      requests/s and p99 per second (needs gnuplot)
   --quiet               no progress line each second
+  --ack-log FILE        append a line per acknowledged charge, hold and payment (and
+                        per user with a request left unanswered), flushed as it comes
+verify:                 check a server against every run recorded in --ack-log FILE:
+                        every acked charge and payment is in the ledger, paid seats are
+                        SOLD, sold == paid, balances == charges - payments
 flash-sale:
   --users N (1000)  --seats N (100)  --price P (1000)  --active-max N (100, 0: no limit)
   --hold-ttl-ms T (2000)  --abandon-percent A (10)  --late-percent L (5)  --poll-ms M (100)
@@ -1242,7 +1342,8 @@ throughput:
                         default), or hold and release cycles only (holds)
 
 Exit code: 0 the server's state matched what the tool saw, 2 usage or connection
-error, 3 a breach (printed).
+error, 3 a breach (printed), 4 the server went away mid-run (connection lost or
+UNAVAILABLE answers: the report is printed, the check skipped; run verify later).
 )";
 
 template <typename Number>
@@ -1304,6 +1405,8 @@ absl::StatusOr<LoadOptions> ParseOptions(int argc, char** argv, bool* seats_give
       options.json_path = value;
     } else if (name == "chart") {
       options.chart_path = value;
+    } else if (name == "ack-log") {
+      options.ack_log_path = value;
     } else if (name == "users") {
       parsed = ParseNumber(value, &options.users);
     } else if (name == "seats") {
@@ -1328,7 +1431,7 @@ absl::StatusOr<LoadOptions> ParseOptions(int argc, char** argv, bool* seats_give
       return absl::InvalidArgumentError("--" + name + ": not a number in range: '" + value + "'");
   }
   if (words.size() != 1)
-    return absl::InvalidArgumentError("give one scenario: flash-sale or throughput");
+    return absl::InvalidArgumentError("give one scenario: flash-sale, throughput or verify");
   options.scenario = words[0];
   if (options.scenario == "throughput" && !*seats_given) options.seats = kThroughputSeatsDefault;
   if (options.scenario == "flash-sale" && !duration_given) options.duration_s = 120;
@@ -1337,6 +1440,18 @@ absl::StatusOr<LoadOptions> ParseOptions(int argc, char** argv, bool* seats_give
   }
   if (absl::Status valid = ValidateLoadOptions(options); !valid.ok()) return valid;
   return options;
+}
+
+int MainVerify(const LoadOptions& options) {
+  std::cerr << "encore-load verify " << options.ack_log_path << " against " << options.host << ":"
+            << options.admin_port << "\n";
+  absl::StatusOr<VerifyReport> report = VerifyAckLog(options, options.ack_log_path);
+  if (!report.ok()) {
+    std::cerr << "encore-load: " << report.status().message() << "\n";
+    return kExitUsage;
+  }
+  PrintVerifyReport(*report, std::cout);
+  return report->breaches.empty() ? kExitOk : kExitBreach;
 }
 
 }  // namespace
@@ -1351,6 +1466,7 @@ int Main(int argc, char** argv) {
     std::cerr << kUsage;
     return kExitUsage;
   }
+  if (options->scenario == "verify") return MainVerify(*options);
   if (options->seed == 0) options->seed = static_cast<uint64_t>(WallMs());
   std::cerr << "encore-load " << options->scenario << " against " << options->host << ":"
             << options->port << " (admin " << options->admin_port << "), seed " << options->seed
@@ -1362,7 +1478,7 @@ int Main(int argc, char** argv) {
     std::cerr << "encore-load: " << report.status().message() << "\n";
     return kExitUsage;
   }
-  report->breaches = CheckServerState(*options, report->expected);
+  if (!report->server_lost) report->breaches = CheckServerState(*options, report->expected);
   PrintSummary(*report, std::cout);
   if (!options->chart_path.empty()) {
     report->chart_note = WriteChart(*report, options->chart_path);
@@ -1374,6 +1490,19 @@ int Main(int argc, char** argv) {
     std::ofstream json(options->json_path);
     json << ReportJson(*options, *report);
     if (!json) std::cerr << "encore-load: cannot write " << options->json_path << "\n";
+  }
+  if (report->ack_log_failed) {
+    std::cerr << "encore-load: cannot write the ack log " << options->ack_log_path << "\n";
+    return kExitUsage;
+  }
+  if (report->server_lost) {
+    std::cout << "server lost mid-run: " << report->server_lost_reason << "; the check is skipped"
+              << (options->ack_log_path.empty()
+                      ? ""
+                      : " (run `encore-load verify --ack-log " + options->ack_log_path +
+                            "` once the server is back)")
+              << "\n";
+    return kExitServerLost;
   }
   return report->breaches.empty() ? kExitOk : kExitBreach;
 }

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "ack_log.h"
 #include "encore/types.h"
 #include "histogram.h"
 
@@ -56,6 +57,9 @@ struct LoadOptions {
   std::string mix = "mixed";
   std::string json_path;
   std::string chart_path;
+  // Appends a line per acknowledged state-changing reply (ack_log.h); "": none.
+  // `verify` reads it.
+  std::string ack_log_path;
   bool progress = true;  // A line a second on the progress stream.
 };
 
@@ -129,6 +133,12 @@ struct LoadReport {
   // (skipped, so the offered rate was not reached).
   uint64_t open_loop_skipped = 0;
   std::string chart_note;
+  // The server went away mid-run (the connection dropped, or it answered
+  // UNAVAILABLE): the end-of-run check is not possible; `verify` is, once the
+  // server is back.
+  bool server_lost = false;
+  std::string server_lost_reason;
+  bool ack_log_failed = false;  // A line of --ack-log could not be written.
 };
 
 // Validates the options; InvalidArgument naming the bad one.
@@ -153,7 +163,8 @@ void PrintSummary(const LoadReport& report, std::ostream& out);
 std::string WriteChart(const LoadReport& report, const std::string& png_path);
 
 // encore-load's main: 0 all invariants held, 2 usage or connection error,
-// 3 a breach of the invariants.
+// 3 a breach of the invariants, 4 the server went away mid-run (the report is
+// printed; the check is left to `encore-load verify --ack-log FILE`).
 int Main(int argc, char** argv);
 
 }  // namespace encore::load
