@@ -12,6 +12,7 @@
 #include <limits>
 
 #include "absl/strings/str_cat.h"
+#include "internal/info_logger.h"
 #include "internal/log_format.h"
 #include "rocksdb/convenience.h"
 #include "rocksdb/iterator.h"
@@ -85,7 +86,12 @@ LogStore::~LogStore() { Close().IgnoreError(); }
 
 absl::StatusOr<std::unique_ptr<LogStore>> LogStore::Open(const std::string& path, bool sync) {
   rocksdb::DB* db = nullptr;
-  const rocksdb::Status status = rocksdb::DB::Open(LogOptions(), path, &db);
+  rocksdb::Options options = LogOptions();
+  // RocksDB's info LOG through a logger that survives a full disk (see info_logger.h).
+  std::error_code created;
+  std::filesystem::create_directories(path, created);
+  options.info_log = OpenInfoLogger(path, options.max_log_file_size);
+  const rocksdb::Status status = rocksdb::DB::Open(options, path, &db);
   if (!status.ok()) return FromRocksDb(status, absl::StrCat("opening journal ", path));
   std::error_code error;
   std::filesystem::create_directories(path + "/snapshots", error);
