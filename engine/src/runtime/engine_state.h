@@ -104,7 +104,7 @@ class ProducerState {
   std::deque<Broadcast> broadcasts_;
   uint64_t broadcasts_answered_ = 0;
   std::vector<uint64_t> broadcast_copies_taken_;  // Per shard.
-  size_t TakeBroadcast(uint32_t shard, const CompletionSlot& slot);
+  void TakeBroadcast(uint32_t shard, const CompletionSlot& slot);
   Wakeup wakeup_;
   std::function<void()> completion_callback_;
 };

@@ -87,7 +87,7 @@ size_t ProducerState::Poll(std::span<Completion> out) {
       --in_flight_to_shard_[shard];
       --in_flight_;
       if (slot.completion.reply.type == CommandType::kCreateConcert) {
-        taken += TakeBroadcast(shard, slot);
+        TakeBroadcast(shard, slot);  // Handed out below, once every copy is in.
       } else if (!slot.silent) {
         out[taken++] = slot.completion;
       }
@@ -106,7 +106,7 @@ size_t ProducerState::Poll(std::span<Completion> out) {
   return taken;
 }
 
-size_t ProducerState::TakeBroadcast(uint32_t shard, const CompletionSlot& slot) {
+void ProducerState::TakeBroadcast(uint32_t shard, const CompletionSlot& slot) {
   const uint64_t index = broadcast_copies_taken_[shard]++ - broadcasts_answered_;
   ENCORE_CHECK(index < broadcasts_.size());
   Broadcast& broadcast = broadcasts_[index];
@@ -114,8 +114,6 @@ size_t ProducerState::TakeBroadcast(uint32_t shard, const CompletionSlot& slot) 
   if (!slot.silent) broadcast.completion = slot.completion;
   if (slot.completion.reply.code == ResultCode::kUnavailable) broadcast.unavailable = true;
   --broadcast.copies_left;
-  // Counted as taken only when handed out (the loop in Poll).
-  return 0;
 }
 
 bool ProducerState::AnyCompletion() {
