@@ -121,6 +121,43 @@ TEST(EncoreLoadTest, ABalanceChangedBehindTheToolsBackIsABreachNamingTheUser) {
       << breaches[0];
 }
 
+TEST(EncoreLoadTest, TheAckLogOfARunVerifiesAndAForgedAckIsLost) {
+  InProcessServer server;
+  LoadOptions options = FlashSaleOptions(server);
+  options.users = 80;
+  options.seats = 30;
+  char dir_template[] = "/tmp/encore-load-test-XXXXXX";
+  ASSERT_NE(mkdtemp(dir_template), nullptr);
+  options.ack_log_path = std::string(dir_template) + "/acks.log";
+  std::ostringstream progress;
+  absl::StatusOr<LoadReport> report = RunFlashSale(options, progress);
+  ASSERT_TRUE(report.ok()) << report.status();
+  ASSERT_FALSE(report->server_lost);
+
+  absl::StatusOr<VerifyReport> verified = VerifyAckLog(options, options.ack_log_path);
+  ASSERT_TRUE(verified.ok()) << verified.status();
+  EXPECT_TRUE(verified->breaches.empty()) << verified->breaches.front();
+  EXPECT_EQ(verified->runs, 1u);
+  EXPECT_EQ(verified->charges_checked, 80u);
+  EXPECT_EQ(verified->payments_checked, report->flash.paid_users + report->flash.late_paid);
+  EXPECT_EQ(verified->refusals_checked, report->flash.late_refused);
+  EXPECT_EQ(verified->seats_sold, report->flash.seats_paid);
+
+  // An acknowledgement the server never gave is reported lost, naming the user.
+  const UserId user = report->expected.balances.begin()->first;
+  std::ofstream(options.ack_log_path, std::ios::app)
+      << "charge OK run=" << report->run_id << " user=" << user << " key=9 amount=5\n";
+  verified = VerifyAckLog(options, options.ack_log_path);
+  ASSERT_TRUE(verified.ok()) << verified.status();
+  ASSERT_FALSE(verified->breaches.empty());
+  EXPECT_NE(verified->breaches[0].find("user " + std::to_string(user) +
+                                       ": the acknowledged "
+                                       "charge of 5 (key 9) is not in the ledger: LOST"),
+            std::string::npos)
+      << verified->breaches[0];
+  std::filesystem::remove_all(dir_template);
+}
+
 TEST(EncoreLoadTest, BadOptionsAreRefusedBeforeConnecting) {
   LoadOptions options;
   options.scenario = "stampede";
