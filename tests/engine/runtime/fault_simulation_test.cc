@@ -235,6 +235,9 @@ class FaultSimulation {
       command = EnterCommand(schedule, client.user, 0);
     } else if (choice < 36) {
       command = StatusCommand(entered, client.user, TokenFor(client, entered));
+    } else if (choice < 38) {
+      command = LeaveCommand(entered, client.user, TokenFor(client, entered), 0);
+      client.tokens.erase(entered);
     } else if (choice < 60 || client.holds.empty()) {
       command = HoldCommand(entered, client.user, TokenFor(client, entered), {}, 0);
       command.seat_count = static_cast<uint8_t>(1 + Uniform(2));
@@ -268,10 +271,18 @@ class FaultSimulation {
       config.heartbeat_timeout_ms = 5'000 + Uniform(20'000);
       if (Chance(500)) config.policy.active_max = 3 + Uniform(10);
       command = CreateScheduleCommand(config, 0);
+    } else if (Chance(700)) {
+      // Set up: it changes admission policies now and then.
+      AdmissionPolicy policy;
+      if (Chance(600)) policy.active_max = 2 + Uniform(12);
+      if (Chance(400)) {
+        policy.admit_per_interval = 1 + Uniform(5);
+        policy.interval_ms = 500 + Uniform(3'000);
+      }
+      command = SetPolicyCommand(kSchedule + Uniform(kSchedules), policy, 0);
     } else {
-      // Done: a repeat of its concert, refused (CONCERT_EXISTS) or answered
-      // from the record.
-      command = CreateConcertCommand(kConcert, "Fault simulation", 0);
+      // A second concert now and then: a broadcast to every shard.
+      command = CreateConcertCommand(kConcert + 1 + Uniform(1'000), "Another", 0);
     }
     command.request_key = ++next_key_;
     return command;
@@ -298,6 +309,8 @@ class FaultSimulation {
       return;
     }
     if (client.busy) return;
+    // Once set up, the admin acts now and then only.
+    if (client.user == kAdmin && client.setup_done > kSchedules && !Chance(200)) return;
     Command command;
     if (client.unanswered.has_value() && Chance(700)) {
       command = *client.unanswered;  // The same key: at most one effect.
