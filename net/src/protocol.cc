@@ -106,8 +106,12 @@ void DecodeBody(const w::Request& request, DecodeResult* result) {
       }
       config.tier_count = body->tiers()->size();
       for (uint32_t i = 0; i < config.tier_count; ++i) {
-        const w::PriceTier* tier = body->tiers()->Get(i);
-        config.tiers[i] = PriceTier{tier->first_seat(), 0, tier->price()};
+        // The Verifier checks the alignment of the vector's length, not of
+        // its 8-byte-aligned structs: copy each out rather than call through
+        // a pointer that may be misaligned (UBSan, found by the fuzzer).
+        w::PriceTier tier;
+        std::memcpy(&tier, body->tiers()->Data() + i * sizeof(w::PriceTier), sizeof(tier));
+        config.tiers[i] = PriceTier{tier.first_seat(), 0, tier.price()};
       }
       return;
     }
