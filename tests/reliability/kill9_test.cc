@@ -4,8 +4,9 @@
 // `encore-load verify` checks it against the client's ack log of every round
 // so far: every acknowledged charge and payment is there, paid seats are SOLD,
 // no seat sold twice, sold == paid, balances == charges - payments. Each round
-// is a new flash sale (new concert, schedule and users) on the restarted
-// server; the ack log and the checks cover all rounds.
+// is a new flash sale (new concert, schedule and users; every third round a
+// throughput run) on the restarted server; the ack log and the checks cover
+// all rounds.
 //
 // ENCORE_KILL9_ROUNDS=<n> runs more rounds (default 5; 2 in a sanitizer
 // build); ENCORE_KILL9_SEED=<s> replays a seed (the kill moments and the
@@ -42,6 +43,14 @@ std::vector<std::string> FlashSaleArgs(const std::string& ack_log, uint64_t seed
           "--ack-log",  ack_log,     "--seed", std::to_string(seed)};
 }
 
+// Every third round is a throughput run instead (closed loop, many users
+// charging, holding, releasing and paying at once).
+std::vector<std::string> ThroughputArgs(const std::string& ack_log, uint64_t seed) {
+  return {"throughput", "--connections",     "2", "--depth", "32",        "--seats",
+          "5000",       "--duration-s",      "2", "--quiet", "--ack-log", ack_log,
+          "--seed",     std::to_string(seed)};
+}
+
 // "acks checked N" from verify's summary line.
 uint64_t AcksChecked(const std::string& output) {
   const size_t at = output.find("acks checked ");
@@ -68,7 +77,11 @@ void RunKillRounds(const std::string& durability, int rounds, uint64_t seed, Fig
     const int64_t kill_after_ms = 30 + static_cast<int64_t>(random() % 1500);
     const std::string load_out = dir.path() + "/load-" + std::to_string(round) + ".txt";
     std::vector<std::string> argv = {ENCORE_LOAD_BINARY};
-    for (const std::string& arg : FlashSaleArgs(acks, load_seed)) argv.push_back(arg);
+    const bool throughput = round % 3 == 2;
+    for (const std::string& arg :
+         throughput ? ThroughputArgs(acks, load_seed) : FlashSaleArgs(acks, load_seed)) {
+      argv.push_back(arg);
+    }
     argv.insert(argv.end(), {"--port", std::to_string(server->port()), "--admin-port",
                              std::to_string(server->admin_port())});
     const pid_t load = Spawn(argv, -1, load_out);
@@ -102,7 +115,8 @@ void RunKillRounds(const std::string& durability, int rounds, uint64_t seed, Fig
     figures->acks_checked = AcksChecked(verified);
     figures->acks_logged = LineCount(acks);
     ++figures->rounds;
-    std::cout << "round " << round << ": killed at " << kill_after_ms << " ms ("
+    std::cout << "round " << round << " (" << (throughput ? "throughput" : "flash sale")
+              << "): killed at " << kill_after_ms << " ms ("
               << (mid_run ? "mid-run" : "after the run") << "), encore-load exit " << load_exit
               << "; " << verified.substr(verified.find("verify:")) << std::flush;
   }

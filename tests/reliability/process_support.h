@@ -18,6 +18,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <functional>
 #include <mutex>
 #include <optional>
@@ -217,11 +218,15 @@ class TempDir {
     char name[] = "/tmp/encore-reliability-XXXXXX";
     path_ = mkdtemp(name) != nullptr ? name : "";
   }
+  // Kept when the test has failed (or with ENCORE_KEEP_TMP=1), for a look.
   ~TempDir() {
-    if (!path_.empty() && std::getenv("ENCORE_KEEP_TMP") == nullptr) {
-      std::error_code ignored;
-      std::filesystem::remove_all(path_, ignored);
+    if (path_.empty()) return;
+    if (std::getenv("ENCORE_KEEP_TMP") != nullptr || ::testing::Test::HasFailure()) {
+      std::cout << "kept " << path_ << std::endl;
+      return;
     }
+    std::error_code ignored;
+    std::filesystem::remove_all(path_, ignored);
   }
   const std::string& path() const { return path_; }
 

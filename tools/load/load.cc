@@ -769,7 +769,7 @@ class ThroughputLane {
   void RunOpen(double rate) {
     const auto interval = std::chrono::nanoseconds(static_cast<int64_t>(1e9 / rate));
     Clock::time_point due = Clock::now();
-    while (Clock::now() < stop_at_ && !CountReached()) {
+    while (Clock::now() < stop_at_ && !CountReached() && lane_.client().connected()) {
       due += interval;
       std::this_thread::sleep_until(due);
       uint32_t index = 0;
@@ -794,7 +794,9 @@ class ThroughputLane {
   bool CountReached() const { return options_.count != 0 && issued_.load() >= options_.count; }
 
   void Step(uint32_t index, Clock::time_point intended) {
-    if (Clock::now() >= stop_at_ ||
+    // Once the connection is gone a Send answers at once, on this thread:
+    // stepping on would recurse without end.
+    if (!lane_.client().connected() || Clock::now() >= stop_at_ ||
         (options_.count != 0 && issued_.fetch_add(1) >= options_.count)) {
       return;
     }
