@@ -22,6 +22,8 @@ Reply Core::Apply(const Command& command, TimestampMs now, EventBuffer* events,
   return state_->Apply(command, now, events, outbox);
 }
 
+void Core::Prefetch(const Command& command) const { state_->Prefetch(command); }
+
 DebitOutcome Core::ApplyDebit(const DebitRequest& request, TimestampMs now, EventBuffer* events) {
   return state_->ApplyDebit(request, now, events);
 }

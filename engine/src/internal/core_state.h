@@ -52,6 +52,9 @@ class CoreState {
 
   Reply Apply(const Command& command, TimestampMs now, EventBuffer* events,
               std::vector<DebitRequest>* outbox);
+  void Prefetch(const Command& command) const {
+    if (command.request_key != 0) request_results_.Prefetch(command.user, command.request_key);
+  }
   DebitOutcome ApplyDebit(const DebitRequest& request, TimestampMs now, EventBuffer* events);
   Reply SettlePayment(const DebitOutcome& outcome, TimestampMs now, EventBuffer* events,
                       bool* settled);

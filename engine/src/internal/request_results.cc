@@ -2,7 +2,6 @@
 
 #include <cstring>
 
-#include "absl/hash/hash.h"
 #include "internal/check.h"
 #include "internal/state_hasher.h"
 
@@ -11,12 +10,6 @@ namespace encore::internal {
 RequestResults::RequestResults(uint32_t capacity) : capacity_(capacity) {
   ENCORE_CHECK(capacity >= 1);
   Rehash(kInitialBuckets);
-}
-
-uint64_t RequestResults::Hash(UserId user, RequestKey key) {
-  // absl's hash is seeded per process: clients choose request keys, and a
-  // predictable hash would let them build long probe runs.
-  return absl::Hash<UserRequest>{}(UserRequest{user, key});
 }
 
 uint64_t RequestResults::Probe(UserId user, RequestKey key, uint32_t hash) const {
@@ -84,6 +77,9 @@ bool RequestResults::Record(const RequestRecorded& record) {
     Erase(static_cast<uint32_t>(Hash(forgotten.user, forgotten.key)), slot);
     ring_[slot] = record;
     oldest_ = (oldest_ + 1) % capacity_;
+    // The next Record forgets this one: start loading its bucket now.
+    const RequestRecorded& next = ring_[oldest_];
+    __builtin_prefetch(&index_[Hash(next.user, next.key) & mask_]);
   }
   Insert(hash, slot);
   return true;

@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "absl/hash/hash.h"
 #include "encore/event.h"
 #include "encore/reply.h"
 #include "internal/user_request.h"
@@ -31,6 +32,10 @@ class RequestResults {
 
   // The recorded result of (user, key), or nullptr.
   const RequestRecorded* Find(UserId user, RequestKey key) const;
+  // Starts loading the index bucket where Find(user, key) begins.
+  void Prefetch(UserId user, RequestKey key) const {
+    __builtin_prefetch(&index_[Hash(user, key) & mask_]);
+  }
   // Records a result, forgetting the oldest when full. False (and nothing
   // changes) when (user, key) is recorded already.
   bool Record(const RequestRecorded& record);
@@ -48,7 +53,11 @@ class RequestResults {
     uint32_t hash = 0;           // The low 32 bits of the key's hash.
   };
 
-  static uint64_t Hash(UserId user, RequestKey key);
+  // absl's hash is seeded per process: clients choose request keys, and a
+  // predictable hash would let them build long probe runs.
+  static uint64_t Hash(UserId user, RequestKey key) {
+    return absl::Hash<UserRequest>{}(UserRequest{user, key});
+  }
   // The bucket holding (user, key), or the empty bucket that ends its probe.
   uint64_t Probe(UserId user, RequestKey key, uint32_t hash) const;
   void Insert(uint32_t hash, uint32_t slot);

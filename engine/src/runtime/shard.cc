@@ -211,6 +211,7 @@ bool Shard::RunBatch() {
     HandlePeer(message, now);
     engine_->peer_messages_in_flight().fetch_sub(1, std::memory_order_acq_rel);
   }
+  for (const auto& entry : batch_requests_) core_.Prefetch(entry.second.command);
   for (const auto& [producer, request] : batch_requests_) HandleRequest(producer, request, now);
   if (!batch_peer_.empty() || !batch_requests_.empty()) {
     Bump(counters_.batches);
