@@ -196,6 +196,7 @@ class MetricsState {
   Counter* journal_bytes_ = nullptr;
   Counter* journal_write_seconds_ = nullptr;
   Gauge* journal_commit_mean_seconds_ = nullptr;
+  Gauge* acknowledging_ = nullptr;
   JournalFigures journal_previous_;
 };
 
@@ -246,6 +247,12 @@ void MetricsState::Build() {
                              "Users WAITING in the schedule's admission queue.", registry);
   queue_active_ = &Register(prometheus::BuildGauge(), "encore_schedule_queue_active",
                             "Users ACTIVE (admitted) in the schedule's queue.", registry);
+  acknowledging_ =
+      &Register(prometheus::BuildGauge(), "encore_engine_acknowledging",
+                "1 while the engine acknowledges commands; 0 once its journal failed (every "
+                "command is then answered UNAVAILABLE until a restart).",
+                registry)
+           .Add({});
   schedules_unexported_ =
       &Register(prometheus::BuildGauge(), "encore_schedules_unexported",
                 "Schedules past kMetricsSchedulesMax, without their own gauges.", registry)
@@ -353,6 +360,7 @@ void MetricsState::Run() {
 
 void MetricsState::Tick() {
   try {
+    acknowledging_->Set(engine_->status().ok() ? 1 : 0);
     unexported_ = 0;
     for (uint32_t shard = 0; shard < shards_.size(); ++shard) {
       PublishShard(shard);

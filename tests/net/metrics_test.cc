@@ -3,7 +3,8 @@
 // names are there; N charges through a client raise the charge counter and
 // the OK results by N; a hold moves the schedule's seat gauges; the request
 // latency histogram counts the charges. Never sleeps: it scrapes, and between
-// scrapes waits for the exporter's next tick, a bounded number of times.
+// scrapes waits for the exporter's next tick, a bounded number of times. A
+// journal that fails turns encore_engine_acknowledging from 1 to 0.
 #include "encore/net/metrics.h"
 
 #include <arpa/inet.h>
@@ -11,6 +12,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <array>
+#include <atomic>
 #include <charconv>
 #include <optional>
 #include <string>
@@ -155,6 +158,7 @@ TEST_F(MetricsTest, ExpositionNamesEveryFamily) {
                            "encore_recovered_events",
                            "encore_recovery_seconds",
                            "encore_holds_live",
+                           "encore_engine_acknowledging",
                            "encore_schedules",
                            "encore_server_connections_open",
                            "encore_server_connections_total",
@@ -242,6 +246,52 @@ TEST_F(MetricsTest, AHoldMovesTheScheduleGauges) {
   const std::string shard =
       std::to_string(ShardOfSchedule(kSchedule, stack_->engine().shard_count()));
   EXPECT_EQ(SampleOr0(after, "encore_holds_live", {{"shard", shard}}), 1);
+}
+
+// A journal that is durable at once until told to fail, then fails for good.
+class FailingJournal final : public Journal {
+ public:
+  void Submit(uint32_t shard, uint64_t first_lsn, uint32_t count,
+              std::span<const uint8_t>) override {
+    if (failed_.load()) return;
+    durable_[shard].store(first_lsn + count - 1);
+  }
+  uint64_t DurableLsn(uint32_t shard) const override { return durable_[shard].load(); }
+  void WaitDurable(uint32_t, uint64_t, std::chrono::milliseconds) override {}
+  absl::Status status() const override {
+    return failed_.load() ? absl::DataLossError("injected: no space left on device")
+                          : absl::OkStatus();
+  }
+  void Fail() { failed_.store(true); }
+
+ private:
+  std::atomic<bool> failed_{false};
+  std::array<std::atomic<uint64_t>, 2> durable_{};
+};
+
+TEST(MetricsHealthTest, TheAcknowledgingGaugeDropsToZeroWhenTheJournalFails) {
+  FailingJournal journal;
+  LoopbackServer stack(&journal, /*shards=*/2);
+  net::MetricsOptions metrics_options;
+  metrics_options.listen = "127.0.0.1:0";
+  metrics_options.tick_ms = 50;
+  auto exporter = net::MetricsExporter::Start(metrics_options, &stack.engine(), nullptr);
+  ASSERT_TRUE(exporter.ok()) << exporter.status();
+  const auto gauge_after_ticks = [&] {
+    const uint64_t tick = (*exporter)->ticks();
+    (*exporter)->AwaitTickAfter((*exporter)->AwaitTickAfter(tick, kTickWait), kTickWait);
+    return Sample(Scrape((*exporter)->port()), "encore_engine_acknowledging", {});
+  };
+  EXPECT_EQ(gauge_after_ticks(), 1.0);
+
+  auto producer = stack.engine().NewProducer();
+  ASSERT_TRUE(producer.ok()) << producer.status();
+  EXPECT_EQ((*producer)->Call(MakeCharge(/*user=*/42, 100, 1)).code, ResultCode::kOk);
+  journal.Fail();
+  EXPECT_EQ((*producer)->Call(MakeCharge(/*user=*/42, 100, 2)).code, ResultCode::kUnavailable);
+  EXPECT_FALSE(stack.engine().status().ok());
+  EXPECT_EQ(gauge_after_ticks(), 0.0);
+  (*exporter)->Stop();
 }
 
 TEST(MetricsOptionsTest, BadOptionsAreRefusedAndABusyPortIsUnavailable) {
