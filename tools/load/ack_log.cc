@@ -7,8 +7,8 @@
 #include <map>
 #include <set>
 #include <sstream>
-#include <thread>
 
+#include "completions.h"
 #include "encore/commands.h"
 #include "encore/core.h"
 #include "encore/net/client.h"
@@ -190,21 +190,26 @@ std::map<UserId, std::vector<LedgerEntry>> ReadLedgers(net::Client& admin,
   std::mutex mutex;
   std::map<UserId, std::vector<LedgerEntry>> ledgers;
   std::map<UserId, uint64_t> more;  // Users with a second page to read.
+  Completions completions;
   for (UserId user : users) {
+    completions.Add();
     admin.SendLedger(user, 0, net::kLedgerPageMax, [&, user](const net::DecodedResponse& r) {
-      std::lock_guard<std::mutex> lock(mutex);
-      if (r.code != ResultCode::kOk) {
-        errors->push_back("user " + std::to_string(user) + ": Ledger answered " +
-                          std::string(ResultCodeName(r.code)));
-        return;
+      {
+        std::lock_guard<std::mutex> lock(mutex);
+        if (r.code != ResultCode::kOk) {
+          errors->push_back("user " + std::to_string(user) + ": Ledger answered " +
+                            std::string(ResultCodeName(r.code)));
+        } else {
+          ledgers[user] = r.ledger;
+          if (r.next_before != 0) more[user] = r.next_before;
+        }
       }
-      ledgers[user] = r.ledger;
-      if (r.next_before != 0) more[user] = r.next_before;
+      completions.Done();
     });
   }
-  while (admin.in_flight() > 0 && admin.connected()) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
+  // Every callback has run (they write the maps above) before they are read:
+  // in_flight() == 0 comes just before the last callback, not after it.
+  if (!completions.Wait(kRepliesWaitMax)) admin.Close();
   for (auto& [user, before] : more) {  // Rare: over kLedgerPageMax entries.
     for (int page = 0; before != 0 && page < kLedgerPagesMax; ++page) {
       absl::StatusOr<net::DecodedResponse> r = admin.Ledger(user, before, net::kLedgerPageMax);

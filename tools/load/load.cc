@@ -27,6 +27,7 @@
 #include <sstream>
 #include <thread>
 
+#include "completions.h"
 #include "encore/commands.h"
 #include "encore/net/client.h"
 #include "encore/net/protocol.h"
@@ -92,18 +93,28 @@ class Lane {
   // sets to when the request was due) and outcome, then runs `then`.
   void Issue(Op op, const Command& command, Then then, Clock::time_point intended = {}) {
     const Clock::time_point start = intended == Clock::time_point{} ? Clock::now() : intended;
+    completions_.Add();
     client_->Send(command, [this, op, start, then = std::move(then)](const DecodedResponse& r) {
       Record(op, r.code, r.message, MicrosSince(start));
       then(r);
+      completions_.Done();
     });
   }
   void IssueSeatMap(ScheduleId schedule, UserId user, const QueueToken& token, Then then) {
     const Clock::time_point start = Clock::now();
+    completions_.Add();
     client_->SendSeatMap(schedule, user, token,
                          [this, start, then = std::move(then)](const DecodedResponse& r) {
                            Record(Op::kSeatMap, r.code, r.message, MicrosSince(start));
                            then(r);
+                           completions_.Done();
                          });
+  }
+  // Waits until every reply's callback has run (requests a callback sends
+  // included); past `timeout` closes the connection, which fails (and so
+  // runs) the rest.
+  void WaitCallbacks(std::chrono::milliseconds timeout) {
+    if (!completions_.Wait(timeout)) client_->Close();
   }
 
   // Adds this second's figures to the sums, and clears them.
@@ -154,6 +165,7 @@ class Lane {
   }
 
   std::unique_ptr<net::Client> client_;
+  Completions completions_;
   std::map<Op, OpSummary> operations_;
   LatencyHistogram second_latency_;
   uint64_t second_requests_ = 0;
@@ -317,11 +329,7 @@ class Monitor {
 };
 
 void WaitIdle(std::vector<std::unique_ptr<Lane>>& lanes) {
-  for (auto& lane : lanes) {
-    while (lane->client().in_flight() > 0 && lane->client().connected()) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    }
-  }
+  for (auto& lane : lanes) lane->WaitCallbacks(kRepliesWaitMax);
 }
 
 void FinishReport(std::vector<std::unique_ptr<Lane>>& lanes, Monitor& monitor,
@@ -1106,24 +1114,27 @@ std::vector<std::string> CheckServerState(const LoadOptions& options,
   // Balances, pipelined.
   std::mutex mutex;
   std::vector<std::pair<UserId, std::string>> wrong;
+  Completions completions;
   for (const auto& [user, balance] : expected.balances) {
     if (expected.uncertain.count(user) > 0) continue;
+    completions.Add();
     (*admin)->Send(MakeBalance(user), [&, user = user,
                                        balance = balance](const DecodedResponse& r) {
-      if (r.code == ResultCode::kOk && r.reply.balance == balance) return;
-      std::lock_guard<std::mutex> lock(mutex);
-      wrong.emplace_back(
-          user, r.code != ResultCode::kOk
-                    ? "user " + std::to_string(user) + ": Balance answered " +
-                          std::string(ResultCodeName(r.code))
-                    : "user " + std::to_string(user) + ": balance " +
-                          std::to_string(r.reply.balance) + " on the server; the tool expected " +
-                          std::to_string(balance) + " (charges - payments it saw acknowledged)");
+      if (r.code != ResultCode::kOk || r.reply.balance != balance) {
+        std::lock_guard<std::mutex> lock(mutex);
+        wrong.emplace_back(
+            user, r.code != ResultCode::kOk
+                      ? "user " + std::to_string(user) + ": Balance answered " +
+                            std::string(ResultCodeName(r.code))
+                      : "user " + std::to_string(user) + ": balance " +
+                            std::to_string(r.reply.balance) + " on the server; the tool expected " +
+                            std::to_string(balance) + " (charges - payments it saw acknowledged)");
+      }
+      completions.Done();
     });
   }
-  while ((*admin)->in_flight() > 0 && (*admin)->connected()) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
+  // Every callback has run (they write `wrong`) before it is read.
+  if (!completions.Wait(kRepliesWaitMax)) (*admin)->Close();
   std::sort(wrong.begin(), wrong.end());
   for (auto& [user, line] : wrong) breaches.push_back(std::move(line));
   return breaches;
