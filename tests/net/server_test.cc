@@ -23,98 +23,13 @@
 #include "encore_generated.h"
 #include "gtest/gtest.h"
 #include "support/core_fixture.h"
+#include "support/raw_connection.h"
 
 namespace encore::testing {
 namespace {
 
-// How long a blocking read waits before the test gives up (a hang guard).
-constexpr int kReceiveTimeoutSeconds = 10;
-
-// A blocking TCP client speaking frames.
-class TestClient {
- public:
-  explicit TestClient(uint16_t port) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_port = htons(port);
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    timeval timeout{kReceiveTimeoutSeconds, 0};
-    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
-    connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0;
-  }
-  ~TestClient() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  bool connected() const { return connected_; }
-
-  bool Send(const std::vector<uint8_t>& bytes) {
-    size_t sent = 0;
-    while (sent < bytes.size()) {
-      const ssize_t n = ::send(fd_, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
-      if (n <= 0) return false;
-      sent += static_cast<size_t>(n);
-    }
-    return true;
-  }
-
-  // The next response; nullopt when the connection closed (or timed out).
-  std::optional<net::DecodedResponse> Receive() {
-    for (;;) {
-      std::span<const uint8_t> payload;
-      const net::FrameReader::Next next = reader_.NextFrame(&payload);
-      if (next == net::FrameReader::Next::kFrame) {
-        absl::StatusOr<net::DecodedResponse> decoded = net::DecodeResponse(payload);
-        EXPECT_TRUE(decoded.ok()) << decoded.status();
-        if (!decoded.ok()) return std::nullopt;
-        return *std::move(decoded);
-      }
-      EXPECT_EQ(next, net::FrameReader::Next::kNeedMore);
-      if (next != net::FrameReader::Next::kNeedMore || !ReadMore()) return std::nullopt;
-    }
-  }
-
-  // True when the server closed the connection (EOF or reset), with nothing
-  // more to read.
-  bool ReceivesClose() {
-    uint8_t byte;
-    const ssize_t n = ::recv(fd_, &byte, 1, 0);
-    return n == 0 || (n < 0 && errno == ECONNRESET);
-  }
-
-  net::DecodedResponse Call(const std::vector<uint8_t>& request) {
-    EXPECT_TRUE(Send(request));
-    std::optional<net::DecodedResponse> response = Receive();
-    EXPECT_TRUE(response.has_value());
-    return response.value_or(net::DecodedResponse{});
-  }
-
-  net::DecodedResponse Hello(const std::string& api_key = "",
-                             uint32_t version = net::kProtocolVersion) {
-    std::vector<uint8_t> frame;
-    net::AppendHelloRequest(1, net::HelloRequest{version, "server_test", api_key}, &frame);
-    return Call(frame);
-  }
-
-  net::DecodedResponse Command(uint64_t id, const encore::Command& command) {
-    std::vector<uint8_t> frame;
-    net::AppendCommandRequest(id, command, &frame);
-    return Call(frame);
-  }
-
- private:
-  bool ReadMore() {
-    uint8_t buffer[16 * 1024];
-    const ssize_t n = ::recv(fd_, buffer, sizeof(buffer), 0);
-    if (n <= 0) return false;
-    reader_.Feed(std::span<const uint8_t>(buffer, static_cast<size_t>(n)));
-    return true;
-  }
-
-  int fd_ = -1;
-  bool connected_ = false;
-  net::FrameReader reader_{16u << 20};
-};
+// A blocking TCP client speaking frames (tests/support/raw_connection.h).
+using TestClient = RawConnection;
 
 class ServerTest : public ::testing::Test {
  protected:

@@ -98,9 +98,10 @@ class RawConnection {
     return Receive().value_or(Failed());
   }
 
-  net::DecodedResponse Hello(const std::string& api_key = "") {
+  net::DecodedResponse Hello(const std::string& api_key = "",
+                             uint32_t version = net::kProtocolVersion) {
     std::vector<uint8_t> frame;
-    net::AppendHelloRequest(1, net::HelloRequest{net::kProtocolVersion, "raw", api_key}, &frame);
+    net::AppendHelloRequest(1, net::HelloRequest{version, "raw", api_key}, &frame);
     return Call(frame);
   }
 
