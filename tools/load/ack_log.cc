@@ -174,14 +174,6 @@ absl::StatusOr<std::map<uint64_t, RunLog>> ReadLog(const std::string& path) {
 
 // --- Reading the server -----------------------------------------------------------
 
-absl::StatusOr<std::unique_ptr<net::Client>> ConnectAdminClient(const LoadOptions& options) {
-  net::ClientOptions client_options;
-  client_options.host = options.host;
-  client_options.port = options.admin_port;
-  client_options.client_name = "encore-load-verify";
-  return net::Client::Connect(client_options);
-}
-
 // Every user's whole ledger (newest first); a user whose ledger could not be
 // read is missing, with the reason in *errors.
 std::map<UserId, std::vector<LedgerEntry>> ReadLedgers(net::Client& admin,
@@ -412,7 +404,7 @@ void AckLog::Uncertain(uint64_t run, UserId user) {
 absl::StatusOr<VerifyReport> VerifyAckLog(const LoadOptions& options, const std::string& path) {
   absl::StatusOr<std::map<uint64_t, RunLog>> runs = ReadLog(path);
   if (!runs.ok()) return runs.status();
-  absl::StatusOr<std::unique_ptr<net::Client>> admin = ConnectAdminClient(options);
+  absl::StatusOr<std::unique_ptr<net::Client>> admin = ConnectAdmin(options, "encore-load-verify");
   if (!admin.ok()) return admin.status();
   VerifyReport report;
   for (const auto& [run, log] : *runs) {

@@ -213,14 +213,6 @@ absl::StatusOr<std::vector<std::unique_ptr<Lane>>> ConnectLanes(const LoadOption
   return lanes;
 }
 
-absl::StatusOr<std::unique_ptr<net::Client>> ConnectAdmin(const LoadOptions& options) {
-  net::ClientOptions client_options;
-  client_options.host = options.host;
-  client_options.port = options.admin_port;
-  client_options.client_name = "encore-load-admin";
-  return net::Client::Connect(client_options);
-}
-
 absl::Status Expect(absl::StatusOr<DecodedResponse> response, const std::string& what) {
   if (!response.ok()) return response.status();
   if (response->code != ResultCode::kOk) {
@@ -236,7 +228,7 @@ absl::Status CreateCatalog(const LoadOptions& options, ConcertId concert,
                            const std::vector<ScheduleId>& schedules, uint32_t seats,
                            uint32_t per_user, const AdmissionPolicy& policy,
                            int64_t active_ttl_ms) {
-  absl::StatusOr<std::unique_ptr<net::Client>> admin = ConnectAdmin(options);
+  absl::StatusOr<std::unique_ptr<net::Client>> admin = ConnectAdmin(options, "encore-load-admin");
   if (!admin.ok()) return admin.status();
   // Admin commands share one key space (user 0): keys of this run's own.
   RequestKey key = concert << 20 | 1;
@@ -949,6 +941,15 @@ class ThroughputLane {
 
 }  // namespace
 
+absl::StatusOr<std::unique_ptr<net::Client>> ConnectAdmin(const LoadOptions& options,
+                                                          const std::string& client_name) {
+  net::ClientOptions client_options;
+  client_options.host = options.host;
+  client_options.port = options.admin_port;
+  client_options.client_name = client_name;
+  return net::Client::Connect(client_options);
+}
+
 const char* OpName(Op op) {
   static constexpr const char* kNames[] = {"charge",  "enter", "status", "hold",
                                            "release", "pay",   "leave",  "seatmap"};
@@ -1077,7 +1078,7 @@ absl::StatusOr<LoadReport> RunThroughput(const LoadOptions& options, std::ostrea
 std::vector<std::string> CheckServerState(const LoadOptions& options,
                                           const Expectations& expected) {
   std::vector<std::string> breaches;
-  absl::StatusOr<std::unique_ptr<net::Client>> admin = ConnectAdmin(options);
+  absl::StatusOr<std::unique_ptr<net::Client>> admin = ConnectAdmin(options, "encore-load-admin");
   if (!admin.ok())
     return {"cannot read the server's state: " + std::string(admin.status().message())};
   absl::StatusOr<DecodedResponse> listed = (*admin)->ListSchedules(expected.concert);

@@ -19,12 +19,14 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <ostream>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "ack_log.h"
+#include "encore/net/client.h"
 #include "encore/types.h"
 #include "histogram.h"
 
@@ -154,6 +156,10 @@ absl::StatusOr<LoadReport> RunThroughput(const LoadOptions& options, std::ostrea
 // naming the schedule or user; empty when all hold. A server that cannot be
 // read is a breach too.
 std::vector<std::string> CheckServerState(const LoadOptions& options, const Expectations& expected);
+
+// A connection to the admin listener (options.host, options.admin_port).
+absl::StatusOr<std::unique_ptr<net::Client>> ConnectAdmin(const LoadOptions& options,
+                                                          const std::string& client_name);
 
 // The result file and the summary table.
 std::string ReportJson(const LoadOptions& options, const LoadReport& report);
