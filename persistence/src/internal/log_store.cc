@@ -35,13 +35,11 @@ rocksdb::Options LogOptions() {
   options.max_write_buffer_number = 4;
   // Two cores: one background job flushing while one compacts.
   options.max_background_jobs = 2;
-  // Event structs compress well and LZ4 costs little CPU; it runs in the
-  // background jobs (flush and compaction), never in the group write.
-  const std::vector<rocksdb::CompressionType> supported = rocksdb::GetSupportedCompressions();
-  options.compression =
-      std::find(supported.begin(), supported.end(), rocksdb::kLZ4Compression) != supported.end()
-          ? rocksdb::kLZ4Compression
-          : rocksdb::kNoCompression;
+  // No compression: the log lives only until the next snapshot drops it, so
+  // the disk it would save is small, while LZ4 in flush and compaction took
+  // about 5% of the server's CPU under load on two cores (perf), and turning it
+  // off raised encored's holds/s by 3 to 4% (docs/PERFORMANCE.md).
+  options.compression = rocksdb::kNoCompression;
   // Each Write() hands its WAL record to the OS before returning, which is
   // what makes kAsync survive a process crash (true is RocksDB's default too;
   // stated because the mode depends on it).
