@@ -114,8 +114,9 @@ struct ShardStats {
   uint64_t snapshots = 0;
   uint64_t last_snapshot_lsn = 0;
   uint64_t last_snapshot_bytes = 0;
-  // How long the last snapshot stopped the shard (waiting for the log to be
-  // durable, serializing, and storing it).
+  // How long the last snapshot stopped the shard: waiting for the log to be
+  // durable, and serializing. Storing it (writing and syncing the file, then
+  // dropping the log before it) runs on a thread of its own.
   uint64_t last_snapshot_stall_us = 0;
   // Recovery at Open: events replayed after the snapshot, and how long it took.
   uint64_t recovered_events = 0;

@@ -50,8 +50,11 @@ class Journal {
   virtual absl::Status status() const = 0;
 
   // --- Recovery and snapshots. Engine::Open calls the readers before any
-  // shard thread starts; a shard calls the writers from its own thread. A
-  // journal that keeps nothing has nothing to read back (the defaults).
+  // shard thread starts. A shard's writers (PutSnapshot, then DeleteBefore)
+  // run on a snapshot thread of that shard, one snapshot at a time per shard,
+  // while the shard thread goes on calling Submit: they must be safe to call
+  // alongside Submit, DurableLsn and other shards' writers. A journal that
+  // keeps nothing has nothing to read back (the defaults).
 
   // A shard's newest snapshot: the LSN it covers and its bytes.
   using StoredSnapshot = std::pair<uint64_t, std::vector<uint8_t>>;

@@ -162,6 +162,9 @@ class Shard {
   // The journal failed: answer everything pending UNAVAILABLE, drop messages.
   size_t ReleaseAfterFailure();
   void MaybeSnapshot();
+  // Stores the serialized snapshot_buffer_ as covering `lsn` and drops the log
+  // before it: on a background thread (threaded drive) or inline (manual).
+  void StoreSnapshot(uint64_t lsn);
   void RunInspections();
   bool HasInput() const;
 
@@ -200,8 +203,14 @@ class Shard {
   }
   Counters counters_;
   uint64_t events_since_snapshot_ = 0;
-  bool snapshots_enabled_ = true;
+  // Cleared by the storing thread when the journal keeps no snapshots.
+  std::atomic<bool> snapshots_enabled_{true};
+  // The snapshot being stored. Writing and fsyncing tens of MB took the shard
+  // 100 ms and more, so the shard only serializes it and a thread of its own
+  // stores it; while one is being stored, the next waits (snapshot_storing_).
   std::vector<uint8_t> snapshot_buffer_;
+  std::atomic<bool> snapshot_storing_{false};
+  std::thread snapshot_thread_;
   mutable std::mutex stats_mutex_;
   ShardStats stats_;
 

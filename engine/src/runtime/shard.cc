@@ -28,6 +28,7 @@ void Shard::Start() {
 
 void Shard::Join() {
   if (thread_.joinable()) thread_.join();
+  if (snapshot_thread_.joinable()) snapshot_thread_.join();
 }
 
 absl::Status Shard::Recover() {
@@ -109,7 +110,13 @@ ShardStats Shard::stats() const {
 
 void Shard::MaybeSnapshot() {
   const uint64_t every = engine_->options().snapshot_every_events;
-  if (!snapshots_enabled_ || every == 0 || events_since_snapshot_ < every) return;
+  if (!snapshots_enabled_.load(std::memory_order_relaxed) || every == 0 ||
+      events_since_snapshot_ < every) {
+    return;
+  }
+  // The previous snapshot is still being stored: the next one waits for it.
+  if (snapshot_storing_.load(std::memory_order_acquire)) return;
+  if (snapshot_thread_.joinable()) snapshot_thread_.join();
   const auto started = std::chrono::steady_clock::now();
   Journal& journal = engine_->journal();
   // The snapshot covers last_lsn_: wait until the log holds everything before
@@ -119,23 +126,41 @@ void Shard::MaybeSnapshot() {
     journal.WaitDurable(index_, last_lsn_, std::chrono::milliseconds(10));
   }
   core_.SaveSnapshot(&snapshot_buffer_);
-  const absl::Status stored = journal.PutSnapshot(index_, last_lsn_, snapshot_buffer_);
   events_since_snapshot_ = 0;
-  if (absl::IsUnimplemented(stored)) {
-    snapshots_enabled_ = false;  // A journal that keeps no snapshots.
+  {
+    std::lock_guard<std::mutex> lock(stats_mutex_);
+    stats_.last_snapshot_stall_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                                        std::chrono::steady_clock::now() - started)
+                                        .count();
+  }
+  const uint64_t lsn = last_lsn_;
+  if (engine_->manual()) {
+    // One thread drives everything: store now, so a seed replays exactly.
+    StoreSnapshot(lsn);
     return;
   }
-  if (!stored.ok() || !journal.DeleteBefore(index_, last_lsn_ + 1).ok()) {
+  snapshot_storing_.store(true, std::memory_order_release);
+  snapshot_thread_ = std::thread([this, lsn] {
+    StoreSnapshot(lsn);
+    snapshot_storing_.store(false, std::memory_order_release);
+  });
+}
+
+void Shard::StoreSnapshot(uint64_t lsn) {
+  Journal& journal = engine_->journal();
+  const absl::Status stored = journal.PutSnapshot(index_, lsn, snapshot_buffer_);
+  if (absl::IsUnimplemented(stored)) {
+    snapshots_enabled_.store(false, std::memory_order_relaxed);  // It keeps no snapshots.
+    return;
+  }
+  if (!stored.ok() || !journal.DeleteBefore(index_, lsn + 1).ok()) {
     engine_->SetFailed(stored.ok() ? absl::InternalError("dropping the log failed") : stored);
     return;
   }
   std::lock_guard<std::mutex> lock(stats_mutex_);
   ++stats_.snapshots;
-  stats_.last_snapshot_lsn = last_lsn_;
+  stats_.last_snapshot_lsn = lsn;
   stats_.last_snapshot_bytes = snapshot_buffer_.size();
-  stats_.last_snapshot_stall_us = std::chrono::duration_cast<std::chrono::microseconds>(
-                                      std::chrono::steady_clock::now() - started)
-                                      .count();
 }
 
 void Shard::ResendPaymentsInFlight() {
