@@ -92,6 +92,46 @@ TEST(EncoreLoadTest, ThroughputRunKeepsEveryInvariant) {
   EXPECT_TRUE(breaches.empty()) << breaches.front();
 }
 
+// --mix pays: whole purchases only. Every paying user charges, enters and
+// holds once and pays once; nothing is released or polled; the server agrees.
+TEST(EncoreLoadTest, APaysRunIsWholePurchasesAndTheServerAgrees) {
+  InProcessServer server;
+  LoadOptions options = server.Options("throughput");
+  options.mix = "pays";
+  options.hold_ttl_ms = 60'000;  // No hold expires before its payment, however slow the machine.
+  options.connections = 2;
+  options.depth = 32;
+  options.duration_s = 1;
+  options.seats = 200'000;
+  std::ostringstream progress;
+  absl::StatusOr<LoadReport> report = RunThroughput(options, progress);
+  ASSERT_TRUE(report.ok()) << report.status();
+  // Requests answered OK, and sent at all, of one operation.
+  const auto ok = [&](Op op) {
+    auto it = report->operations.find(op);
+    return it == report->operations.end() ? uint64_t{0} : it->second.ok;
+  };
+  const auto sent = [&](Op op) {
+    auto it = report->operations.find(op);
+    return it == report->operations.end() ? uint64_t{0} : it->second.total();
+  };
+  EXPECT_GT(ok(Op::kPay), 0u);
+  EXPECT_EQ(sent(Op::kRelease), 0u);
+  EXPECT_EQ(sent(Op::kStatus), 0u);
+  for (Op op : {Op::kCharge, Op::kEnter, Op::kHold, Op::kPay})
+    EXPECT_EQ(sent(op), ok(op)) << OpName(op);
+  // One hold per payment (a run stops with at most `depth` holds per
+  // connection not yet paid), and a new user after each.
+  EXPECT_LE(ok(Op::kPay), ok(Op::kHold));
+  EXPECT_LE(ok(Op::kHold) - ok(Op::kPay), uint64_t{options.connections} * options.depth);
+  EXPECT_GE(ok(Op::kEnter), ok(Op::kPay));
+  uint64_t paid = 0;
+  for (const auto& [schedule, seats] : report->expected.seats_paid) paid += seats;
+  EXPECT_EQ(paid, ok(Op::kPay));
+  const std::vector<std::string> breaches = CheckServerState(options, report->expected);
+  EXPECT_TRUE(breaches.empty()) << breaches.front();
+}
+
 TEST(EncoreLoadTest, ABalanceChangedBehindTheToolsBackIsABreachNamingTheUser) {
   InProcessServer server;
   LoadOptions options = FlashSaleOptions(server);

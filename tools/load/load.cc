@@ -826,10 +826,12 @@ class ThroughputLane {
       *command = MakeEnterQueue(schedule_, s.user, key);
       return Op::kEnter;
     }
-    const bool holds_only = options_.mix == "holds";
-    const uint32_t roll = holds_only ? 0 : static_cast<uint32_t>(random_() % 100);
+    // "holds" and "pays" do not roll: a shopper holds, then releases
+    // ("holds") or pays ("pays", and a new user takes the shopper's place).
+    const bool pays_only = options_.mix == "pays";
+    const uint32_t roll = options_.mix == "mixed" ? static_cast<uint32_t>(random_() % 100) : 0;
     if (s.hold != 0) {
-      if (roll < 60) {
+      if (roll < 60 && !pays_only) {
         *command = MakeReleaseHold(schedule_, s.user, s.hold, key);
         return Op::kRelease;
       }
@@ -1352,8 +1354,9 @@ flash-sale:
   --hold-ttl-ms T (2000)  --abandon-percent A (10)  --late-percent L (5)  --poll-ms M (100)
 throughput:
   --seats N             seats of each connection's schedule (default 200000)  --price P
-  --mix mixed|holds     the operations: hold, release, pay, charge, status (mixed, the
-                        default), or hold and release cycles only (holds)
+  --mix mixed|holds|pays  the operations: hold, release, pay, charge, status (mixed,
+                        the default); hold and release cycles only (holds); or whole
+                        purchases (pays): charge, enter, hold, pay, then a new user
 
 Exit code: 0 the server's state matched what the tool saw, 2 usage or connection
 error, 3 a breach (printed), 4 the server went away mid-run (connection lost or
@@ -1414,7 +1417,7 @@ absl::StatusOr<LoadOptions> ParseOptions(int argc, char** argv, bool* seats_give
       parsed = ParseNumber(value, &options.seed);
     } else if (name == "mix") {
       options.mix = value;
-      parsed = value == "mixed" || value == "holds";
+      parsed = value == "mixed" || value == "holds" || value == "pays";
     } else if (name == "json") {
       options.json_path = value;
     } else if (name == "chart") {

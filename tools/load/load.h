@@ -53,9 +53,10 @@ struct LoadOptions {
   uint32_t abandon_percent = 10;
   uint32_t late_percent = 5;
   int64_t poll_ms = 100;  // A WAITING user polls (heartbeats) this often.
-  // throughput: "mixed" (hold, release, pay, charge, status) or "holds"
+  // throughput: "mixed" (hold, release, pay, charge, status), "holds"
   // (hold and release cycles only: seat operations, as a Redis SET NX PX
-  // and DEL would be).
+  // and DEL would be) or "pays" (whole purchases: charge, enter, hold, pay,
+  // then a new user in the shopper's place).
   std::string mix = "mixed";
   std::string json_path;
   std::string chart_path;
