@@ -512,7 +512,9 @@ class FlashSale {
     return in_order;
   }
 
+  // REQUIRES: the fan's lane mutex held. Counts each fan once.
   void Finish(Fan& fan) {
+    if (fan.phase == Phase::kDone) return;
     fan.phase = Phase::kDone;
     ++done_;
   }
@@ -542,14 +544,13 @@ class FlashSale {
     return seats;
   }
 
+  // REQUIRES: the fan was moved to kShopping (and busy) under its lane mutex
+  // by the caller, in the same critical section that saw it admitted.
   void StartShopping(uint32_t i) {
     std::vector<SeatIndex> seats;
     {
       std::lock_guard<std::mutex> lock(LaneOf(i).mutex);
-      Fan& fan = fans_[i];
-      fan.phase = Phase::kShopping;
-      fan.busy = true;
-      seats = PickSeats(fan, {});
+      seats = PickSeats(fans_[i], {});
     }
     SendHold(i, std::move(seats));
   }
@@ -582,7 +583,15 @@ class FlashSale {
           fan.active_seen = true;
           fan.active_at = Clock::now();
         }
-        shop = fan.phase == Phase::kWaiting;
+        // Shopping starts here, under the lock: were it left for StartShopping,
+        // DriveTimers could see the fan WAITING and not busy in between, send it
+        // away at sell-out, and the fan would both leave and shop (and be
+        // counted done twice, ending the run with another fan unfinished).
+        if (fan.phase == Phase::kWaiting) {
+          fan.phase = Phase::kShopping;
+          fan.busy = true;
+          shop = true;
+        }
       } else if (r.code == ResultCode::kOk && r.reply.queue_state == QueueState::kWaiting) {
         fan.next_poll = Clock::now() + std::chrono::milliseconds(options_.poll_ms);
       } else if (fan.phase != Phase::kDone) {
