@@ -65,14 +65,6 @@ net::DecodedResponse Must(absl::StatusOr<net::DecodedResponse> response) {
   return response.ok() ? *response : net::DecodedResponse{};
 }
 
-ScheduleConfig OpenSchedule(uint32_t seats) {
-  const TimestampMs now = SystemClock().NowMs();
-  ScheduleConfig config = MakeScheduleConfig(kSchedule, seats);
-  config.sale_opens_at_ms = now - 1'000;
-  config.sale_closes_at_ms = now + 3'600'000;
-  return config;
-}
-
 TEST(EndToEndTest, EveryOperationThroughTheRealServerAndARestartKeepsIt) {
   const std::string dir = TempPath();
   QueueToken token;
@@ -85,7 +77,8 @@ TEST(EndToEndTest, EveryOperationThroughTheRealServerAndARestartKeepsIt) {
     EXPECT_EQ(Must(client->Call(MakeCreateConcert(kConcert, "E2E", 1))).code,
               ResultCode::kUnauthorized);
     EXPECT_EQ(Must(admin->Call(MakeCreateConcert(kConcert, "E2E", 1))).code, ResultCode::kOk);
-    EXPECT_EQ(Must(admin->Call(MakeCreateSchedule(OpenSchedule(40), 2))).code, ResultCode::kOk);
+    EXPECT_EQ(Must(admin->Call(MakeCreateSchedule(OnSaleNowConfig(kSchedule, 40), 2))).code,
+              ResultCode::kOk);
     EXPECT_EQ(
         Must(admin->Call(MakeSetAdmissionPolicy(kSchedule, AdmissionPolicy{1, 0, 0}, 3))).code,
         ResultCode::kOk);
@@ -177,7 +170,8 @@ TEST(EndToEndTest, TwoClientsRaceForOneSeatAndExactlyOneWins) {
   Stack stack(dir + "/data");
   auto admin = stack.Connect(true);
   ASSERT_EQ(Must(admin->Call(MakeCreateConcert(kConcert, "Race", 1))).code, ResultCode::kOk);
-  ASSERT_EQ(Must(admin->Call(MakeCreateSchedule(OpenSchedule(10), 2))).code, ResultCode::kOk);
+  ASSERT_EQ(Must(admin->Call(MakeCreateSchedule(OnSaleNowConfig(kSchedule, 10), 2))).code,
+            ResultCode::kOk);
   for (int round = 0; round < 10; ++round) {
     std::atomic<int> winners{0};
     std::vector<std::thread> racers;

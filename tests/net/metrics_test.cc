@@ -134,14 +134,6 @@ class MetricsTest : public ::testing::Test {
   std::unique_ptr<net::MetricsExporter> exporter_;
 };
 
-ScheduleConfig OpenSchedule(uint32_t seats) {
-  const TimestampMs now = SystemClock().NowMs();
-  ScheduleConfig config = MakeScheduleConfig(kSchedule, seats);
-  config.sale_opens_at_ms = now - 1'000;
-  config.sale_closes_at_ms = now + 3'600'000;
-  return config;
-}
-
 TEST_F(MetricsTest, ExpositionNamesEveryFamily) {
   // The families exist from the start; the first tick fills them in.
   const std::string text = ScrapeUntil([](const std::string& body) {
@@ -222,7 +214,8 @@ TEST_F(MetricsTest, AHoldMovesTheScheduleGauges) {
   ASSERT_NE(admin, nullptr);
   ASSERT_NE(client, nullptr);
   ASSERT_EQ(admin->Call(MakeCreateConcert(kConcert, "Metrics", 1))->code, ResultCode::kOk);
-  ASSERT_EQ(admin->Call(MakeCreateSchedule(OpenSchedule(40), 2))->code, ResultCode::kOk);
+  ASSERT_EQ(admin->Call(MakeCreateSchedule(OnSaleNowConfig(kSchedule, 40), 2))->code,
+            ResultCode::kOk);
   const Labels schedule{{"schedule", std::to_string(kSchedule)}};
   const std::string before = ScrapeUntil([&](const std::string& body) {
     return Sample(body, "encore_schedule_seats_available", schedule).has_value();

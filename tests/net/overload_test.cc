@@ -116,10 +116,7 @@ Points BalanceOf(net::Client& client, UserId user) {
 void CreateOpenSchedule(LoopbackServer& server, uint32_t seats) {
   std::unique_ptr<net::Client> admin = Connect(server.admin_port());
   ASSERT_NE(admin, nullptr);
-  const TimestampMs now = SystemClock().NowMs();
-  ScheduleConfig config = MakeScheduleConfig(kSchedule, seats);
-  config.sale_opens_at_ms = now - 1'000;
-  config.sale_closes_at_ms = now + 3'600'000;
+  const ScheduleConfig config = OnSaleNowConfig(kSchedule, seats);
   ASSERT_EQ(CallCode(*admin, MakeCreateConcert(kConcert, "Overload", 1)), ResultCode::kOk);
   ASSERT_EQ(CallCode(*admin, MakeCreateSchedule(config, 2)), ResultCode::kOk);
 }

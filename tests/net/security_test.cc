@@ -89,11 +89,7 @@ class SecurityTest : public ::testing::Test {
   // On sale now, no admission limit (an entrant is ACTIVE at once), at most
   // 4 seats per user.
   static ScheduleConfig OpenSchedule(ScheduleId schedule) {
-    const TimestampMs now = SystemClock().NowMs();
-    ScheduleConfig config = MakeScheduleConfig(schedule, kSeats);
-    config.sale_opens_at_ms = now - 1'000;
-    config.sale_closes_at_ms = now + 3'600'000;
-    return config;
+    return OnSaleNowConfig(schedule, kSeats);
   }
 
   static std::unique_ptr<net::Client> Connect(uint16_t port, const std::string& key) {

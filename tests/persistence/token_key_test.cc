@@ -34,10 +34,7 @@ Opened OpenDefault(const std::string& path) {
 TEST(TokenKeyTest, TokensStayValidAcrossARestart) {
   char dir_template[] = "/tmp/encore-token-XXXXXX";
   const std::string path = std::string(mkdtemp(dir_template)) + "/data";
-  const TimestampMs now = SystemClock().NowMs();
-  ScheduleConfig config = MakeScheduleConfig(kSchedule, 10);
-  config.sale_opens_at_ms = now - 1'000;
-  config.sale_closes_at_ms = now + 3'600'000;
+  const ScheduleConfig config = OnSaleNowConfig(kSchedule, 10);
   QueueToken token;
   {
     Opened opened = OpenDefault(path);

@@ -44,11 +44,8 @@ TEST(WalToolTest, VerifyReplayAndDumpAgreeWithTheEngine) {
     auto engine = Engine::Open(options);
     ASSERT_TRUE(engine.ok()) << engine.status();
     auto producer = std::move(*(*engine)->NewProducer());
-    const TimestampMs now = SystemClock().NowMs();
     ASSERT_TRUE(producer->Call(CreateConcertCommand(kConcert, "Wal", 1)).ok());
-    ScheduleConfig config = MakeScheduleConfig(kSchedule, 20);
-    config.sale_opens_at_ms = now - 1'000;
-    config.sale_closes_at_ms = now + 3'600'000;
+    const ScheduleConfig config = OnSaleNowConfig(kSchedule, 20);
     ASSERT_TRUE(producer->Call(CreateScheduleCommand(config, 2)).ok());
     RequestKey key = 10;
     for (UserId user = 1; user <= 12; ++user) {

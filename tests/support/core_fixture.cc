@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "encore/clock.h"
 #include "encore/commands.h"
 #include "gtest/gtest.h"
 
@@ -34,6 +35,14 @@ ScheduleConfig MakeScheduleConfig(ScheduleId schedule, uint32_t seat_count) {
   config.tier_count = seat_count >= 2 ? 2 : 1;
   config.tiers[0] = PriceTier{0, 0, 5000};
   if (config.tier_count == 2) config.tiers[1] = PriceTier{seat_count / 2, 0, 3000};
+  return config;
+}
+
+ScheduleConfig OnSaleNowConfig(ScheduleId schedule, uint32_t seat_count) {
+  const TimestampMs now = SystemClock().NowMs();
+  ScheduleConfig config = MakeScheduleConfig(schedule, seat_count);
+  config.sale_opens_at_ms = now - 1'000;
+  config.sale_closes_at_ms = now + 3'600'000;
   return config;
 }
 

@@ -28,6 +28,9 @@ inline constexpr TimestampMs kSaleClosesMs = 100'000'000;
 // A schedule of `seat_count` seats in two tiers: the first half at 5000, the
 // rest at 3000; no admission limit, so an entrant is ACTIVE at once.
 ScheduleConfig MakeScheduleConfig(ScheduleId schedule = kSchedule, uint32_t seat_count = 100);
+// The same, on sale now by the wall clock (SystemClock): opened a second ago,
+// closing in an hour. For tests of the runtime, the server and the tools.
+ScheduleConfig OnSaleNowConfig(ScheduleId schedule, uint32_t seat_count);
 
 Command CreateConcertCommand(ConcertId concert, std::string_view title, RequestKey key);
 Command CreateScheduleCommand(const ScheduleConfig& config, RequestKey key);

@@ -302,13 +302,10 @@ TEST(EngineTest, ConcurrentCrossShardPaymentsConservePointsAndSeats) {
   options.full_ring = FullRingPolicy::kBlock;
   auto engine = OpenEngine(options);
   auto admin = NewProducer(*engine);
-  const TimestampMs now = SystemClock().NowMs();
   ASSERT_TRUE(admin->Call(CreateConcertCommand(kConcert, "Concurrent", 1)).ok());
   std::vector<ScheduleId> schedules;
   for (uint32_t i = 0; i < 6; ++i) {
-    ScheduleConfig config = MakeScheduleConfig(kSchedule + i, 50);
-    config.sale_opens_at_ms = now - 1'000;
-    config.sale_closes_at_ms = now + 3'600'000;
+    const ScheduleConfig config = OnSaleNowConfig(kSchedule + i, 50);
     ASSERT_TRUE(admin->Call(CreateScheduleCommand(config, 2 + i)).ok());
     schedules.push_back(config.schedule);
   }
