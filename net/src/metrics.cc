@@ -6,6 +6,8 @@
 // turns it into a Status or drops that tick, so no exception leaves here.
 #include "encore/net/metrics.h"
 
+#include <pthread.h>
+
 #include <charconv>
 #include <condition_variable>
 #include <exception>
@@ -94,7 +96,10 @@ class MetricsState {
   // Binds and creates the families; throws what prometheus-cpp throws.
   void Build();
   void StartThread() {
-    thread_ = std::thread([this] { Run(); });
+    thread_ = std::thread([this] {
+      pthread_setname_np(pthread_self(), "encore-metrics");
+      Run();
+    });
   }
   void Stop();
 

@@ -4,6 +4,8 @@
 // to a connection's output and written with one async_write at a time, so the
 // replies that come in while a write is under way go out together in the
 // next one.
+#include <pthread.h>
+
 #include <algorithm>
 #include <utility>
 
@@ -164,7 +166,10 @@ IoThread::~IoThread() {
 }
 
 void IoThread::Start() {
-  thread_ = std::thread([this] { context_.run(); });
+  thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "encore-io");
+    context_.run();
+  });
 }
 
 void IoThread::Join() {

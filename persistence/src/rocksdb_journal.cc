@@ -2,6 +2,8 @@
 // and durability publication. The database itself is internal/log_store.
 #include "encore/rocksdb_journal.h"
 
+#include <pthread.h>
+
 #include <atomic>
 #include <condition_variable>
 #include <filesystem>
@@ -83,7 +85,11 @@ class RocksDbJournal::Impl {
   }
 
   void Start() {
-    if (store_ != nullptr) writer_ = std::thread([this] { WriterLoop(); });
+    if (store_ != nullptr)
+      writer_ = std::thread([this] {
+        pthread_setname_np(pthread_self(), "encore-journal");
+        WriterLoop();
+      });
   }
 
   void Submit(uint32_t shard, uint64_t first_lsn, uint32_t count,

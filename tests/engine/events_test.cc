@@ -1,5 +1,6 @@
 // The event stream: exact replay, refusal of corrupted events, and the state hash.
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <span>
 #include <string>
@@ -219,6 +220,55 @@ TEST_F(CorruptionTest, ValidEventIsAccepted) {
   EXPECT_TRUE(harness_.core().CheckInvariants().ok());
 }
 
+// A packed record of `event`, as EventBuffer::Append writes it.
+template <typename T>
+std::vector<uint8_t> PackedPayloadOf(const T& event) {
+  EventBuffer buffer;
+  buffer.Append(event);
+  std::vector<uint8_t> payload;
+  buffer.ForEach([&](const EventView& view) {
+    EXPECT_TRUE(view.packed);
+    payload.assign(view.payload.begin(), view.payload.end());
+  });
+  return payload;
+}
+
+TEST_F(CorruptionTest, PackedEventIsAcceptedLikeItsRawBytes) {
+  const SeatsHeld held = NextSeatsHeld(kSchedule, 10);
+  const std::vector<uint8_t> payload = PackedPayloadOf(held);
+  // Mask, then schedule, user, hold, deadline, and the word holding seat_count and
+  // seats[0]; the other seven seat slots and `reserved` are zero and left out.
+  EXPECT_EQ(payload.size(), 4u + 5 * 8);
+  EXPECT_TRUE(harness_.core().ApplyEvent(EventView{EventType::kSeatsHeld, payload, true}).ok());
+  EXPECT_TRUE(harness_.core().CheckInvariants().ok());
+  EXPECT_NE(harness_.core().StateHash(), hash_before_);
+}
+
+TEST_F(CorruptionTest, PackedPayloadShorterThanItsMaskSays) {
+  std::vector<uint8_t> payload = PackedPayloadOf(NextSeatsHeld(kSchedule, 10));
+  payload.resize(payload.size() - 8);
+  ExpectRefused(harness_.core().ApplyEvent(EventView{EventType::kSeatsHeld, payload, true}));
+}
+
+TEST_F(CorruptionTest, PackedPayloadLongerThanItsMaskSays) {
+  std::vector<uint8_t> payload = PackedPayloadOf(NextSeatsHeld(kSchedule, 10));
+  payload.resize(payload.size() + 8, 0x11);
+  ExpectRefused(harness_.core().ApplyEvent(EventView{EventType::kSeatsHeld, payload, true}));
+}
+
+TEST_F(CorruptionTest, PackedMaskNamingAWordPastTheEvent) {
+  const AccountCharged charged{kCarol, 100, harness_.now()};  // 3 words.
+  std::vector<uint8_t> payload = PackedPayloadOf(charged);
+  payload[0] |= 0x08;                        // Word 3 does not exist...
+  payload.resize(payload.size() + 8, 0x22);  // ...though the size matches the mask.
+  ExpectRefused(harness_.core().ApplyEvent(EventView{EventType::kAccountCharged, payload, true}));
+}
+
+TEST_F(CorruptionTest, PackedPayloadWithoutItsMask) {
+  const std::vector<uint8_t> payload = {0x01, 0x00};
+  ExpectRefused(harness_.core().ApplyEvent(EventView{EventType::kAccountCharged, payload, true}));
+}
+
 TEST_F(CorruptionTest, PayloadTooShort) {
   const AccountCharged charged{kCarol, 100, harness_.now()};
   const std::span<const uint8_t> bytes = BytesOf(charged);
@@ -385,6 +435,59 @@ TEST(EventsTest, StreamMissingAnEventIsRefusedOnReplay) {
   EXPECT_TRUE(absl::IsDataLoss(first_error)) << first_error;
   const absl::Status invariants = replayed.CheckInvariants();
   EXPECT_TRUE(invariants.ok()) << invariants;
+}
+
+// Every event type survives packing byte for byte, whether its words are all
+// zero, all set, or a seeded mix.
+template <typename T>
+void ExpectPackedRoundTrip(uint64_t seed) {
+  SCOPED_TRACE(EventTypeName(T::kType));
+  std::vector<std::vector<uint8_t>> patterns = {std::vector<uint8_t>(sizeof(T), 0),
+                                                std::vector<uint8_t>(sizeof(T), 0xA5),
+                                                std::vector<uint8_t>(sizeof(T))};
+  for (size_t i = 0; i < sizeof(T); ++i) {
+    seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+    // About half the 8-byte words zero, the others random.
+    patterns[2][i] = ((i / 8 + (seed >> 60)) % 2 == 0) ? 0 : static_cast<uint8_t>(seed >> 33);
+  }
+  std::vector<T> samples(patterns.size());
+  for (size_t i = 0; i < patterns.size(); ++i) {
+    std::memcpy(static_cast<void*>(&samples[i]), patterns[i].data(), sizeof(T));
+  }
+  for (const T& sample : samples) {
+    EventBuffer buffer;
+    buffer.Append(sample);
+    size_t seen = 0;
+    buffer.ForEach([&](const EventView& view) {
+      ++seen;
+      EXPECT_EQ(view.type, T::kType);
+      EXPECT_TRUE(view.packed);
+      EXPECT_LE(view.payload.size(), 4 + kEventWords<T> * 8);
+      T decoded;
+      ASSERT_TRUE(view.Decode(&decoded));
+      EXPECT_EQ(std::memcmp(&decoded, &sample, sizeof(T)), 0);
+    });
+    EXPECT_EQ(seen, 1u);
+  }
+}
+
+TEST(EventsTest, EveryEventTypeRoundTripsPacked) {
+  const uint64_t seed = 20261124;
+  std::printf("seed %llu\n", static_cast<unsigned long long>(seed));
+  ExpectPackedRoundTrip<ConcertCreated>(seed);
+  ExpectPackedRoundTrip<ScheduleCreated>(seed);
+  ExpectPackedRoundTrip<AdmissionPolicyChanged>(seed);
+  ExpectPackedRoundTrip<QueueEntered>(seed);
+  ExpectPackedRoundTrip<QueueHeartbeat>(seed);
+  ExpectPackedRoundTrip<QueueAdmitted>(seed);
+  ExpectPackedRoundTrip<QueueEnded>(seed);
+  ExpectPackedRoundTrip<SeatsHeld>(seed);
+  ExpectPackedRoundTrip<HoldEnded>(seed);
+  ExpectPackedRoundTrip<PaymentStarted>(seed);
+  ExpectPackedRoundTrip<PaymentSettled>(seed);
+  ExpectPackedRoundTrip<AccountCharged>(seed);
+  ExpectPackedRoundTrip<AccountDebited>(seed);
+  ExpectPackedRoundTrip<RequestRecorded>(seed);
 }
 
 TEST(EventsTest, StateHashIsDeterministic) {

@@ -52,7 +52,7 @@ TEST(LogFormatTest, KeysAreBigEndianSoThatByteOrderIsLsnOrder) {
 TEST(LogFormatTest, BatchHeaderLayout) {
   const std::string records("\x01\x00\x02\x00zz", 6);  // One record: type 1, 2 bytes.
   const BatchHeader header = EncodeBatchHeader(1, Bytes(records));
-  EXPECT_EQ(std::string(header.data(), 6), std::string("\x01\x00\x01\x00\x00\x00", 6));
+  EXPECT_EQ(std::string(header.data(), 6), std::string("\x02\x00\x01\x00\x00\x00", 6));
   std::string value(header.data(), header.size());
   value += records;
   const absl::StatusOr<BatchView> batch = DecodeBatch(value, 3, 10);
@@ -61,6 +61,29 @@ TEST(LogFormatTest, BatchHeaderLayout) {
   EXPECT_EQ(
       std::string(reinterpret_cast<const char*>(batch->records.data()), batch->records.size()),
       records);
+}
+
+// A version 1 value: what EncodeBatchHeader wrote before records could be packed.
+std::string VersionOneValue(uint32_t count, const std::string& records) {
+  const BatchHeader header = EncodeBatchHeader(count, Bytes(records));
+  std::string value(header.data(), header.size());
+  value[0] = 1;  // The version is not in the checksum, which covers count and records.
+  return value + records;
+}
+
+TEST(LogFormatTest, VersionOneLogsAreStillRead) {
+  const std::string records("\x01\x00\x02\x00zz", 6);  // A raw record, as version 1 wrote it.
+  const absl::StatusOr<BatchView> batch = DecodeBatch(VersionOneValue(1, records), 3, 10);
+  ASSERT_TRUE(batch.ok()) << batch.status();
+  EXPECT_EQ(batch->count, 1u);
+}
+
+TEST(LogFormatTest, APackedRecordInAVersionOneValueIsCorrupt) {
+  const std::string packed("\x01\x80\x02\x00zz", 6);  // Type 1 with the packed flag.
+  EXPECT_EQ(DecodeBatch(VersionOneValue(1, packed), 3, 10).status().message(),
+            "corrupt record at shard 3 lsn 10");
+  const BatchHeader header = EncodeBatchHeader(1, Bytes(packed));
+  EXPECT_TRUE(DecodeBatch(std::string(header.data(), header.size()) + packed, 3, 10).ok());
 }
 
 TEST(LogFormatTest, FramingMustMatchTheCount) {

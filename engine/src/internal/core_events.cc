@@ -7,13 +7,14 @@ namespace {
 
 template <typename T>
 absl::Status Decode(const EventView& view, T* event) {
-  if (view.payload.size() != sizeof(T)) {
+  if (view.Decode(event)) return absl::OkStatus();
+  if (view.packed) {
     return absl::DataLossError(absl::StrCat("event ", std::string(EventTypeName(view.type)),
-                                            " has ", view.payload.size(), " bytes, expected ",
-                                            sizeof(T)));
+                                            " has a malformed packed payload of ",
+                                            view.payload.size(), " bytes"));
   }
-  *event = view.As<T>();
-  return absl::OkStatus();
+  return absl::DataLossError(absl::StrCat("event ", std::string(EventTypeName(view.type)), " has ",
+                                          view.payload.size(), " bytes, expected ", sizeof(T)));
 }
 
 }  // namespace

@@ -1,4 +1,6 @@
 // Shard: the single-writer thread around one Core.
+#include <pthread.h>
+
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
@@ -23,7 +25,11 @@ Shard::Shard(EngineState* engine, uint32_t index, const CoreOptions& core_option
 }
 
 void Shard::Start() {
-  thread_ = std::thread([this] { Run(); });
+  thread_ = std::thread([this] {
+    // Named for top -H and perf: encore-shard<N>.
+    pthread_setname_np(pthread_self(), absl::StrCat("encore-shard", index_).c_str());
+    Run();
+  });
 }
 
 void Shard::Join() {
@@ -141,6 +147,7 @@ void Shard::MaybeSnapshot() {
   }
   snapshot_storing_.store(true, std::memory_order_release);
   snapshot_thread_ = std::thread([this, lsn] {
+    pthread_setname_np(pthread_self(), absl::StrCat("encore-snap", index_).c_str());
     StoreSnapshot(lsn);
     snapshot_storing_.store(false, std::memory_order_release);
   });

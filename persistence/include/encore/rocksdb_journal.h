@@ -10,7 +10,9 @@
 // On disk (one RocksDB database, default column family):
 //   key   'E' | shard u32 BE | first_lsn u64 BE      one record per batch
 //   value version u16 | count u32 | crc32c u32 | EventBuffer records
-//         (little-endian; the CRC covers count and records)
+//         (little-endian; the CRC covers count and records). Version 2 (written
+//         now) allows packed records (encore/event_buffer.h); version 1 (read
+//         still) has raw records only.
 //   key   'S' | shard u32 BE | lsn u64 BE            a shard snapshot
 //   value "file": in snapshots/shard-<shard>-lsn-<lsn>.snapshot,
 //         version u16 | crc32c u32 | snapshot bytes

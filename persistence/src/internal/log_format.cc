@@ -45,11 +45,16 @@ absl::Status Corrupt(uint32_t shard, uint64_t lsn) {
   return absl::DataLossError(absl::StrCat("corrupt record at shard ", shard, " lsn ", lsn));
 }
 
-// True if `records` is exactly `count` well-formed records.
-bool FramingValid(std::span<const uint8_t> records, uint32_t count) {
+// True if `records` is exactly `count` well-formed records. Version 1 came
+// before packed records (encore/event_buffer.h), so none of its records may
+// carry the packed flag.
+bool FramingValid(std::span<const uint8_t> records, uint32_t count, uint16_t version) {
   size_t offset = 0;
   for (uint32_t i = 0; i < count; ++i) {
     if (records.size() - offset < kRecordHeaderBytes) return false;
+    const uint16_t type =
+        LoadLittle<uint16_t>(reinterpret_cast<const char*>(records.data()) + offset);
+    if (version == 1 && (type & kPackedRecordFlag) != 0) return false;
     const uint16_t size =
         LoadLittle<uint16_t>(reinterpret_cast<const char*>(records.data()) + offset + 2);
     offset += kRecordHeaderBytes;
@@ -86,7 +91,7 @@ absl::StatusOr<uint32_t> PeekBatchCount(std::string_view value, uint32_t shard,
                                         uint64_t first_lsn) {
   if (value.size() < 2) return Corrupt(shard, first_lsn);
   const uint16_t version = LoadLittle<uint16_t>(value.data());
-  if (version != kBatchFormatVersion) {
+  if (version != kBatchFormatVersion && version != kBatchFormatVersionUnpacked) {
     return absl::DataLossError(absl::StrCat("unknown record format version ", version, " at shard ",
                                             shard, " lsn ", first_lsn));
   }
@@ -101,7 +106,7 @@ absl::StatusOr<BatchView> DecodeBatch(std::string_view value, uint32_t shard, ui
   if (!count.ok()) return count.status();
   const std::span<const uint8_t> records = AsBytes(value.substr(kBatchHeaderBytes));
   if (LoadLittle<uint32_t>(value.data() + 6) != BatchCrc(value.data() + 2, records) ||
-      !FramingValid(records, *count)) {
+      !FramingValid(records, *count, LoadLittle<uint16_t>(value.data()))) {
     return Corrupt(shard, first_lsn);
   }
   return BatchView{*count, records};

@@ -21,7 +21,10 @@ namespace encore::persistence_internal {
 
 inline constexpr char kBatchKind = 'E';
 inline constexpr char kSnapshotKind = 'S';
-inline constexpr uint16_t kBatchFormatVersion = 1;
+// Version 2: records may be packed (encore/event_buffer.h). Version 1, read
+// still, holds raw records only.
+inline constexpr uint16_t kBatchFormatVersion = 2;
+inline constexpr uint16_t kBatchFormatVersionUnpacked = 1;
 inline constexpr uint16_t kSnapshotFormatVersion = 1;
 
 // kind u8 | shard u32 BE | lsn u64 BE
@@ -30,8 +33,10 @@ inline constexpr size_t kKeyBytes = 1 + 4 + 8;
 inline constexpr size_t kBatchHeaderBytes = 2 + 4 + 4;
 // version u16 | crc32c u32 (of the bytes)
 inline constexpr size_t kSnapshotHeaderBytes = 2 + 4;
-// An EventBuffer record: type u16 | payload size u16 | payload.
+// An EventBuffer record: type u16 | payload size u16 | payload; the type's
+// top bit marks a packed payload.
 inline constexpr size_t kRecordHeaderBytes = 4;
+inline constexpr uint16_t kPackedRecordFlag = 0x8000;
 
 using Key = std::array<char, kKeyBytes>;
 
