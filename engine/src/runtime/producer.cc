@@ -1,4 +1,5 @@
 // Producer: one thread's rings to and from every shard.
+#include <cstring>
 #include <thread>
 
 #include "internal/check.h"
@@ -15,14 +16,25 @@ ProducerState::ProducerState(EngineState* engine, uint32_t index)
   const uint32_t capacity = engine->options().ring_capacity;
   for (uint32_t shard = 0; shard < engine->shard_count(); ++shard) {
     to_shard_.push_back(std::make_unique<Ring<Request>>(capacity));
+    whole_to_shard_.push_back(std::make_unique<Ring<Command>>(capacity));
     from_shard_.push_back(std::make_unique<Ring<CompletionSlot>>(capacity));
   }
 }
 
-bool ProducerState::Push(uint32_t shard, const Request& request) {
+bool ProducerState::Push(uint32_t shard, const Command& command, uint64_t tag, bool silent) {
   if (in_flight_to_shard_[shard] >= engine_->options().ring_capacity) return false;
+  Request request;
+  std::memcpy(request.head.data(), &command, kCommandHeadBytes);
+  request.tag = tag;
+  request.silent = silent;
+  request.whole = NeedsWholeCommand(command.type);
+  // The in-flight bound keeps the rings from filling: neither push can fail.
+  // The whole command goes first, so the shard finds it when it pops the head.
+  if (request.whole) {
+    const bool pushed_whole = whole_to_shard_[shard]->push(command);
+    ENCORE_CHECK(pushed_whole);
+  }
   const bool pushed = to_shard_[shard]->push(request);
-  // The in-flight bound keeps the ring from filling: it cannot fail.
   ENCORE_CHECK(pushed);
   ++in_flight_to_shard_[shard];
   ++in_flight_;
@@ -62,16 +74,16 @@ ResultCode ProducerState::Submit(const Command& command, uint64_t tag) {
       }
     }
     for (uint32_t shard = 0; shard < shards; ++shard) {
-      Push(shard, Request{command, tag, shard != 0});
+      Push(shard, command, tag, shard != 0);
     }
     broadcasts_.push_back(Broadcast{Completion{tag, Reply{}}, shards, false});
     return ResultCode::kOk;
   }
   const uint32_t shard = ShardOfCommand(command, shards);
-  if (Push(shard, Request{command, tag, false})) return ResultCode::kOk;
+  if (Push(shard, command, tag, false)) return ResultCode::kOk;
   if (!block) return ResultCode::kBusy;
   if (!WaitForRoom(shard)) return ResultCode::kUnavailable;
-  Push(shard, Request{command, tag, false});
+  Push(shard, command, tag, false);
   return ResultCode::kOk;
 }
 

@@ -2,6 +2,7 @@
 #include <pthread.h>
 
 #include <algorithm>
+#include <cstring>
 
 #include "absl/strings/str_cat.h"
 #include "internal/check.h"
@@ -218,6 +219,7 @@ bool Shard::RunBatch() {
   // the clock was read, so none carries a time older than its submission.
   batch_peer_.clear();
   batch_requests_.clear();
+  batch_whole_.clear();
   for (uint32_t peer = 0; peer < inbox_.size(); ++peer) {
     PeerMessage message;
     while (batch_peer_.size() < options.batch_max && inbox_[peer]->pop(message)) {
@@ -231,6 +233,13 @@ bool Shard::RunBatch() {
     Request request;
     while (batch_peer_.size() + batch_requests_.size() < options.batch_max && ring.pop(request)) {
       batch_requests_.push_back({producer, request});
+      if (request.whole) {
+        // Pushed before its head: it is there.
+        batch_whole_.emplace_back();
+        const bool popped =
+            engine_->producer(producer).whole_to_shard(index_).pop(batch_whole_.back());
+        ENCORE_CHECK(popped);
+      }
     }
   }
   ++round_robin_;
@@ -243,8 +252,18 @@ bool Shard::RunBatch() {
     HandlePeer(message, now);
     engine_->peer_messages_in_flight().fetch_sub(1, std::memory_order_acq_rel);
   }
-  for (const auto& entry : batch_requests_) core_.Prefetch(entry.second.command);
-  for (const auto& [producer, request] : batch_requests_) HandleRequest(producer, request, now);
+  for (const auto& entry : batch_requests_) {
+    if (entry.second.whole) continue;  // Rare: admin commands.
+    core_.Prefetch(Expand(entry.second));
+  }
+  size_t whole = 0;
+  for (const auto& [producer, request] : batch_requests_) {
+    if (request.whole) {
+      HandleRequest(producer, request, batch_whole_[whole++], now);
+      continue;
+    }
+    HandleRequest(producer, request, Expand(request), now);
+  }
   if (!batch_peer_.empty() || !batch_requests_.empty()) {
     Bump(counters_.batches);
     Bump(counters_.batch_commands, batch_requests_.size());
@@ -274,10 +293,18 @@ bool Shard::RunBatch() {
   return !batch_peer_.empty() || !batch_requests_.empty() || wrote || released > 0;
 }
 
-void Shard::HandleRequest(uint32_t producer, const Request& request, TimestampMs now) {
+const Command& Shard::Expand(const Request& request) {
+  // Only the head changes: the fields past it keep a default Command's
+  // values, which no client command reads.
+  std::memcpy(static_cast<void*>(&expanded_), request.head.data(), kCommandHeadBytes);
+  return expanded_;
+}
+
+void Shard::HandleRequest(uint32_t producer, const Request& request, const Command& command,
+                          TimestampMs now) {
   const size_t outbox_before = outbox_.size();
-  const Reply reply = core_.Apply(request.command, now, &events_, &outbox_);
-  Bump(counters_.commands[static_cast<uint32_t>(request.command.type) % kCommandTypeSlots]);
+  const Reply reply = core_.Apply(command, now, &events_, &outbox_);
+  Bump(counters_.commands[static_cast<uint32_t>(command.type) % kCommandTypeSlots]);
   Bump(counters_.results[ResultCodeSlot(reply.code) % kResultCodeSlots]);
   if (outbox_.size() == outbox_before) {
     QueueCompletion(producer, Completion{request.tag, reply}, request.silent);
