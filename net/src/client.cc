@@ -1,5 +1,7 @@
-// The client library: POSIX sockets, one reader thread, a map of pending
-// requests by id (replies may come back in any order).
+// The client library: POSIX sockets, one reader thread, the pending requests
+// by id (replies may come back in any order). The reader takes a batch of
+// received replies off the pending set under one lock, and sends what their
+// callbacks send with one write.
 #include "encore/net/client.h"
 
 #include <fcntl.h>
@@ -12,6 +14,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <bit>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -48,6 +51,20 @@ using Clock = std::chrono::steady_clock;
 
 // Receive buffer of the reader thread.
 constexpr size_t kReadChunkBytes = 64 * 1024;
+// Most replies dispatched as one batch (one lock, one OnBatchEnd).
+constexpr size_t kDispatchBatchMax = 1024;
+// The ring of pending requests has twice the in-flight limit of slots (so an
+// id finds its slot free unless a request twice as old is still pending),
+// within these bounds; the rest go to a map.
+constexpr size_t kPendingRingSlotsMin = 16;
+constexpr size_t kPendingRingSlotsMax = size_t{1} << 16;
+static_assert(std::has_single_bit(kPendingRingSlotsMin) &&
+              std::has_single_bit(kPendingRingSlotsMax));
+
+size_t PendingRingSlots(uint32_t in_flight_max) {
+  return std::bit_ceil(
+      std::clamp<size_t>(size_t{2} * in_flight_max, kPendingRingSlotsMin, kPendingRingSlotsMax));
+}
 
 std::string Endpoint(const ClientOptions& options) {
   return options.host + ":" + std::to_string(options.port);
@@ -258,6 +275,7 @@ Client::Client(const ClientOptions& options, int socket_fd, const HelloReplyInfo
                          ? options.in_flight_max
                          : std::min(options.in_flight_max, hello.in_flight_max)),
       frame_reader_(std::move(reader)),
+      pending_ring_(PendingRingSlots(in_flight_max_)),
       socket_fd_(socket_fd) {
   reader_ = std::thread([this] { ReadLoop(); });
   reader_id_ = reader_.get_id();
@@ -287,7 +305,7 @@ void Client::Close() {
 
 size_t Client::in_flight() const {
   std::lock_guard<std::mutex> lock(mutex_);
-  return pending_.size();
+  return pending_count_;
 }
 
 bool Client::connected() const {
@@ -300,13 +318,13 @@ bool Client::connected() const {
 void Client::Send(const Command& command, ResponseCallback done) {
   Submit([&command](uint64_t id,
                     std::vector<uint8_t>* frame) { AppendCommandRequest(id, command, frame); },
-         Pending{std::move(done), nullptr});
+         Pending{0, std::move(done), nullptr});
 }
 
 void Client::SendListSchedules(ConcertId concert, ResponseCallback done) {
   Submit([concert](uint64_t id,
                    std::vector<uint8_t>* frame) { AppendListSchedulesRequest(id, concert, frame); },
-         Pending{std::move(done), nullptr});
+         Pending{0, std::move(done), nullptr});
 }
 
 void Client::SendSeatMap(ScheduleId schedule, UserId user, const QueueToken& token,
@@ -315,45 +333,88 @@ void Client::SendSeatMap(ScheduleId schedule, UserId user, const QueueToken& tok
       [&](uint64_t id, std::vector<uint8_t>* frame) {
         AppendSeatMapRequest(id, schedule, user, token, frame);
       },
-      Pending{std::move(done), nullptr});
+      Pending{0, std::move(done), nullptr});
 }
 
 void Client::SendLedger(UserId user, uint64_t before, uint32_t limit, ResponseCallback done) {
   Submit([&](uint64_t id,
              std::vector<uint8_t>* frame) { AppendLedgerRequest(id, user, before, limit, frame); },
-         Pending{std::move(done), nullptr});
+         Pending{0, std::move(done), nullptr});
 }
 
 void Client::SendServerStats(ResponseCallback done) {
   Submit([](uint64_t id, std::vector<uint8_t>* frame) { AppendServerStatsRequest(id, frame); },
-         Pending{std::move(done), nullptr});
+         Pending{0, std::move(done), nullptr});
 }
 
-void Client::Submit(Encoder encode, Pending pending) {
+bool Client::SendTo(const Command& command, ReplyHandler* handler, uint64_t tag) {
+  return Submit(
+      [&command](uint64_t id, std::vector<uint8_t>* frame) {
+        AppendCommandRequest(id, command, frame);
+      },
+      Pending{0, nullptr, nullptr, handler, tag});
+}
+
+bool Client::Submit(Encoder encode, Pending pending) {
+  const bool on_reader = std::this_thread::get_id() == reader_id_;
   uint64_t id = 0;
   {
     std::unique_lock<std::mutex> lock(mutex_);
     // The reader thread does not wait for room: only it can make room.
-    if (std::this_thread::get_id() != reader_id_) {
-      room_.wait(lock, [this] { return failed_ || pending_.size() < in_flight_max_; });
+    if (!on_reader) {
+      room_.wait(lock, [this] { return failed_ || pending_count_ < in_flight_max_; });
     }
     if (failed_) {
       const std::string reason = failure_reason_;
       lock.unlock();
-      CompleteFailed(pending, 0, reason);
-      return;
+      if (pending.handler == nullptr) CompleteFailed(pending, 0, reason);
+      return false;
     }
     id = next_id_++;
-    pending_.emplace(id, std::move(pending));
+    pending.id = id;
+    AddPending(std::move(pending));
+  }
+  // Once the request is pending, a failed write is reported through the
+  // reader thread, which fails every pending request as it ends.
+  if (on_reader) {
+    // From a callback: the reader sends these once the replies it received
+    // are dispatched (DrainFrames), so requests sent from callbacks share a
+    // send(), and need no lock here.
+    encode(id, &reader_outgoing_);
+    return true;
   }
   // One frame buffer per sending thread: no allocation once warm. Encoding
   // happens outside both locks; only the copy into the outgoing buffer is
-  // serialized. Once the request is pending, a failed write is reported
-  // through the reader thread, which fails every pending request as it ends.
+  // serialized.
   thread_local std::vector<uint8_t> frame;
   frame.clear();
   encode(id, &frame);
   WriteFrame(frame);
+  return true;
+}
+
+void Client::AddPending(Pending pending) {
+  Pending& slot = pending_ring_[pending.id & (pending_ring_.size() - 1)];
+  if (slot.id == 0) {
+    pending.MoveTo(&slot);
+  } else {
+    pending_overflow_.emplace(pending.id, std::move(pending));
+  }
+  ++pending_count_;
+}
+
+bool Client::TakePending(uint64_t id, Pending* pending) {
+  Pending& slot = pending_ring_[id & (pending_ring_.size() - 1)];
+  if (id != 0 && slot.id == id) {
+    slot.MoveTo(pending);
+  } else {
+    auto it = pending_overflow_.find(id);
+    if (it == pending_overflow_.end()) return false;
+    it->second.MoveTo(pending);
+    pending_overflow_.erase(it);
+  }
+  --pending_count_;
+  return true;
 }
 
 bool Client::WriteFrame(const std::vector<uint8_t>& frame) {
@@ -361,10 +422,22 @@ bool Client::WriteFrame(const std::vector<uint8_t>& frame) {
   // Closed, or a write failed: the reader fails every pending request.
   if (socket_fd_ < 0 || write_failed_) return false;
   outgoing_.insert(outgoing_.end(), frame.begin(), frame.end());
-  // From a callback: the reader flushes once the replies it received are all
-  // dispatched (DrainFrames), so requests sent from callbacks share a send().
-  if (std::this_thread::get_id() == reader_id_) return true;
   return Flush(lock);
+}
+
+void Client::FlushReaderFrames() {
+  if (reader_outgoing_.empty()) return;
+  std::unique_lock<std::mutex> lock(write_mutex_);
+  // Closed, or a write failed: the reader fails every pending request.
+  if (socket_fd_ >= 0 && !write_failed_) {
+    if (outgoing_.empty()) {
+      outgoing_.swap(reader_outgoing_);
+    } else {
+      outgoing_.insert(outgoing_.end(), reader_outgoing_.begin(), reader_outgoing_.end());
+    }
+    Flush(lock);
+  }
+  reader_outgoing_.clear();
 }
 
 bool Client::Flush(std::unique_lock<std::mutex>& lock) {
@@ -405,7 +478,7 @@ absl::StatusOr<DecodedResponse> Client::Wait(Encoder encode) {
         "a synchronous call from a client callback would deadlock; use the Send functions");
   }
   auto slot = std::make_shared<internal::CallSlot>();
-  Submit(encode, Pending{nullptr, slot});
+  Submit(encode, Pending{0, nullptr, slot});
   std::unique_lock<std::mutex> lock(slot->mutex);
   if (!slot->ready.wait_for(lock, std::chrono::milliseconds(options_.io_timeout_ms),
                             [&] { return slot->done; })) {
@@ -469,37 +542,51 @@ void Client::ReadLoop() {
 
 bool Client::DrainFrames() {
   while (true) {
-    std::span<const uint8_t> payload;
-    switch (frame_reader_.NextFrame(&payload)) {
-      case FrameReader::Next::kNeedMore: {
-        // End of the batch: send what the callbacks sent, in one go.
-        std::unique_lock<std::mutex> lock(write_mutex_);
-        Flush(lock);
-        return true;
-      }
-      case FrameReader::Next::kTooLarge:
-        Fail("the server at " + Endpoint(options_) + " sent a frame over " +
-             std::to_string(options_.response_bytes_max) + " bytes");
-        return false;
-      case FrameReader::Next::kFrame: {
-        absl::StatusOr<DecodedResponse> response = DecodeResponse(payload);
-        if (!response.ok()) {
-          Fail("the server at " + Endpoint(options_) + " sent a malformed response");
-          return false;
-        }
-        Dispatch(*response);
+    size_t count = 0;
+    FrameReader::Next next = FrameReader::Next::kFrame;
+    std::string failure;
+    while (count < kDispatchBatchMax) {
+      std::span<const uint8_t> payload;
+      next = frame_reader_.NextFrame(&payload);
+      if (next == FrameReader::Next::kNeedMore) break;
+      if (next == FrameReader::Next::kTooLarge) {
+        failure = "the server at " + Endpoint(options_) + " sent a frame over " +
+                  std::to_string(options_.response_bytes_max) + " bytes";
         break;
       }
+      absl::StatusOr<DecodedResponse> response = DecodeResponse(payload);
+      if (!response.ok()) {
+        failure = "the server at " + Endpoint(options_) + " sent a malformed response";
+        break;
+      }
+      if (received_.size() == count) received_.emplace_back();
+      received_[count++] = *std::move(response);
     }
+    // The replies before a bad frame are answered; then the connection fails.
+    DispatchBatch(count);
+    if (!failure.empty()) {
+      Fail(failure);
+      return false;
+    }
+    // Send what the callbacks sent, in one go.
+    FlushReaderFrames();
+    if (next == FrameReader::Next::kNeedMore) return true;
   }
 }
 
-void Client::Dispatch(const DecodedResponse& response) {
-  Pending pending;
+void Client::DispatchBatch(size_t count) {
+  if (count == 0) return;
+  if (dispatching_.size() < count) dispatching_.resize(count);
+  size_t taken = 0;
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    auto it = pending_.find(response.id);
-    if (it == pending_.end()) {
+    for (size_t i = 0; i < count; ++i) {
+      const DecodedResponse& response = received_[i];
+      if (TakePending(response.id, &dispatching_[i])) {
+        ++taken;
+        continue;
+      }
+      dispatching_[i].id = 0;
       // Not ours (e.g. the error the server sends before closing a connection
       // it cannot read): keep it to explain the failure that follows.
       if (response.code != ResultCode::kOk) {
@@ -507,13 +594,15 @@ void Client::Dispatch(const DecodedResponse& response) {
                           std::to_string(static_cast<int>(response.code)) + ")" +
                           (response.message.empty() ? "" : ": " + response.message);
       }
-      return;
     }
-    pending = std::move(it->second);
-    pending_.erase(it);
   }
-  room_.notify_one();
-  Complete(pending, response);
+  if (taken > 0) room_.notify_all();
+  for (size_t i = 0; i < count; ++i) {
+    if (dispatching_[i].id != 0) Complete(dispatching_[i], received_[i]);
+    // A large reply (a seat map, a ledger page) is not kept for the next batch.
+    if (received_[i].kind != ResponseKind::kCommand) received_[i] = DecodedResponse{};
+  }
+  EndBatch();
 }
 
 void Client::Fail(const std::string& reason) {
@@ -532,41 +621,65 @@ void Client::Fail(const std::string& reason) {
 }
 
 void Client::FailAllPending() {
-  std::vector<std::pair<uint64_t, Pending>> failing;
+  std::vector<Pending> failing;
   std::string reason;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     failed_ = true;
     reason = failure_reason_;
-    failing.reserve(pending_.size());
-    for (auto& [id, pending] : pending_) failing.emplace_back(id, std::move(pending));
-    pending_.clear();
+    failing.reserve(pending_count_);
+    for (Pending& pending : pending_ring_) {
+      if (pending.id != 0) pending.MoveTo(&failing.emplace_back());
+    }
+    for (auto& [id, pending] : pending_overflow_) failing.push_back(std::move(pending));
+    pending_overflow_.clear();
+    pending_count_ = 0;
   }
   room_.notify_all();
   // In request order, so the failures read like the requests were sent.
   std::sort(failing.begin(), failing.end(),
-            [](const auto& a, const auto& b) { return a.first < b.first; });
-  for (auto& [id, pending] : failing) CompleteFailed(pending, id, reason);
+            [](const Pending& a, const Pending& b) { return a.id < b.id; });
+  for (Pending& pending : failing) CompleteFailed(pending, pending.id, reason);
+  EndBatch();
 }
 
 void Client::Complete(Pending& pending, const DecodedResponse& response) {
   if (pending.slot != nullptr) {
     pending.slot->Set(response);
+  } else if (pending.handler != nullptr) {
+    pending.handler->OnReply(pending.tag, response);
+    NoteHandler(pending.handler);
   } else if (pending.done) {
     pending.done(response);
   }
+  pending.Clear();
 }
 
 void Client::CompleteFailed(Pending& pending, uint64_t id, const std::string& reason) {
   if (pending.slot != nullptr) {
     pending.slot->Set(absl::UnavailableError(reason));
+    pending.Clear();
     return;
   }
   DecodedResponse failed;
   failed.id = id;
   failed.code = ResultCode::kUnavailable;
   failed.message = reason;
-  if (pending.done) pending.done(failed);
+  Complete(pending, failed);
+}
+
+void Client::NoteHandler(ReplyHandler* handler) {
+  if (!batch_handlers_.empty() && batch_handlers_.back() == handler) return;
+  if (std::find(batch_handlers_.begin(), batch_handlers_.end(), handler) != batch_handlers_.end()) {
+    return;
+  }
+  batch_handlers_.push_back(handler);
+}
+
+void Client::EndBatch() {
+  // By index: an OnBatchEnd adds no handler (a SendTo that fails calls none).
+  for (size_t i = 0; i < batch_handlers_.size(); ++i) batch_handlers_[i]->OnBatchEnd();
+  batch_handlers_.clear();
 }
 
 }  // namespace encore::net

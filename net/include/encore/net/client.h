@@ -23,6 +23,11 @@
 // Close(), but not the synchronous helpers (they answer FailedPrecondition
 // there). REQUIRES: the Client is not destroyed from one of its callbacks.
 //
+// For many requests, SendTo() names a ReplyHandler and a tag instead of a
+// callback: no allocation per request, and the handler hears when a batch of
+// replies received together has been handed over (OnBatchEnd), so it can do
+// its per-batch work (a lock, a clock reading, the next requests) once.
+//
 // Uses plain POSIX sockets and one std::thread; no exceptions cross the API.
 #ifndef ENCORE_NET_CLIENT_H_
 #define ENCORE_NET_CLIENT_H_
@@ -79,6 +84,24 @@ struct ClientOptions {
 
 using ResponseCallback = std::function<void(const DecodedResponse&)>;
 
+// Receives the replies of the requests sent with Client::SendTo. Both members
+// run on the client's reader thread, one call at a time, under the same rules
+// as the callbacks (they may SendTo or Send; no synchronous helpers).
+class ReplyHandler {
+ public:
+  // Runs once for each request sent to this handler, with the request's tag:
+  // its reply, or UNAVAILABLE when the connection fails first.
+  virtual void OnReply(uint64_t tag, const DecodedResponse& response) = 0;
+  // Runs after the replies received together (one read from the socket, or
+  // the failure of every pending request) were all handed to OnReply, on each
+  // handler that got at least one of them. Requests sent from here go out in
+  // the same write as those sent from the OnReply calls before.
+  virtual void OnBatchEnd() {}
+
+ protected:
+  ~ReplyHandler() = default;
+};
+
 namespace internal {
 struct CallSlot;
 }  // namespace internal
@@ -109,6 +132,12 @@ class Client {
   void SendLedger(UserId user, uint64_t before, uint32_t limit, ResponseCallback done);
   // Admin port (or admin key) only.
   void SendServerStats(ResponseCallback done);
+  // Sends `command`; handler->OnReply(tag, ...) runs once, later, on the
+  // reader thread. False when the connection has already failed: nothing is
+  // sent and OnReply does not run (unlike Send, which then runs the callback
+  // at once). Waits for room as Send does. REQUIRES: `handler` outlives the
+  // reply (or the failure) of every request sent to it.
+  [[nodiscard]] bool SendTo(const Command& command, ReplyHandler* handler, uint64_t tag);
 
   // --- Synchronous: the reply, or Unavailable / DeadlineExceeded /
   // FailedPrecondition (called from a callback). ---
@@ -134,37 +163,77 @@ class Client {
   using Encoder = absl::FunctionRef<void(uint64_t id, std::vector<uint8_t>* frame)>;
 
   struct Pending {
-    ResponseCallback done;                     // An asynchronous call, or
-    std::shared_ptr<internal::CallSlot> slot;  // a synchronous one.
+    uint64_t id = 0;                           // 0: a free slot of pending_ring_.
+    ResponseCallback done;                     // An asynchronous call,
+    std::shared_ptr<internal::CallSlot> slot;  // a synchronous one, or
+    ReplyHandler* handler = nullptr;           // one sent with SendTo, and its tag.
+    uint64_t tag = 0;
+
+    // Moves this into `to`, leaving this empty; touches the callback and the
+    // slot only when set (a SendTo request has neither). REQUIRES: `to`
+    // holds no callback or slot.
+    void MoveTo(Pending* to) {
+      to->id = id;
+      to->handler = handler;
+      to->tag = tag;
+      if (done) to->done = std::move(done);
+      if (slot != nullptr) to->slot = std::move(slot);
+      Clear();
+    }
+    void Clear() {
+      id = 0;
+      handler = nullptr;
+      tag = 0;
+      if (done) done = nullptr;
+      if (slot != nullptr) slot.reset();
+    }
   };
 
   Client(const ClientOptions& options, int socket_fd, const HelloReplyInfo& hello,
          FrameReader reader);
 
-  void Submit(Encoder encode, Pending pending);
+  // False when the connection has failed: `pending` was completed (failed)
+  // at once, unless it is a SendTo request, which is dropped.
+  bool Submit(Encoder encode, Pending pending);
   absl::StatusOr<DecodedResponse> Wait(Encoder encode);
+  // The pending requests, by id: a ring indexed by the id's low bits, and a
+  // map for an id whose ring slot is still taken by an older request (one
+  // answered late). TakePending moves it into *pending, which must be empty.
+  // REQUIRES: mutex_ held.
+  void AddPending(Pending pending);
+  bool TakePending(uint64_t id, Pending* pending);
   // Appends the frame to the outgoing buffer and, unless another thread is
   // already flushing it, flushes it: the calling thread sends whole batches
   // until the buffer is empty, so under load one send() carries many frames.
   // False (and the connection is failing) if the bytes cannot be written.
-  // On the reader thread (a callback) it only appends: DrainFrames flushes
-  // once the received replies are dispatched.
+  // Not on the reader thread: its frames go to reader_outgoing_.
   bool WriteFrame(const std::vector<uint8_t>& frame);
+  // On the reader thread, once per batch of replies: moves the frames its
+  // callbacks sent (reader_outgoing_) to the outgoing buffer and flushes it.
+  void FlushReaderFrames();
   // Sends outgoing_ unless another thread is doing so; false once a write
   // has failed. REQUIRES: `lock` holds write_mutex_ (held again on return).
   bool Flush(std::unique_lock<std::mutex>& lock);
   void ReadLoop();
-  // Dispatches every whole frame received; false (and the connection is
-  // failing) on a frame that is too large or not a Response.
+  // Dispatches every whole frame received, in batches; false (and the
+  // connection is failing) on a frame that is too large or not a Response.
   bool DrainFrames();
-  void Dispatch(const DecodedResponse& response);
+  // Runs the callbacks of received_[0, count) (taking their pending requests
+  // under one lock), then OnBatchEnd of the handlers they reached.
+  void DispatchBatch(size_t count);
   // Marks the connection failed with `reason` (the first reason wins) and
   // shuts the socket down, which ends the reader thread.
   void Fail(const std::string& reason);
   // On the reader thread, as it ends: fails every pending request.
   void FailAllPending();
-  static void Complete(Pending& pending, const DecodedResponse& response);
-  static void CompleteFailed(Pending& pending, uint64_t id, const std::string& reason);
+  // Both run the request's callback (or wake its caller, or call its
+  // handler, noted in batch_handlers_ for OnBatchEnd), then empty `pending`.
+  void Complete(Pending& pending, const DecodedResponse& response);
+  void CompleteFailed(Pending& pending, uint64_t id, const std::string& reason);
+  // Reader thread: notes a handler that got a reply of this batch; calls
+  // OnBatchEnd of each, once the batch is dispatched, and forgets them.
+  void NoteHandler(ReplyHandler* handler);
+  void EndBatch();
 
   const ClientOptions options_;
   const HelloReplyInfo hello_;
@@ -174,7 +243,9 @@ class Client {
   mutable std::mutex mutex_;  // Guards the members below, up to write_mutex_.
   std::condition_variable room_;
   uint64_t next_id_ = 1;
-  std::unordered_map<uint64_t, Pending> pending_;
+  std::vector<Pending> pending_ring_;  // A power of two long; see AddPending.
+  std::unordered_map<uint64_t, Pending> pending_overflow_;
+  size_t pending_count_ = 0;
   bool failed_ = false;         // No more requests are accepted.
   std::string failure_reason_;  // Why, once failed_ (or a failure is on its way).
   std::string server_message_;  // The last error the server sent with no request id.
@@ -188,6 +259,14 @@ class Client {
   bool flushing_ = false;            // A thread is sending; it owns sending_.
   bool write_failed_ = false;        // A send failed: later frames are dropped.
   std::vector<uint8_t> sending_;     // The batch being sent, outside the lock.
+
+  // Reader thread only: frames sent from callbacks and handlers, moved to
+  // outgoing_ once per batch of replies; the batch being dispatched and its
+  // requests; the handlers that got a reply of it.
+  std::vector<uint8_t> reader_outgoing_;
+  std::vector<DecodedResponse> received_;
+  std::vector<Pending> dispatching_;
+  std::vector<ReplyHandler*> batch_handlers_;
 
   std::mutex close_mutex_;  // Serializes Close() off the reader thread.
   std::thread reader_;
