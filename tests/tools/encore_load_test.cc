@@ -1,7 +1,7 @@
 // encore-load's core against an in-process server (engine on the no-op
-// journal, real TCP on loopback): a short flash sale and a short throughput
-// run end with the server's state matching what the tool saw; and a balance
-// changed behind the tool's back is caught, naming the user.
+// journal, real TCP on loopback): a short flash sale and short throughput
+// runs of every mix end with the server's state matching what the tool saw;
+// and a balance changed behind the tool's back is caught, naming the user.
 #include <sstream>
 
 #include "../../tools/load/ack_log.cc"  // The ack log and its check.
@@ -132,6 +132,168 @@ TEST(EncoreLoadTest, APaysRunIsWholePurchasesAndTheServerAgrees) {
   EXPECT_TRUE(breaches.empty()) << breaches.front();
 }
 
+// Requests answered OK, and sent at all, of one operation.
+uint64_t OkOf(const LoadReport& report, Op op) {
+  auto it = report.operations.find(op);
+  return it == report.operations.end() ? 0 : it->second.ok;
+}
+uint64_t SentOf(const LoadReport& report, Op op) {
+  auto it = report.operations.find(op);
+  return it == report.operations.end() ? 0 : it->second.total();
+}
+
+// Seats the server's seat maps show in `state`, over the run's schedules.
+uint64_t SeatsInState(const LoadOptions& options, const LoadReport& report, SeatState state) {
+  absl::StatusOr<std::unique_ptr<net::Client>> admin = ConnectAdmin(options, "test");
+  EXPECT_TRUE(admin.ok()) << admin.status();
+  if (!admin.ok()) return 0;
+  uint64_t seats = 0;
+  for (const auto& [schedule, paid] : report.expected.seats_paid) {
+    absl::StatusOr<net::DecodedResponse> map = (*admin)->SeatMap(schedule, 0, QueueToken{});
+    EXPECT_TRUE(map.ok() && map->code == ResultCode::kOk) << schedule;
+    if (map.ok()) seats += std::count(map->seats.begin(), map->seats.end(), state);
+  }
+  return seats;
+}
+
+// --mix hold-only: every timed request is a hold of one seat. 2 x 500 seats
+// and 3000 holds: every seat is held exactly once (no user passes the
+// per-user limit, no seat is tried twice before all were), then the rest are
+// refused SEAT_UNAVAILABLE, like a SET NX of a taken key. Nothing is sold.
+TEST(EncoreLoadTest, AHoldOnlyRunHoldsEverySeatThenIsRefusedAndTheServerAgrees) {
+  InProcessServer server;
+  LoadOptions options = server.Options("throughput");
+  options.mix = "hold-only";
+  options.hold_ttl_ms = kSingleOperationHoldTtlMs;
+  options.connections = 2;
+  options.depth = 32;
+  options.seats = 500;
+  options.count = 3000;
+  options.duration_s = 0;
+  std::ostringstream progress;
+  absl::StatusOr<LoadReport> report = RunThroughput(options, progress);
+  ASSERT_TRUE(report.ok()) << report.status();
+  ASSERT_FALSE(report->server_lost) << report->server_lost_reason;
+  EXPECT_EQ(SentOf(*report, Op::kHold), 3000u);
+  EXPECT_EQ(report->operations.size(), 1u) << "only holds are timed";
+  EXPECT_EQ(OkOf(*report, Op::kHold), 1000u);
+  EXPECT_EQ(report->operations[Op::kHold].refused, 2000u);
+  EXPECT_EQ(report->operations[Op::kHold].errors, 0u);
+  EXPECT_GT(report->setup_s, 0);
+  EXPECT_EQ(report->expected.seats_paid.size(), 2u);
+  for (const auto& [schedule, paid] : report->expected.seats_paid) EXPECT_EQ(paid, 0u);
+  // A sample of the users, none of them charged: the check reads balance 0.
+  EXPECT_FALSE(report->expected.balances.empty());
+  EXPECT_TRUE(report->expected.uncertain.empty());
+  EXPECT_EQ(SeatsInState(options, *report, SeatState::kHeld), 1000u);
+  const std::vector<std::string> breaches = CheckServerState(options, report->expected);
+  EXPECT_TRUE(breaches.empty()) << breaches.front();
+}
+
+// A timed hold-only run: holds are placed (and the server holds them).
+TEST(EncoreLoadTest, ATimedHoldOnlyRunPlacesHoldsAndKeepsEveryInvariant) {
+  InProcessServer server;
+  LoadOptions options = server.Options("throughput");
+  options.mix = "hold-only";
+  options.hold_ttl_ms = kSingleOperationHoldTtlMs;
+  options.connections = 2;
+  options.depth = 32;
+  options.seats = 100'000;
+  options.duration_s = 1;
+  std::ostringstream progress;
+  absl::StatusOr<LoadReport> report = RunThroughput(options, progress);
+  ASSERT_TRUE(report.ok()) << report.status();
+  ASSERT_FALSE(report->server_lost) << report->server_lost_reason;
+  EXPECT_GT(OkOf(*report, Op::kHold), 0u);
+  EXPECT_EQ(report->operations[Op::kHold].errors, 0u);
+  EXPECT_EQ(SeatsInState(options, *report, SeatState::kHeld), OkOf(*report, Op::kHold));
+  EXPECT_EQ(SeatsInState(options, *report, SeatState::kSold), 0u);
+  const std::vector<std::string> breaches = CheckServerState(options, report->expected);
+  EXPECT_TRUE(breaches.empty()) << breaches.front();
+}
+
+// --mix pay-only: every timed request pays one hold of the set-up, each once:
+// 3001 payments over 2 connections, all OK, 3001 seats sold, every user's
+// balance back to 0 (charged one seat's price, paid it).
+TEST(EncoreLoadTest, APayOnlyRunPaysEveryHoldExactlyOnceAndTheServerAgrees) {
+  InProcessServer server;
+  LoadOptions options = server.Options("throughput");
+  options.mix = "pay-only";
+  options.hold_ttl_ms = kSingleOperationHoldTtlMs;
+  options.connections = 2;
+  options.depth = 32;
+  options.count = 3001;
+  options.duration_s = 0;
+  std::ostringstream progress;
+  absl::StatusOr<LoadReport> report = RunThroughput(options, progress);
+  ASSERT_TRUE(report.ok()) << report.status();
+  ASSERT_FALSE(report->server_lost) << report->server_lost_reason;
+  EXPECT_EQ(report->operations.size(), 1u) << "only payments are timed";
+  EXPECT_EQ(SentOf(*report, Op::kPay), 3001u);
+  EXPECT_EQ(OkOf(*report, Op::kPay), 3001u);
+  EXPECT_GT(report->setup_s, 0);
+  uint64_t paid = 0;
+  for (const auto& [schedule, seats] : report->expected.seats_paid) paid += seats;
+  EXPECT_EQ(paid, 3001u);
+  EXPECT_EQ(report->expected.balances.size(), 3001u);
+  for (const auto& [user, balance] : report->expected.balances) EXPECT_EQ(balance, 0) << user;
+  EXPECT_TRUE(report->expected.uncertain.empty());
+  EXPECT_EQ(SeatsInState(options, *report, SeatState::kSold), 3001u);
+  EXPECT_EQ(SeatsInState(options, *report, SeatState::kHeld), 0u);
+  const std::vector<std::string> breaches = CheckServerState(options, report->expected);
+  EXPECT_TRUE(breaches.empty()) << breaches.front();
+}
+
+// A seat plan past one schedule's size, and the seat order: each seat once.
+TEST(EncoreLoadTest, SeatPlansSplitIntoSchedulesAndTheOrderVisitsEverySeatOnce) {
+  EXPECT_EQ(PlanSeats(500).schedules, 1u);
+  EXPECT_EQ(PlanSeats(500).seats_per_schedule, 500u);
+  EXPECT_EQ(PlanSeats(kSeatsPerScheduleMax).schedules, 1u);
+  const SeatPlan plan = PlanSeats(2'500'000);
+  EXPECT_EQ(plan.schedules, 3u);
+  EXPECT_EQ(plan.seats_per_schedule, 833'334u);
+  EXPECT_GE(plan.seats(), 2'500'000u);
+  for (uint32_t n : {1u, 2u, 1000u, 1024u, 999'983u}) {
+    for (uint64_t seed : {1ull, 42ull}) {
+      const SeatPermutation order(n, seed);
+      std::vector<bool> seen(n, false);
+      for (uint64_t i = 0; i < n; ++i) {
+        const SeatIndex seat = order(i);
+        ASSERT_LT(seat, n);
+        ASSERT_FALSE(seen[seat]) << "n " << n << " seed " << seed << " i " << i;
+        seen[seat] = true;
+      }
+    }
+  }
+}
+
+// The command line: the single-operation mixes' defaults and limits.
+TEST(EncoreLoadTest, TheSingleOperationMixesTakeTheirDefaults) {
+  const auto parse = [](std::vector<std::string> words, bool* seats_given) {
+    std::vector<char*> argv;
+    static std::string program = "encore-load";
+    argv.push_back(program.data());
+    for (std::string& word : words) argv.push_back(word.data());
+    return ParseOptions(static_cast<int>(argv.size()), argv.data(), seats_given);
+  };
+  bool seats_given = false;
+  absl::StatusOr<LoadOptions> hold_only =
+      parse({"throughput", "--mix", "hold-only", "--connections", "4"}, &seats_given);
+  ASSERT_TRUE(hold_only.ok()) << hold_only.status();
+  EXPECT_EQ(hold_only->seats, 5'000'000u);  // 2M holds/s x 10 s / 4 connections.
+  EXPECT_EQ(hold_only->hold_ttl_ms, kSingleOperationHoldTtlMs);
+  seats_given = false;
+  absl::StatusOr<LoadOptions> pay_only = parse({"throughput", "--mix=pay-only"}, &seats_given);
+  ASSERT_TRUE(pay_only.ok()) << pay_only.status();
+  EXPECT_EQ(pay_only->count, kPayOnlyCountDefault);
+  EXPECT_EQ(pay_only->duration_s, 10);
+  EXPECT_EQ(pay_only->hold_ttl_ms, kSingleOperationHoldTtlMs);
+  seats_given = false;
+  EXPECT_FALSE(parse({"throughput", "--mix", "pay-only", "--seats", "5"}, &seats_given).ok());
+  seats_given = false;
+  EXPECT_FALSE(parse({"throughput", "--mix", "hold-and-pay"}, &seats_given).ok());
+}
+
 TEST(EncoreLoadTest, ABalanceChangedBehindTheToolsBackIsABreachNamingTheUser) {
   InProcessServer server;
   LoadOptions options = FlashSaleOptions(server);
@@ -205,6 +367,27 @@ TEST(EncoreLoadTest, BadOptionsAreRefusedBeforeConnecting) {
   options.scenario = "flash-sale";
   options.abandon_percent = 90;
   options.late_percent = 20;
+  EXPECT_FALSE(ValidateLoadOptions(options).ok());
+  options = LoadOptions{};
+  options.mix = "pay-only";
+  options.count = 0;
+  EXPECT_FALSE(ValidateLoadOptions(options).ok()) << "pay-only needs a count";
+  options.count = 1000;
+  EXPECT_TRUE(ValidateLoadOptions(options).ok());
+  options.connections = 4;
+  options.count = 3;
+  EXPECT_FALSE(ValidateLoadOptions(options).ok()) << "a share of --count per connection";
+  options.count = 0;
+  options.mix = "hold-only";
+  options.seats = 2'000'000;
+  EXPECT_TRUE(ValidateLoadOptions(options).ok()) << "hold-only spreads seats over schedules";
+  options.seats = kHoldOnlySeatsPerConnectionMax + 1;
+  EXPECT_FALSE(ValidateLoadOptions(options).ok());
+  options.mix = "mixed";
+  options.seats = 2'000'000;
+  EXPECT_FALSE(ValidateLoadOptions(options).ok());
+  options.seats = 1000;
+  options.mix = "hold-and-pay";
   EXPECT_FALSE(ValidateLoadOptions(options).ok());
 }
 

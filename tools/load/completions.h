@@ -5,7 +5,9 @@
 // done: a caller that then reads (or destroys) what they write races with
 // the last one. Add() before each Send, Done() at the end of its callback,
 // then Wait(). Every Client callback runs exactly once, also when the
-// connection fails, so the count always comes out even.
+// connection fails, so the count always comes out even. A caller that handles
+// replies in batches on the reader thread counts a batch at once: Update(the
+// requests it sent, the replies it handled), at the end of the batch.
 //
 // Thread safety: all members may be called from any thread.
 #ifndef ENCORE_TOOLS_LOAD_COMPLETIONS_H_
@@ -25,14 +27,18 @@ inline constexpr std::chrono::seconds kRepliesWaitMax{60};
 
 class Completions {
  public:
-  void Add() {
+  void Add(uint64_t count = 1) { Update(count, 0); }
+  void Done(uint64_t count = 1) { Update(0, count); }
+  void Update(uint64_t added, uint64_t done) {
     std::lock_guard<std::mutex> lock(mutex_);
-    ++added_;
-  }
-  void Done() {
-    std::lock_guard<std::mutex> lock(mutex_);
-    ++done_;
+    added_ += added;
+    done_ += done;
     if (done_ == added_) all_done_.notify_all();
+  }
+  // True when every Add() so far has had its Done().
+  bool Idle() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return done_ == added_;
   }
   // True once every Add() has had its Done(); false after `timeout`.
   bool Wait(std::chrono::milliseconds timeout) {

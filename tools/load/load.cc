@@ -1,10 +1,13 @@
 // encore-load's scenarios, bookkeeping and checks (see load.h).
 //
-// Each connection is a Lane: a client, the users it drives, and what it has
-// measured, under the lane's mutex. Replies are handled on the client's reader
-// thread; the next request of a user is sent from there (closed loop), so
-// the client coalesces a whole batch of them into one write. No lane mutex is
-// held while sending: a Send may wait for room, which only replies make.
+// Each connection is a Lane (lane.h): a client, and what it has measured and
+// seen acknowledged, under the lane's mutex. Replies are handled on the
+// client's reader thread; the next request of a user is sent from there
+// (closed loop), so the client coalesces a whole batch of them into one
+// write. The flash sale sends with callbacks and holds no lane mutex while
+// sending (a Send may wait for room, which only replies make); a throughput
+// run's timed requests go through a TimedLane (timed_lane.h), which handles
+// each batch of replies under one lock.
 #include "load.h"
 
 #include <time.h>
@@ -14,12 +17,14 @@
 #include <atomic>
 #include <charconv>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <deque>
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <iomanip>
 #include <iostream>
 #include <memory>
 #include <mutex>
@@ -32,11 +37,17 @@
 #include "encore/net/client.h"
 #include "encore/net/protocol.h"
 #include "encore/result_code.h"
+#include "hold_only.h"
+#include "lane.h"
+#include "mix_workload.h"
+#include "pay_only.h"
+#include "run_ids.h"
+#include "seat_plan.h"
+#include "timed_lane.h"
 
 namespace encore::load {
 namespace {
 
-using Clock = std::chrono::steady_clock;
 using net::DecodedResponse;
 
 constexpr uint32_t kConnectionsMax = 256;
@@ -45,6 +56,9 @@ constexpr uint32_t kThroughputSeatsDefault = 200'000;
 // The per-user seat limit of a throughput schedule (a user holds one seat at
 // a time, and pays once: a paid token is DONE).
 constexpr uint32_t kSeatsPerUserMax = 8;
+static_assert(kSeatsPerUserMax <= kHoldSeatsMax);
+// Users of one lane of a throughput run: UserIdOf(run, lane << 24 | index).
+constexpr uint64_t kUsersPerLaneMax = uint64_t{1} << 24;
 constexpr int kHoldAttemptsMax = 5;
 constexpr int kSeatMapReadsMax = 3;
 // A late payer pays this long after the hold's deadline.
@@ -57,146 +71,11 @@ int64_t WallMs() {
   return static_cast<int64_t>(now.tv_sec) * 1000 + now.tv_nsec / 1'000'000;
 }
 
-uint64_t MicrosSince(Clock::time_point start) {
-  const auto elapsed = Clock::now() - start;
-  return static_cast<uint64_t>(
-      std::max<int64_t>(0, std::chrono::duration_cast<std::chrono::microseconds>(elapsed).count()));
-}
-
 double SecondsSince(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-uint64_t SplitMix(uint64_t x) {
-  x += 0x9e3779b97f4a7c15ull;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-  return x ^ (x >> 31);
-}
-
-// Errors are the failures of the request itself; refusals are business data.
-enum class Outcome { kOk, kRefused, kError };
-Outcome Classify(ResultCode code) {
-  if (code == ResultCode::kOk) return Outcome::kOk;
-  return static_cast<int>(code) < 300 ? Outcome::kError : Outcome::kRefused;
-}
-
-// --- A connection and what it measured ----------------------------------------------
-
-class Lane {
- public:
-  explicit Lane(std::unique_ptr<net::Client> client) : client_(std::move(client)) {}
-
-  using Then = std::function<void(const DecodedResponse&)>;
-
-  // Sends `command`, records its latency (from `intended`, which an open loop
-  // sets to when the request was due) and outcome, then runs `then`.
-  void Issue(Op op, const Command& command, Then then, Clock::time_point intended = {}) {
-    const Clock::time_point start = intended == Clock::time_point{} ? Clock::now() : intended;
-    completions_.Add();
-    client_->Send(command, [this, op, start, then = std::move(then)](const DecodedResponse& r) {
-      Record(op, r.code, r.message, MicrosSince(start));
-      then(r);
-      completions_.Done();
-    });
-  }
-  void IssueSeatMap(ScheduleId schedule, UserId user, const QueueToken& token, Then then) {
-    const Clock::time_point start = Clock::now();
-    completions_.Add();
-    client_->SendSeatMap(schedule, user, token,
-                         [this, start, then = std::move(then)](const DecodedResponse& r) {
-                           Record(Op::kSeatMap, r.code, r.message, MicrosSince(start));
-                           then(r);
-                           completions_.Done();
-                         });
-  }
-  // Waits until every reply's callback has run (requests a callback sends
-  // included); past `timeout` closes the connection, which fails (and so
-  // runs) the rest.
-  void WaitCallbacks(std::chrono::milliseconds timeout) {
-    if (!completions_.Wait(timeout)) client_->Close();
-  }
-
-  // Adds this second's figures to the sums, and clears them.
-  void TakeSecond(LatencyHistogram* latency, uint64_t* requests, uint64_t* errors) {
-    std::lock_guard<std::mutex> lock(mutex);
-    latency->Merge(second_latency_);
-    *requests += second_requests_;
-    *errors += second_errors_;
-    second_latency_.Reset();
-    second_requests_ = second_errors_ = 0;
-  }
-  void MergeInto(std::map<Op, OpSummary>* operations) {
-    std::lock_guard<std::mutex> lock(mutex);
-    for (auto& [op, summary] : operations_) {
-      OpSummary& total = (*operations)[op];
-      total.ok += summary.ok;
-      total.refused += summary.refused;
-      total.errors += summary.errors;
-      total.latency_us.Merge(summary.latency_us);
-    }
-  }
-
-  net::Client& client() { return *client_; }
-  // Guards the lane's users and what the lane has measured.
-  std::mutex mutex;
-  Expectations expected;  // Under mutex.
-  // Set before the first request; the log is shared by the lanes (its own lock).
-  AckLog* ack_log = nullptr;
-  uint64_t run_id = 0;
-  // Replies UNAVAILABLE (the server stopping, its journal failed, or the
-  // connection lost), and the first one's message. Under mutex.
-  uint64_t unavailable = 0;
-  std::string unavailable_message;
-
- private:
-  void Record(Op op, ResultCode code, const std::string& message, uint64_t latency_us) {
-    std::lock_guard<std::mutex> lock(mutex);
-    if (code == ResultCode::kUnavailable && unavailable++ == 0) unavailable_message = message;
-    OpSummary& summary = operations_[op];
-    const Outcome outcome = Classify(code);
-    if (outcome == Outcome::kOk) ++summary.ok;
-    if (outcome == Outcome::kRefused) ++summary.refused;
-    if (outcome == Outcome::kError) ++summary.errors;
-    summary.latency_us.Record(latency_us);
-    second_latency_.Record(latency_us);
-    ++second_requests_;
-    if (outcome == Outcome::kError) ++second_errors_;
-  }
-
-  std::unique_ptr<net::Client> client_;
-  Completions completions_;
-  std::map<Op, OpSummary> operations_;
-  LatencyHistogram second_latency_;
-  uint64_t second_requests_ = 0;
-  uint64_t second_errors_ = 0;
-};
-
-// A mutating request whose effect the tool cannot know. REQUIRES: lane.mutex held.
-void MarkUncertain(Lane& lane, UserId user) {
-  if (lane.ack_log != nullptr && lane.expected.uncertain.count(user) == 0) {
-    lane.ack_log->Uncertain(lane.run_id, user);
-  }
-  lane.expected.uncertain[user] = true;
-}
-
-// Records a mutating request's effect on the expectations. REQUIRES: lane.mutex held.
-void NoteUncertain(Lane& lane, UserId user, const DecodedResponse& response) {
-  if (Classify(response.code) == Outcome::kError) MarkUncertain(lane, user);
-}
-
-// Logs a payment's answer: OK or a refusal the tool was given. A payment in
-// progress or already paid (a repeat) is in doubt instead. REQUIRES: lane.mutex held.
-void LogPay(Lane& lane, ScheduleId schedule, UserId user, RequestKey key, HoldId hold,
-            const DecodedResponse& r) {
-  if (r.code == ResultCode::kPaymentInProgress || r.code == ResultCode::kAlreadyPaid) {
-    MarkUncertain(lane, user);
-    return;
-  }
-  if (lane.ack_log == nullptr || Classify(r.code) == Outcome::kError) return;
-  lane.ack_log->Pay(lane.run_id, schedule, user, key, hold, r.code,
-                    r.code == ResultCode::kOk ? r.reply.amount : 0);
-}
+// --- Connections ------------------------------------------------------------------------
 
 absl::StatusOr<std::vector<std::unique_ptr<Lane>>> ConnectLanes(const LoadOptions& options) {
   std::vector<std::unique_ptr<Lane>> lanes;
@@ -378,8 +257,6 @@ uint64_t RunIdOf(const LoadOptions& options) {
       SplitMix(seed ^ static_cast<uint64_t>(WallMs()) ^ (static_cast<uint64_t>(::getpid()) << 40));
   return (mixed & 0x7fffffffull) | 1;  // 31 bits, non-zero.
 }
-ScheduleId ScheduleIdOf(uint64_t run_id, uint32_t index) { return run_id << 16 | (index + 1); }
-UserId UserIdOf(uint64_t run_id, uint64_t index) { return run_id << 32 | (index + 1); }
 
 // --- Flash sale ---------------------------------------------------------------------
 
@@ -434,7 +311,7 @@ class FlashSale {
         if (r.code == ResultCode::kOk && lane.ack_log != nullptr) {
           lane.ack_log->Charge(lane.run_id, user, 1, amount);
         }
-        NoteUncertain(lane, user, r);
+        NoteUncertain(lane, user, r.code);
       });
     }
     WaitIdle(lanes_);
@@ -595,7 +472,7 @@ class FlashSale {
       } else if (r.code == ResultCode::kOk && r.reply.queue_state == QueueState::kWaiting) {
         fan.next_poll = Clock::now() + std::chrono::milliseconds(options_.poll_ms);
       } else if (fan.phase != Phase::kDone) {
-        if (entering) NoteUncertain(lane, fan.user, r);
+        if (entering) NoteUncertain(lane, fan.user, r.code);
         Finish(fan);  // Dropped, expired, or the enter failed.
       }
     }
@@ -635,7 +512,7 @@ class FlashSale {
         ++fan.seat_map_reads;
         next = kSeatMap;
       } else {
-        if (Classify(r.code) == Outcome::kError) NoteUncertain(lane, fan.user, r);
+        if (Classify(r.code) == Outcome::kError) NoteUncertain(lane, fan.user, r.code);
         next = kLeave;
       }
     }
@@ -678,7 +555,7 @@ class FlashSale {
       std::lock_guard<std::mutex> lock(lane.mutex);
       fan.busy = false;
       const bool late = fan.fate == Fate::kLate;
-      LogPay(lane, schedule_, fan.user, /*key=*/4, fan.hold, r);
+      LogPay(lane, schedule_, fan.user, /*key=*/4, fan.hold, r.code, r.reply.amount);
       if (r.code == ResultCode::kOk) {
         lane.expected.balances[fan.user] -= r.reply.amount;
         lane.expected.seats_paid[schedule_] += fan.hold_seats;
@@ -688,7 +565,7 @@ class FlashSale {
         (void)paid;
         Finish(fan);
       } else {
-        NoteUncertain(lane, fan.user, r);
+        NoteUncertain(lane, fan.user, r.code);
         if (late) ++late_refused_;
         leave = true;
       }
@@ -740,216 +617,102 @@ class FlashSale {
 
 // --- Throughput ---------------------------------------------------------------------
 
-// One virtual user of a throughput lane: at most one request in flight.
-struct Shopper {
-  UserId user = 0;
-  QueueToken token;
-  bool charged = false;
-  bool entered = false;
-  HoldId hold = 0;
-  SeatIndex held_seat = 0;
-  Points charging = 0;  // The amount of the charge in flight.
-  bool paid = false;    // A paid token is DONE: a new user takes over.
-};
+bool IsSingleOperationMix(const std::string& mix) {
+  return mix == "hold-only" || mix == "pay-only";
+}
 
-class ThroughputLane {
+// Lane `index`'s share of --count (0: none given): the first
+// count % connections lanes take one more.
+uint64_t ShareOfLane(const LoadOptions& options, uint32_t index) {
+  return options.count / options.connections + (index < options.count % options.connections);
+}
+// pay-only: the most payments of one lane.
+uint64_t PayOnlyPaymentsPerLane(const LoadOptions& options) {
+  return (options.count + options.connections - 1) / options.connections;
+}
+
+// The schedules of each lane: one of --seats seats for the mixes; as many as
+// the seats (hold-only) or payments (pay-only) of the lane take.
+SeatPlan ThroughputSeatPlan(const LoadOptions& options) {
+  if (options.mix == "hold-only") return PlanSeats(options.seats);
+  if (options.mix == "pay-only") return PlanSeats(PayOnlyPaymentsPerLane(options));
+  return SeatPlan{1, options.seats};
+}
+
+// The untimed set-up of the single-operation mixes, and the timed lanes'
+// workloads. `schedules`: lane-major, plan.schedules per lane.
+class ThroughputWorkloads {
  public:
-  ThroughputLane(const LoadOptions& options, Lane* lane, ScheduleId schedule, uint64_t run_id,
-                 uint32_t lane_index, std::atomic<uint64_t>* issued, Clock::time_point stop_at)
-      : options_(options),
-        lane_(*lane),
-        schedule_(schedule),
-        run_id_(run_id),
-        issued_(*issued),
-        stop_at_(stop_at),
-        random_(SplitMix(options.seed ^ (lane_index + 1) * 0x51ull)),
-        next_user_index_(static_cast<uint64_t>(lane_index) << 24) {
-    shoppers_.resize(options.depth);
-    for (Shopper& shopper : shoppers_) shopper.user = UserIdOf(run_id_, next_user_index_++);
-    for (uint32_t i = 0; i < shoppers_.size(); ++i) idle_.push_back(i);
+  ThroughputWorkloads(const LoadOptions& options, const SeatPlan& plan,
+                      const std::vector<ScheduleId>& schedules)
+      : options_(options), plan_(plan), schedules_(schedules) {}
+
+  absl::Status SetUp(std::vector<std::unique_ptr<Lane>>& lanes, std::ostream& progress) {
+    const uint32_t lanes_count = static_cast<uint32_t>(lanes.size());
+    if (options_.mix == "hold-only") {
+      hold_only_.resize(lanes_count);
+      for (uint32_t i = 0; i < lanes_count; ++i) {
+        HoldOnlyLane& lane = hold_only_[i];
+        lane.plan = plan_;
+        lane.schedules = LaneSchedules(i);
+        lane.first_user = uint64_t{i} * kUsersPerLaneMax;
+        lane.users = HoldOnlyUsers(plan_, kSeatsPerUserMax);
+      }
+      if (options_.progress) {
+        progress << "set-up (untimed): per connection " << plan_.schedules << " schedule(s) of "
+                 << plan_.seats_per_schedule << " seats, " << hold_only_[0].users
+                 << " users entering each\n"
+                 << std::flush;
+      }
+      return SetUpHoldOnly(lanes, hold_only_, options_.depth);
+    }
+    if (options_.mix == "pay-only") {
+      pay_only_.resize(lanes_count);
+      for (uint32_t i = 0; i < lanes_count; ++i) {
+        PayOnlyLane& lane = pay_only_[i];
+        lane.plan = plan_;
+        lane.schedules = LaneSchedules(i);
+        lane.first_user = uint64_t{i} * kUsersPerLaneMax;
+        lane.payments = ShareOfLane(options_, i);
+        lane.charge = options_.price;
+      }
+      if (options_.progress) {
+        progress << "set-up (untimed): per connection " << pay_only_[0].payments
+                 << " users charging, entering and holding a seat each, in " << plan_.schedules
+                 << " schedule(s)\n"
+                 << std::flush;
+      }
+      return SetUpPayOnly(lanes, pay_only_, options_.depth, options_.seed);
+    }
+    return absl::OkStatus();
   }
 
-  // Closed loop: every shopper starts; each reply sends that shopper's next.
-  void StartClosed() {
-    closed_ = true;
-    for (uint32_t i = 0; i < shoppers_.size(); ++i) Step(i, Clock::time_point{});
-  }
-  // Open loop: this lane's share of the rate, due times fixed in advance.
-  void RunOpen(double rate) {
-    const auto interval = std::chrono::nanoseconds(static_cast<int64_t>(1e9 / rate));
-    Clock::time_point due = Clock::now();
-    while (Clock::now() < stop_at_ && !CountReached() && lane_.client().connected()) {
-      due += interval;
-      std::this_thread::sleep_until(due);
-      uint32_t index = 0;
-      {
-        std::lock_guard<std::mutex> lock(lane_.mutex);
-        if (idle_.empty()) {
-          ++late_;  // Every shopper busy: the due request is skipped.
-          continue;
-        }
-        index = idle_.front();
-        idle_.pop_front();
-      }
-      Step(index, due);
+  // The workload of lane `index`. REQUIRES: SetUp returned OK.
+  std::unique_ptr<Workload> Make(uint32_t index, Lane* lane) const {
+    if (options_.mix == "hold-only") {
+      return std::make_unique<HoldOnlyWorkload>(lane, &hold_only_[index], options_.depth,
+                                                SplitMix(options_.seed ^ (index + 1) * 0x51ull));
     }
-  }
-  uint64_t late() const {
-    std::lock_guard<std::mutex> lock(lane_.mutex);
-    return late_;
+    if (options_.mix == "pay-only") {
+      return std::make_unique<PayOnlyWorkload>(lane, &pay_only_[index], options_.depth);
+    }
+    return std::make_unique<MixWorkload>(options_, lane, schedules_[index],
+                                         SplitMix(options_.seed ^ (index + 1) * 0x51ull),
+                                         uint64_t{index} * kUsersPerLaneMax, options_.depth);
   }
 
  private:
-  bool CountReached() const { return options_.count != 0 && issued_.load() >= options_.count; }
-
-  void Step(uint32_t index, Clock::time_point intended) {
-    // Once the connection is gone a Send answers at once, on this thread:
-    // stepping on would recurse without end.
-    if (!lane_.client().connected() || Clock::now() >= stop_at_ ||
-        (options_.count != 0 && issued_.fetch_add(1) >= options_.count)) {
-      return;
-    }
-    Command command;
-    Op op;
-    {
-      std::lock_guard<std::mutex> lock(lane_.mutex);
-      op = Choose(shoppers_[index], &command);
-    }
-    lane_.Issue(
-        op, command,
-        [this, index, op, key = command.request_key](const DecodedResponse& r) {
-          OnReply(index, op, key, r);
-        },
-        intended);
-  }
-
-  // The shopper's next request. REQUIRES: lane mutex held.
-  Op Choose(Shopper& s, Command* command) {
-    const RequestKey key = ++key_;
-    if (!s.charged) {
-      s.charging = options_.price * 100;
-      *command = MakeCharge(s.user, s.charging, key);
-      return Op::kCharge;
-    }
-    if (!s.entered) {
-      *command = MakeEnterQueue(schedule_, s.user, key);
-      return Op::kEnter;
-    }
-    // "holds" and "pays" do not roll: a shopper holds, then releases
-    // ("holds") or pays ("pays", and a new user takes the shopper's place).
-    const bool pays_only = options_.mix == "pays";
-    const uint32_t roll = options_.mix == "mixed" ? static_cast<uint32_t>(random_() % 100) : 0;
-    if (s.hold != 0) {
-      if (roll < 60 && !pays_only) {
-        *command = MakeReleaseHold(schedule_, s.user, s.hold, key);
-        return Op::kRelease;
-      }
-      *command = MakePay(schedule_, s.user, s.token, s.hold, key);
-      return Op::kPay;
-    }
-    if (roll < 50 && (!free_seats_.empty() || next_seat_ < options_.seats)) {
-      SeatIndex seat;
-      if (!free_seats_.empty()) {
-        seat = free_seats_.back();
-        free_seats_.pop_back();
-      } else {
-        seat = next_seat_++;
-      }
-      s.held_seat = seat;
-      *command =
-          MakeHoldSeats(schedule_, s.user, s.token, std::span<const SeatIndex>(&seat, 1), key);
-      return Op::kHold;
-    }
-    if (roll < 75) {
-      s.charging = options_.price;
-      *command = MakeCharge(s.user, s.charging, key);
-      return Op::kCharge;
-    }
-    *command = MakeQueueStatus(schedule_, s.user, s.token);
-    return Op::kStatus;
-  }
-
-  void OnReply(uint32_t index, Op op, RequestKey key, const DecodedResponse& r) {
-    {
-      std::lock_guard<std::mutex> lock(lane_.mutex);
-      Shopper& s = shoppers_[index];
-      const bool ok = r.code == ResultCode::kOk;
-      if (Classify(r.code) == Outcome::kError && op != Op::kStatus) MarkUncertain(lane_, s.user);
-      switch (op) {
-        case Op::kCharge:
-          if (ok) {
-            if (lane_.ack_log != nullptr) {
-              lane_.ack_log->Charge(lane_.run_id, s.user, key, s.charging);
-            }
-            lane_.expected.balances[s.user] += s.charging;
-            s.charged = true;
-          }
-          break;
-        case Op::kEnter:
-          if (ok) {
-            s.token = r.reply.token;
-            s.entered = true;
-          }
-          break;
-        case Op::kHold:
-          if (ok) {
-            if (lane_.ack_log != nullptr) {
-              lane_.ack_log->Hold(lane_.run_id, schedule_, s.user, key, r.reply.hold,
-                                  std::span<const SeatIndex>(&s.held_seat, 1));
-            }
-            s.hold = r.reply.hold;
-          } else {
-            free_seats_.push_back(s.held_seat);
-          }
-          break;
-        case Op::kRelease:
-          if (ok || r.code == ResultCode::kHoldExpired || r.code == ResultCode::kHoldReleased) {
-            free_seats_.push_back(s.held_seat);
-          }
-          s.hold = 0;
-          break;
-        case Op::kPay:
-          LogPay(lane_, schedule_, s.user, key, s.hold, r);
-          if (ok) {
-            lane_.expected.balances[s.user] -= r.reply.amount;
-            lane_.expected.seats_paid[schedule_] += 1;
-            s.paid = true;
-          } else if (r.code == ResultCode::kHoldExpired) {
-            free_seats_.push_back(s.held_seat);
-          }
-          s.hold = 0;
-          break;
-        default:
-          break;
-      }
-      // A shopper who has paid is DONE in the queue: a new user takes over.
-      if (s.paid) {
-        s = Shopper{};
-        s.user = UserIdOf(run_id_, next_user_index_++);
-      }
-      if (!closed_) idle_.push_back(index);
-    }
-    if (closed_) Step(index, Clock::time_point{});
+  std::vector<ScheduleId> LaneSchedules(uint32_t index) const {
+    const auto first = schedules_.begin() + static_cast<ptrdiff_t>(index) * plan_.schedules;
+    return std::vector<ScheduleId>(first, first + plan_.schedules);
   }
 
   const LoadOptions& options_;
-  Lane& lane_;
-  const ScheduleId schedule_;
-  const uint64_t run_id_;
-  std::atomic<uint64_t>& issued_;
-  const Clock::time_point stop_at_;
-  // Under lane_.mutex:
-  std::mt19937_64 random_;
-  uint64_t next_user_index_;
-  std::vector<Shopper> shoppers_;
-  std::deque<uint32_t> idle_;
-  std::vector<SeatIndex> free_seats_;  // Released seats, to hold again.
-  SeatIndex next_seat_ = 0;            // Seats from here on were never held.
-  RequestKey key_ = 0;
-  bool closed_ = false;
-  uint64_t late_ = 0;
+  const SeatPlan plan_;
+  const std::vector<ScheduleId>& schedules_;
+  std::vector<HoldOnlyLane> hold_only_;
+  std::vector<PayOnlyLane> pay_only_;
 };
-
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<net::Client>> ConnectAdmin(const LoadOptions& options,
@@ -981,7 +744,27 @@ absl::Status ValidateLoadOptions(const LoadOptions& o) {
     return bad("--duration-s must be > 0 (or give --count)");
   }
   if (o.rate < 0) return bad("--rate must be >= 0");
-  if (o.seats < 1 || o.seats > kSeatsPerScheduleMax) return bad("--seats is 1 .. 1000000");
+  if (o.scenario == "throughput" && o.mix != "mixed" && o.mix != "holds" && o.mix != "pays" &&
+      !IsSingleOperationMix(o.mix)) {
+    return bad("--mix is mixed, holds, pays, hold-only or pay-only; got '" + o.mix + "'");
+  }
+  const bool hold_only = o.scenario == "throughput" && o.mix == "hold-only";
+  if (hold_only && (o.seats < 1 || o.seats > kHoldOnlySeatsPerConnectionMax)) {
+    return bad("--seats is 1 .. 16000000 with --mix hold-only");
+  }
+  if (!hold_only && (o.seats < 1 || o.seats > kSeatsPerScheduleMax)) {
+    return bad("--seats is 1 .. 1000000");
+  }
+  if (o.scenario == "throughput" && IsSingleOperationMix(o.mix) && o.count != 0 &&
+      o.count < o.connections) {
+    return bad("--count is split over the connections with --mix " + o.mix +
+               ": give at least one per connection");
+  }
+  if (o.scenario == "throughput" && o.mix == "pay-only" &&
+      (o.count == 0 ||
+       (o.count + o.connections - 1) / o.connections > kPayOnlyPaymentsPerConnectionMax)) {
+    return bad("--mix pay-only needs --count of 1 .. 4000000 payments per connection");
+  }
   if (o.users < 1 || o.users > 10'000'000) return bad("--users is 1 .. 10000000");
   if (o.price < 1 || o.price > kSeatPriceMax) return bad("--price is 1 .. 10^11");
   if (o.hold_ttl_ms < kHoldTtlMinMs || o.hold_ttl_ms > kHoldTtlMaxMs) {
@@ -1032,15 +815,17 @@ absl::StatusOr<LoadReport> RunThroughput(const LoadOptions& options, std::ostrea
   if (absl::Status valid = ValidateLoadOptions(options); !valid.ok()) return valid;
   LoadReport report;
   report.scenario = "throughput";
+  report.mix = options.mix;
   report.run_id = RunIdOf(options);
   report.seed = options.seed;
   report.expected.concert = report.run_id;
+  const SeatPlan plan = ThroughputSeatPlan(options);
   std::vector<ScheduleId> schedules;
-  for (uint32_t i = 0; i < options.connections; ++i) {
+  for (uint32_t i = 0; i < options.connections * plan.schedules; ++i) {
     schedules.push_back(ScheduleIdOf(report.run_id, i));
     report.expected.seats_paid[schedules.back()] = 0;
   }
-  if (absl::Status s = CreateCatalog(options, report.run_id, schedules, options.seats,
+  if (absl::Status s = CreateCatalog(options, report.run_id, schedules, plan.seats_per_schedule,
                                      kSeatsPerUserMax, AdmissionPolicy{}, kActiveTtlMaxMs);
       !s.ok()) {
     return s;
@@ -1050,16 +835,36 @@ absl::StatusOr<LoadReport> RunThroughput(const LoadOptions& options, std::ostrea
   absl::StatusOr<std::vector<std::unique_ptr<Lane>>> lanes =
       ConnectLanes(options, ack_log->get(), report.run_id);
   if (!lanes.ok()) return lanes.status();
-  std::atomic<uint64_t> issued{0};
+  // Set-up: untimed, and not in the figures (no lane records it).
+  const Clock::time_point setup_start = Clock::now();
+  ThroughputWorkloads workloads(options, plan, schedules);
+  if (absl::Status s = workloads.SetUp(*lanes, progress); !s.ok()) return s;
+  report.setup_s = IsSingleOperationMix(options.mix) ? SecondsSince(setup_start) : 0;
+  if (options.progress && report.setup_s > 0) {
+    progress << "set-up done in " << std::fixed << std::setprecision(2) << report.setup_s
+             << " s; timed run starts\n"
+             << std::defaultfloat << std::flush;
+  }
+
+  // --count: of all lanes together for the mixes; the single-operation mixes
+  // split it, a share per lane (lane i: ShareOfLane), so that what a run does
+  // does not hang on which lane was fastest (and pay-only has a hold set up
+  // for each request of its lane's share).
+  const bool shares = IsSingleOperationMix(options.mix);
+  std::vector<std::atomic<uint64_t>> issued(shares ? options.connections : 1);
   const Clock::time_point start = Clock::now();
   const Clock::time_point stop_at =
       options.duration_s > 0
           ? start + std::chrono::microseconds(static_cast<int64_t>(options.duration_s * 1e6))
           : Clock::time_point::max();
-  std::vector<std::unique_ptr<ThroughputLane>> drivers;
+  std::vector<std::unique_ptr<Workload>> lane_workloads;
+  std::vector<std::unique_ptr<TimedLane>> drivers;
   for (uint32_t i = 0; i < options.connections; ++i) {
-    drivers.push_back(std::make_unique<ThroughputLane>(options, (*lanes)[i].get(), schedules[i],
-                                                       report.run_id, i, &issued, stop_at));
+    Lane* lane = (*lanes)[i].get();
+    lane_workloads.push_back(workloads.Make(i, lane));
+    const uint64_t count_max = shares ? ShareOfLane(options, i) : options.count;
+    drivers.push_back(std::make_unique<TimedLane>(lane, lane_workloads.back().get(), options.depth,
+                                                  &issued[shares ? i : 0], count_max, stop_at));
   }
   Monitor monitor(&*lanes, options.progress, progress);
   if (options.rate > 0) {
@@ -1072,14 +877,22 @@ absl::StatusOr<LoadReport> RunThroughput(const LoadOptions& options, std::ostrea
     for (auto& driver : drivers) report.open_loop_skipped += driver->late();
   } else {
     for (auto& driver : drivers) driver->StartClosed();
-    while (Clock::now() < stop_at && !(options.count != 0 && issued.load() >= options.count)) {
+    // Until every request sent has been handled and no more will be (the
+    // time or the count is up, or a pay-only lane paid every hold). The
+    // completions, unlike in_flight(), never come out even while a reply
+    // that will send the next request is being handled.
+    while (Clock::now() < stop_at) {
       bool any = false;
-      for (auto& lane : *lanes) any = any || lane->client().in_flight() > 0;
+      for (auto& lane : *lanes) any = any || !lane->completions().Idle();
       if (!any) break;
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
   }
   WaitIdle(*lanes);
+  for (uint32_t i = 0; i < options.connections; ++i) {
+    std::lock_guard<std::mutex> lock((*lanes)[i]->mutex);
+    lane_workloads[i]->Finish();
+  }
   FinishReport(*lanes, monitor, start, &report);
   return report;
 }
@@ -1123,30 +936,39 @@ std::vector<std::string> CheckServerState(const LoadOptions& options,
                          std::to_string(paid) + " paid (a seat sold twice, or a payment lost)");
     }
   }
-  // Balances, pipelined.
-  std::mutex mutex;
-  std::vector<std::pair<UserId, std::string>> wrong;
-  Completions completions;
+  // Balances, pipelined; the replies' handler sends the next requests, so
+  // they go out in batches.
+  std::vector<std::pair<UserId, Points>> certain;
   for (const auto& [user, balance] : expected.balances) {
-    if (expected.uncertain.count(user) > 0) continue;
-    completions.Add();
-    (*admin)->Send(MakeBalance(user), [&, user = user,
-                                       balance = balance](const DecodedResponse& r) {
-      if (r.code != ResultCode::kOk || r.reply.balance != balance) {
-        std::lock_guard<std::mutex> lock(mutex);
-        wrong.emplace_back(
-            user, r.code != ResultCode::kOk
-                      ? "user " + std::to_string(user) + ": Balance answered " +
-                            std::string(ResultCodeName(r.code))
-                      : "user " + std::to_string(user) + ": balance " +
-                            std::to_string(r.reply.balance) + " on the server; the tool expected " +
-                            std::to_string(balance) + " (charges - payments it saw acknowledged)");
-      }
-      completions.Done();
-    });
+    if (expected.uncertain.count(user) == 0) certain.emplace_back(user, balance);
   }
-  // Every callback has run (they write `wrong`) before it is read.
-  if (!completions.Wait(kRepliesWaitMax)) (*admin)->Close();
+  std::vector<std::pair<UserId, std::string>> wrong;
+  const net::HelloReplyInfo& hello = (*admin)->hello();
+  const uint32_t window = hello.in_flight_max == 0
+                              ? (*admin)->options().in_flight_max
+                              : std::min((*admin)->options().in_flight_max, hello.in_flight_max);
+  SetupPipeline reads(
+      admin->get(), certain.size(), window,
+      [&certain](uint64_t i) { return MakeBalance(certain[i].first); },
+      [&certain, &wrong](uint64_t i, const DecodedResponse& r) {
+        const auto& [user, balance] = certain[i];
+        if (r.code != ResultCode::kOk || r.reply.balance != balance) {
+          wrong.emplace_back(user, r.code != ResultCode::kOk
+                                       ? "user " + std::to_string(user) + ": Balance answered " +
+                                             std::string(ResultCodeName(r.code))
+                                       : "user " + std::to_string(user) + ": balance " +
+                                             std::to_string(r.reply.balance) +
+                                             " on the server; the tool expected " +
+                                             std::to_string(balance) +
+                                             " (charges - payments it saw acknowledged)");
+        }
+        return absl::OkStatus();
+      });
+  reads.Start();
+  // Every reply has been handled (they write `wrong`) before it is read.
+  if (absl::Status read = reads.Wait(); !read.ok()) {
+    breaches.push_back("cannot read every balance: " + std::string(read.message()));
+  }
   std::sort(wrong.begin(), wrong.end());
   for (auto& [user, line] : wrong) breaches.push_back(std::move(line));
   return breaches;
@@ -1179,11 +1001,13 @@ std::string JsonString(const std::string& text) {
 
 std::string ReportJson(const LoadOptions& options, const LoadReport& report) {
   std::ostringstream out;
-  out << "{\"scenario\":" << JsonString(report.scenario) << ",\"run_id\":" << report.run_id
-      << ",\"seed\":" << report.seed << ",\"host\":" << JsonString(options.host)
-      << ",\"port\":" << options.port << ",\"connections\":" << options.connections
-      << ",\"depth\":" << options.depth << ",\"rate\":" << Fixed(options.rate, 1)
-      << ",\"elapsed_s\":" << Fixed(report.elapsed_s, 3);
+  out << "{\"scenario\":" << JsonString(report.scenario);
+  if (!report.mix.empty()) out << ",\"mix\":" << JsonString(report.mix);
+  out << ",\"run_id\":" << report.run_id << ",\"seed\":" << report.seed
+      << ",\"host\":" << JsonString(options.host) << ",\"port\":" << options.port
+      << ",\"connections\":" << options.connections << ",\"depth\":" << options.depth
+      << ",\"rate\":" << Fixed(options.rate, 1) << ",\"elapsed_s\":" << Fixed(report.elapsed_s, 3)
+      << ",\"setup_s\":" << Fixed(report.setup_s, 3);
   uint64_t total = 0;
   LatencyHistogram all;
   out << ",\"operations\":{";
@@ -1239,8 +1063,13 @@ std::string ReportJson(const LoadOptions& options, const LoadReport& report) {
 void PrintSummary(const LoadReport& report, std::ostream& out) {
   char line[256];
   out << "\n"
-      << report.scenario << " run " << report.run_id << ": " << Fixed(report.elapsed_s, 2)
-      << " s\n";
+      << report.scenario << (report.mix.empty() ? "" : " --mix " + report.mix) << " run "
+      << report.run_id << ": " << Fixed(report.elapsed_s, 2) << " s";
+  if (report.setup_s > 0) {
+    out << " timed (rates and latencies are of it), after an untimed set-up of "
+        << Fixed(report.setup_s, 2) << " s";
+  }
+  out << "\n";
   std::snprintf(line, sizeof(line), "%-8s %10s %10s %8s %7s %11s %9s %9s %9s %9s %9s\n", "op",
                 "count", "ok", "refused", "errors", "per s", "p50 ms", "p90 ms", "p99 ms",
                 "p99.9 ms", "max ms");
@@ -1363,14 +1192,36 @@ flash-sale:
   --hold-ttl-ms T (2000)  --abandon-percent A (10)  --late-percent L (5)  --poll-ms M (100)
 throughput:
   --seats N             seats of each connection's schedule (default 200000)  --price P
-  --mix mixed|holds|pays  the operations: hold, release, pay, charge, status (mixed,
-                        the default); hold and release cycles only (holds); or whole
-                        purchases (pays): charge, enter, hold, pay, then a new user
+  --mix M               the operations (default mixed):
+      mixed             hold, release, pay, charge, status
+      holds             hold and release cycles only
+      pays              whole purchases: charge, enter, hold, pay, then a new user
+      hold-only         every request one HOLD_SEATS of one seat (a Redis SET NX PX);
+                        set-up (untimed): each connection's users enter its schedules
+                        of --seats seats in all (default: enough for 2M holds/s for the
+                        run); once all are held, holds are refused SEAT_UNAVAILABLE
+      pay-only          every request one PAY of a one-seat hold (a Redis payment
+                        script); set-up (untimed): a user per payment charges, enters
+                        and holds; --count payments in all (default 1000000)
+                        hold-only and pay-only: --hold-ttl-ms defaults to 300000, and
+                        rates and latencies are of the timed requests only
 
 Exit code: 0 the server's state matched what the tool saw, 2 usage or connection
 error, 3 a breach (printed), 4 the server went away mid-run (connection lost or
 UNAVAILABLE answers: the report is printed, the check skipped; run verify later).
 )";
+
+// Seats per connection for kHoldOnlyRateAssumed holds a second over the run
+// (or for --count holds), so that holds keep succeeding to the end.
+uint32_t HoldOnlySeatsDefault(const LoadOptions& options) {
+  double holds = options.duration_s > 0 ? options.duration_s * kHoldOnlyRateAssumed : 0;
+  if (options.count != 0 && (holds == 0 || static_cast<double>(options.count) < holds)) {
+    holds = static_cast<double>(options.count);
+  }
+  const double per_connection = std::ceil(holds / std::max<uint32_t>(options.connections, 1));
+  return static_cast<uint32_t>(
+      std::clamp<double>(per_connection, 1, kHoldOnlySeatsPerConnectionMax));
+}
 
 template <typename Number>
 bool ParseNumber(const std::string& text, Number* value) {
@@ -1383,6 +1234,8 @@ absl::StatusOr<LoadOptions> ParseOptions(int argc, char** argv, bool* seats_give
   LoadOptions options;
   std::vector<std::string> words;
   bool duration_given = false;
+  bool count_given = false;
+  bool hold_ttl_given = false;
   for (int i = 1; i < argc; ++i) {
     const std::string word = argv[i];
     if (word.rfind("--", 0) != 0) {
@@ -1420,13 +1273,15 @@ absl::StatusOr<LoadOptions> ParseOptions(int argc, char** argv, bool* seats_give
       duration_given = true;
     } else if (name == "count") {
       parsed = ParseNumber(value, &options.count);
+      count_given = true;
     } else if (name == "rate") {
       parsed = ParseNumber(value, &options.rate);
     } else if (name == "seed") {
       parsed = ParseNumber(value, &options.seed);
     } else if (name == "mix") {
       options.mix = value;
-      parsed = value == "mixed" || value == "holds" || value == "pays";
+      parsed =
+          value == "mixed" || value == "holds" || value == "pays" || IsSingleOperationMix(value);
     } else if (name == "json") {
       options.json_path = value;
     } else if (name == "chart") {
@@ -1444,6 +1299,7 @@ absl::StatusOr<LoadOptions> ParseOptions(int argc, char** argv, bool* seats_give
       parsed = ParseNumber(value, &options.active_max);
     } else if (name == "hold-ttl-ms") {
       parsed = ParseNumber(value, &options.hold_ttl_ms);
+      hold_ttl_given = true;
     } else if (name == "abandon-percent") {
       parsed = ParseNumber(value, &options.abandon_percent);
     } else if (name == "late-percent") {
@@ -1463,6 +1319,15 @@ absl::StatusOr<LoadOptions> ParseOptions(int argc, char** argv, bool* seats_give
   if (options.scenario == "flash-sale" && !duration_given) options.duration_s = 120;
   if (options.scenario == "throughput" && options.count != 0 && !duration_given) {
     options.duration_s = 0;
+  }
+  if (options.scenario == "throughput" && IsSingleOperationMix(options.mix)) {
+    if (!hold_ttl_given) options.hold_ttl_ms = kSingleOperationHoldTtlMs;
+    if (options.mix == "pay-only" && *seats_given) {
+      return absl::InvalidArgumentError(
+          "--seats does not apply to --mix pay-only (a seat per payment: give --count)");
+    }
+    if (options.mix == "pay-only" && !count_given) options.count = kPayOnlyCountDefault;
+    if (options.mix == "hold-only" && !*seats_given) options.seats = HoldOnlySeatsDefault(options);
   }
   if (absl::Status valid = ValidateLoadOptions(options); !valid.ok()) return valid;
   return options;

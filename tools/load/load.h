@@ -7,7 +7,10 @@
 //     share abandon their hold and a share pay after it expired.
 //   throughput: a fixed mix of hold, release, pay, charge and status over C
 //     connections, closed loop (depth requests in flight per connection) or
-//     open loop at a target rate, for a duration or a count.
+//     open loop at a target rate, for a duration or a count. Or one
+//     operation alone, like a Redis benchmark of one command: every timed
+//     request a hold (hold-only) or a payment of a hold placed in an untimed
+//     set-up (pay-only).
 //
 // Every id (concert, schedules, users) is derived from a run id, drawn from
 // --seed and the time, so runs against one server do not collide.
@@ -32,6 +35,18 @@
 
 namespace encore::load {
 
+// hold-only and pay-only: holds live this long unless --hold-ttl-ms says
+// otherwise (Redis's PX 300000), so none expires during a run.
+inline constexpr int64_t kSingleOperationHoldTtlMs = 300'000;
+// hold-only's default seats are enough for this many holds a second over the
+// run (--duration-s, or --count), split over the connections.
+inline constexpr uint64_t kHoldOnlyRateAssumed = 2'000'000;
+inline constexpr uint32_t kHoldOnlySeatsPerConnectionMax = 16'000'000;
+// pay-only's payments when --count is not given (all connections together).
+inline constexpr uint64_t kPayOnlyCountDefault = 1'000'000;
+// pay-only has a user per payment: at most this many per connection.
+inline constexpr uint64_t kPayOnlyPaymentsPerConnectionMax = 4'000'000;
+
 struct LoadOptions {
   std::string scenario = "throughput";  // "flash-sale" or "throughput".
   std::string host = "127.0.0.1";
@@ -46,17 +61,24 @@ struct LoadOptions {
   uint64_t seed = 0;   // 0: from the clock. Drives the run id and every choice.
   // flash-sale.
   uint32_t users = 1000;
-  uint32_t seats = 100;  // throughput: seats per connection's schedule (default 200,000).
+  // flash-sale: the schedule's seats. throughput: seats of each connection's
+  // schedule (default 200,000); hold-only: of each connection, in schedules of
+  // at most kSeatsPerScheduleMax (default: enough for kHoldOnlyRateAssumed
+  // holds/s over the run, capped at kHoldOnlySeatsPerConnectionMax).
+  uint32_t seats = 100;
   Points price = 1000;
-  uint32_t active_max = 100;  // Admission policy: ACTIVE users at once (0: no limit).
-  int64_t hold_ttl_ms = 2000;
+  uint32_t active_max = 100;   // Admission policy: ACTIVE users at once (0: no limit).
+  int64_t hold_ttl_ms = 2000;  // hold-only, pay-only: kSingleOperationHoldTtlMs by default.
   uint32_t abandon_percent = 10;
   uint32_t late_percent = 5;
   int64_t poll_ms = 100;  // A WAITING user polls (heartbeats) this often.
   // throughput: "mixed" (hold, release, pay, charge, status), "holds"
   // (hold and release cycles only: seat operations, as a Redis SET NX PX
-  // and DEL would be) or "pays" (whole purchases: charge, enter, hold, pay,
-  // then a new user in the shopper's place).
+  // and DEL would be), "pays" (whole purchases: charge, enter, hold, pay,
+  // then a new user in the shopper's place), "hold-only" (every request one
+  // HOLD_SEATS of one seat: hold_only.h) or "pay-only" (every request one PAY
+  // of a hold placed in an untimed set-up, --count payments in all (default
+  // kPayOnlyCountDefault): pay_only.h).
   std::string mix = "mixed";
   std::string json_path;
   std::string chart_path;
@@ -124,9 +146,11 @@ struct FlashSaleFigures {
 
 struct LoadReport {
   std::string scenario;
+  std::string mix;  // throughput only.
   uint64_t run_id = 0;
   uint64_t seed = 0;
-  double elapsed_s = 0;
+  double elapsed_s = 0;  // The timed run: what rates are per.
+  double setup_s = 0;    // hold-only, pay-only: the untimed set-up before it.
   std::map<Op, OpSummary> operations;
   std::vector<SecondSample> timeline;
   Expectations expected;

@@ -1,0 +1,179 @@
+// MixWorkload: the throughput mixes of virtual users (a slot each), driven by
+// a TimedLane.
+//
+//   mixed  each user charges and enters once, then rolls: hold (50%), charge
+//          (25%) or status (25%) with no hold; release (60%) or pay (40%)
+//          with one. A paid token is DONE: a new user takes over.
+//   holds  hold and release cycles only: seat operations, as a Redis SET NX
+//          PX and DEL would be.
+//   pays   whole purchases: charge, enter, hold, pay, then a new user.
+//
+// Thread safety: runs under the lane's mutex (Workload).
+#ifndef ENCORE_TOOLS_LOAD_MIX_WORKLOAD_H_
+#define ENCORE_TOOLS_LOAD_MIX_WORKLOAD_H_
+
+#include <cstdint>
+#include <random>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "encore/commands.h"
+#include "lane.h"
+#include "load.h"
+#include "timed_lane.h"
+
+namespace encore::load {
+
+class MixWorkload final : public Workload {
+ public:
+  // `first_user`: the index (UserIdOf) of the lane's first user; its users
+  // take the indices from there on.
+  MixWorkload(const LoadOptions& options, Lane* lane, ScheduleId schedule, uint64_t seed,
+              uint64_t first_user, uint32_t users)
+      : options_(options),
+        lane_(*lane),
+        schedule_(schedule),
+        random_(seed),
+        next_user_index_(first_user),
+        holds_only_(options.mix == "holds"),
+        pays_only_(options.mix == "pays") {
+    shoppers_.resize(users);
+    for (Shopper& shopper : shoppers_) shopper.user = UserIdOf(lane_.run_id, next_user_index_++);
+  }
+
+  bool Next(uint32_t slot, Command* command, Op* op) override {
+    *op = Choose(shoppers_[slot], command);
+    return true;
+  }
+
+  void OnReply(uint32_t slot, Op op, RequestKey key, const ReplyFields& r) override {
+    Shopper& s = shoppers_[slot];
+    const bool ok = r.code == ResultCode::kOk;
+    if (Classify(r.code) == Outcome::kError && op != Op::kStatus) MarkUncertain(lane_, s.user);
+    switch (op) {
+      case Op::kCharge:
+        if (ok) {
+          if (lane_.ack_log != nullptr)
+            lane_.ack_log->Charge(lane_.run_id, s.user, key, s.charging);
+          lane_.expected.balances[s.user] += s.charging;
+          s.charged = true;
+        }
+        break;
+      case Op::kEnter:
+        if (ok) {
+          s.token = r.token;
+          s.entered = true;
+        }
+        break;
+      case Op::kHold:
+        if (ok) {
+          if (lane_.ack_log != nullptr) {
+            lane_.ack_log->Hold(lane_.run_id, schedule_, s.user, key, r.hold,
+                                std::span<const SeatIndex>(&s.held_seat, 1));
+          }
+          s.hold = r.hold;
+        } else {
+          free_seats_.push_back(s.held_seat);
+        }
+        break;
+      case Op::kRelease:
+        if (ok || r.code == ResultCode::kHoldExpired || r.code == ResultCode::kHoldReleased) {
+          free_seats_.push_back(s.held_seat);
+        }
+        s.hold = 0;
+        break;
+      case Op::kPay:
+        LogPay(lane_, schedule_, s.user, key, s.hold, r.code, r.amount);
+        if (ok) {
+          lane_.expected.balances[s.user] -= r.amount;
+          lane_.expected.seats_paid[schedule_] += 1;
+          s.paid = true;
+        } else if (r.code == ResultCode::kHoldExpired) {
+          free_seats_.push_back(s.held_seat);
+        }
+        s.hold = 0;
+        break;
+      default:
+        break;
+    }
+    // A shopper who has paid is DONE in the queue: a new user takes over.
+    if (s.paid) {
+      s = Shopper{};
+      s.user = UserIdOf(lane_.run_id, next_user_index_++);
+    }
+  }
+
+ private:
+  // One virtual user: at most one request in flight.
+  struct Shopper {
+    UserId user = 0;
+    QueueToken token;
+    bool charged = false;
+    bool entered = false;
+    HoldId hold = 0;
+    SeatIndex held_seat = 0;
+    Points charging = 0;  // The amount of the charge in flight.
+    bool paid = false;    // A paid token is DONE: a new user takes over.
+  };
+
+  Op Choose(Shopper& s, Command* command) {
+    const RequestKey key = ++key_;
+    if (!s.charged) {
+      s.charging = options_.price * 100;
+      *command = MakeCharge(s.user, s.charging, key);
+      return Op::kCharge;
+    }
+    if (!s.entered) {
+      *command = MakeEnterQueue(schedule_, s.user, key);
+      return Op::kEnter;
+    }
+    // "holds" and "pays" do not roll: a shopper holds, then releases
+    // ("holds") or pays ("pays", and a new user takes the shopper's place).
+    const uint32_t roll = holds_only_ || pays_only_ ? 0 : static_cast<uint32_t>(random_() % 100);
+    if (s.hold != 0) {
+      if (roll < 60 && !pays_only_) {
+        *command = MakeReleaseHold(schedule_, s.user, s.hold, key);
+        return Op::kRelease;
+      }
+      *command = MakePay(schedule_, s.user, s.token, s.hold, key);
+      return Op::kPay;
+    }
+    if (roll < 50 && (!free_seats_.empty() || next_seat_ < options_.seats)) {
+      SeatIndex seat;
+      if (!free_seats_.empty()) {
+        seat = free_seats_.back();
+        free_seats_.pop_back();
+      } else {
+        seat = next_seat_++;
+      }
+      s.held_seat = seat;
+      *command =
+          MakeHoldSeats(schedule_, s.user, s.token, std::span<const SeatIndex>(&seat, 1), key);
+      return Op::kHold;
+    }
+    if (roll < 75) {
+      s.charging = options_.price;
+      *command = MakeCharge(s.user, s.charging, key);
+      return Op::kCharge;
+    }
+    *command = MakeQueueStatus(schedule_, s.user, s.token);
+    return Op::kStatus;
+  }
+
+  const LoadOptions& options_;
+  Lane& lane_;
+  const ScheduleId schedule_;
+  std::mt19937_64 random_;
+  uint64_t next_user_index_;
+  const bool holds_only_;
+  const bool pays_only_;
+  std::vector<Shopper> shoppers_;
+  std::vector<SeatIndex> free_seats_;  // Released seats, to hold again.
+  SeatIndex next_seat_ = 0;            // Seats from here on were never held.
+  RequestKey key_ = 0;
+};
+
+}  // namespace encore::load
+
+#endif  // ENCORE_TOOLS_LOAD_MIX_WORKLOAD_H_

@@ -1,0 +1,57 @@
+// SeatPlan and SeatPermutation: how the single-operation mixes (hold-only,
+// pay-only) lay out a lane's seats.
+//
+// A lane may need more seats than one schedule has (kSeatsPerScheduleMax):
+// it gets as many schedules as that takes, of equal size. Seats are taken in
+// a seeded pseudo-random order, as a Redis benchmark's random keys would be,
+// not front to back.
+#ifndef ENCORE_TOOLS_LOAD_SEAT_PLAN_H_
+#define ENCORE_TOOLS_LOAD_SEAT_PLAN_H_
+
+#include <cstdint>
+#include <numeric>
+
+#include "encore/types.h"
+#include "run_ids.h"
+
+namespace encore::load {
+
+struct SeatPlan {
+  uint32_t schedules = 1;           // Per lane.
+  uint32_t seats_per_schedule = 1;  // 1 .. kSeatsPerScheduleMax.
+  uint64_t seats() const { return uint64_t{schedules} * seats_per_schedule; }
+};
+
+// At least `seats` seats (>= 1), in as few schedules as can hold them.
+inline SeatPlan PlanSeats(uint64_t seats) {
+  const uint64_t wanted = seats == 0 ? 1 : seats;
+  SeatPlan plan;
+  plan.schedules =
+      static_cast<uint32_t>((wanted + kSeatsPerScheduleMax - 1) / kSeatsPerScheduleMax);
+  plan.seats_per_schedule = static_cast<uint32_t>((wanted + plan.schedules - 1) / plan.schedules);
+  return plan;
+}
+
+// i -> (offset + i * stride) mod n: a permutation of 0 .. n-1, since the
+// stride is coprime to n; both drawn from the seed.
+class SeatPermutation {
+ public:
+  SeatPermutation(uint32_t n, uint64_t seed) : n_(n == 0 ? 1 : n) {
+    offset_ = SplitMix(seed) % n_;
+    stride_ = SplitMix(seed ^ 0x5eed) % n_ | 1;
+    while (std::gcd(stride_, n_) != 1) ++stride_;
+  }
+  // The i-th seat; i may be any number (taken mod n).
+  SeatIndex operator()(uint64_t i) const {
+    return static_cast<SeatIndex>((offset_ + (i % n_) * stride_) % n_);
+  }
+
+ private:
+  uint64_t n_;
+  uint64_t offset_ = 0;
+  uint64_t stride_ = 1;
+};
+
+}  // namespace encore::load
+
+#endif  // ENCORE_TOOLS_LOAD_SEAT_PLAN_H_
