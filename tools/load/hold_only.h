@@ -110,14 +110,13 @@ class HoldOnlyWorkload final : public Workload {
         order_(setup->plan.seats_per_schedule, seed),
         slot_request_(slots) {}
 
-  bool Next(uint32_t slot, Command* command, Op* op) override {
+  Command Next(uint32_t slot, Op* op) override {
     const uint64_t k = next_++;
     slot_request_[slot] = k;
     const Target target = TargetOf(k);
-    *command = MakeHoldSeats(target.schedule, target.user, *target.token,
-                             std::span<const SeatIndex>(&target.seat, 1), kTimedKeyBase + k);
     *op = Op::kHold;
-    return true;
+    return MakeHoldSeats(target.schedule, target.user, *target.token,
+                         std::span<const SeatIndex>(&target.seat, 1), kTimedKeyBase + k);
   }
 
   void OnReply(uint32_t slot, Op, RequestKey key, const ReplyFields& r) override {

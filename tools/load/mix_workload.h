@@ -42,10 +42,7 @@ class MixWorkload final : public Workload {
     for (Shopper& shopper : shoppers_) shopper.user = UserIdOf(lane_.run_id, next_user_index_++);
   }
 
-  bool Next(uint32_t slot, Command* command, Op* op) override {
-    *op = Choose(shoppers_[slot], command);
-    return true;
-  }
+  Command Next(uint32_t slot, Op* op) override { return Choose(shoppers_[slot], op); }
 
   void OnReply(uint32_t slot, Op op, RequestKey key, const ReplyFields& r) override {
     Shopper& s = shoppers_[slot];
@@ -117,27 +114,27 @@ class MixWorkload final : public Workload {
     bool paid = false;    // A paid token is DONE: a new user takes over.
   };
 
-  Op Choose(Shopper& s, Command* command) {
+  Command Choose(Shopper& s, Op* op) {
     const RequestKey key = ++key_;
     if (!s.charged) {
       s.charging = options_.price * 100;
-      *command = MakeCharge(s.user, s.charging, key);
-      return Op::kCharge;
+      *op = Op::kCharge;
+      return MakeCharge(s.user, s.charging, key);
     }
     if (!s.entered) {
-      *command = MakeEnterQueue(schedule_, s.user, key);
-      return Op::kEnter;
+      *op = Op::kEnter;
+      return MakeEnterQueue(schedule_, s.user, key);
     }
     // "holds" and "pays" do not roll: a shopper holds, then releases
     // ("holds") or pays ("pays", and a new user takes the shopper's place).
     const uint32_t roll = holds_only_ || pays_only_ ? 0 : static_cast<uint32_t>(random_() % 100);
     if (s.hold != 0) {
       if (roll < 60 && !pays_only_) {
-        *command = MakeReleaseHold(schedule_, s.user, s.hold, key);
-        return Op::kRelease;
+        *op = Op::kRelease;
+        return MakeReleaseHold(schedule_, s.user, s.hold, key);
       }
-      *command = MakePay(schedule_, s.user, s.token, s.hold, key);
-      return Op::kPay;
+      *op = Op::kPay;
+      return MakePay(schedule_, s.user, s.token, s.hold, key);
     }
     if (roll < 50 && (!free_seats_.empty() || next_seat_ < options_.seats)) {
       SeatIndex seat;
@@ -148,17 +145,16 @@ class MixWorkload final : public Workload {
         seat = next_seat_++;
       }
       s.held_seat = seat;
-      *command =
-          MakeHoldSeats(schedule_, s.user, s.token, std::span<const SeatIndex>(&seat, 1), key);
-      return Op::kHold;
+      *op = Op::kHold;
+      return MakeHoldSeats(schedule_, s.user, s.token, std::span<const SeatIndex>(&seat, 1), key);
     }
     if (roll < 75) {
       s.charging = options_.price;
-      *command = MakeCharge(s.user, s.charging, key);
-      return Op::kCharge;
+      *op = Op::kCharge;
+      return MakeCharge(s.user, s.charging, key);
     }
-    *command = MakeQueueStatus(schedule_, s.user, s.token);
-    return Op::kStatus;
+    *op = Op::kStatus;
+    return MakeQueueStatus(schedule_, s.user, s.token);
   }
 
   const LoadOptions& options_;

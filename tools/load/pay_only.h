@@ -169,14 +169,16 @@ class PayOnlyWorkload final : public Workload {
         paid_(setup->payments, 0),
         seats_paid_(setup->plan.schedules, 0) {}
 
-  bool Next(uint32_t slot, Command* command, Op* op) override {
-    if (next_ >= setup_.payments) return false;
+  Command Next(uint32_t slot, Op* op) override {
+    if (next_ >= setup_.payments) {
+      *op = Op::kCount;
+      return Command{};
+    }
     const uint64_t i = next_++;
     slot_user_[slot] = i;
-    *command = MakePay(setup_.ScheduleOf(i), setup_.UserAt(i, lane_.run_id), setup_.tokens[i],
-                       setup_.holds[i], kPayOnlyPayKey);
     *op = Op::kPay;
-    return true;
+    return MakePay(setup_.ScheduleOf(i), setup_.UserAt(i, lane_.run_id), setup_.tokens[i],
+                   setup_.holds[i], kPayOnlyPayKey);
   }
 
   void OnReply(uint32_t slot, Op, RequestKey key, const ReplyFields& r) override {
