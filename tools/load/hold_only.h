@@ -65,7 +65,7 @@ inline absl::Status SetUpHoldOnly(std::vector<std::unique_ptr<Lane>>& lanes,
     const uint64_t entries = uint64_t{setup.users} * setup.plan.schedules;
     setup.tokens.assign(entries, QueueToken{});
     pipelines.push_back(std::make_unique<SetupPipeline>(
-        &lanes[i]->client(), entries, window,
+        &lanes[i]->client(), entries, SetupPipeline::WindowFor(lanes[i]->client(), window),
         [&setup, run_id](uint64_t index) {
           const uint64_t schedule = index / setup.users;
           const uint32_t user = static_cast<uint32_t>(index % setup.users);

@@ -20,7 +20,6 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <deque>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -32,7 +31,6 @@
 #include <sstream>
 #include <thread>
 
-#include "completions.h"
 #include "encore/commands.h"
 #include "encore/net/client.h"
 #include "encore/net/protocol.h"
@@ -713,6 +711,7 @@ class ThroughputWorkloads {
   std::vector<HoldOnlyLane> hold_only_;
   std::vector<PayOnlyLane> pay_only_;
 };
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<net::Client>> ConnectAdmin(const LoadOptions& options,
@@ -943,12 +942,9 @@ std::vector<std::string> CheckServerState(const LoadOptions& options,
     if (expected.uncertain.count(user) == 0) certain.emplace_back(user, balance);
   }
   std::vector<std::pair<UserId, std::string>> wrong;
-  const net::HelloReplyInfo& hello = (*admin)->hello();
-  const uint32_t window = hello.in_flight_max == 0
-                              ? (*admin)->options().in_flight_max
-                              : std::min((*admin)->options().in_flight_max, hello.in_flight_max);
   SetupPipeline reads(
-      admin->get(), certain.size(), window,
+      admin->get(), certain.size(),
+      SetupPipeline::WindowFor(**admin, (*admin)->options().in_flight_max),
       [&certain](uint64_t i) { return MakeBalance(certain[i].first); },
       [&certain, &wrong](uint64_t i, const DecodedResponse& r) {
         const auto& [user, balance] = certain[i];

@@ -68,9 +68,10 @@ absl::Status SetUpStep(std::vector<std::unique_ptr<Lane>>& lanes, std::vector<Pa
                        uint32_t window, MakeOf make_of, TakeOf take_of) {
   std::vector<std::unique_ptr<SetupPipeline>> pipelines;
   for (size_t i = 0; i < lanes.size(); ++i) {
-    pipelines.push_back(std::make_unique<SetupPipeline>(&lanes[i]->client(), setups[i].payments,
-                                                        window, make_of(*lanes[i], setups[i]),
-                                                        take_of(*lanes[i], setups[i])));
+    pipelines.push_back(std::make_unique<SetupPipeline>(
+        &lanes[i]->client(), setups[i].payments,
+        SetupPipeline::WindowFor(lanes[i]->client(), window), make_of(*lanes[i], setups[i]),
+        take_of(*lanes[i], setups[i])));
   }
   for (auto& pipeline : pipelines) pipeline->Start();
   absl::Status status;

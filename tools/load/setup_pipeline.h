@@ -33,7 +33,16 @@ class SetupPipeline final : public net::ReplyHandler {
   using Make = std::function<Command(uint64_t index)>;
   using Take = std::function<absl::Status(uint64_t index, const net::DecodedResponse& reply)>;
 
-  // REQUIRES: window >= 1, and no more than the client's in-flight limit.
+  // The largest window for `client`: `wanted`, within the client's
+  // in-flight limit (its option, and the server's, when lower).
+  static uint32_t WindowFor(const net::Client& client, uint32_t wanted) {
+    uint32_t limit = std::min(wanted, client.options().in_flight_max);
+    if (client.hello().in_flight_max != 0) limit = std::min(limit, client.hello().in_flight_max);
+    return std::max<uint32_t>(limit, 1);
+  }
+
+  // REQUIRES: window >= 1. A window past the client's in-flight limit works,
+  // but its first requests wait for room: see WindowFor.
   SetupPipeline(net::Client* client, uint64_t count, uint32_t window, Make make, Take take)
       : client_(*client),
         count_(count),

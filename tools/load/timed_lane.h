@@ -70,8 +70,9 @@ class Workload {
 
 class TimedLane final : public net::ReplyHandler {
  public:
-  // `issued` counts the requests of every lane of the run; none is sent once
-  // it reaches `count_max` (0: no limit) or the clock reaches `stop_at`.
+  // `issued` counts the requests sent against `count_max` (shared by the
+  // lanes that share one count); none is sent once it reaches `count_max`
+  // (0: no limit) or the clock reaches `stop_at`.
   TimedLane(Lane* lane, Workload* workload, uint32_t slots, std::atomic<uint64_t>* issued,
             uint64_t count_max, Clock::time_point stop_at)
       : lane_(*lane),
