@@ -4,7 +4,7 @@
 //           [--io-threads N] [--listen HOST:PORT] [--admin-listen HOST:PORT]
 //           [--api-key KEY] [--admin-key KEY] [--connections-max N]
 //           [--idle-timeout-ms N] [--snapshot-every-events N]
-//           [--metrics-listen HOST:PORT|off] [--config FILE]
+//           [--snapshot-log-ratio N] [--metrics-listen HOST:PORT|off] [--config FILE]
 //
 // The config file holds `key = value` lines with the flags' names without
 // dashes (`durability = async`); `#` starts a comment. Flags override it.
@@ -46,6 +46,8 @@ constexpr const char* kUsage =
     "  --connections-max N          open connections (default 10000)\n"
     "  --idle-timeout-ms N          close silent connections after N ms, 0 never (default 60000)\n"
     "  --snapshot-every-events N    shard snapshot period in events, 0 never (default 1048576)\n"
+    "  --snapshot-log-ratio N       ...once the log since the last one is N times its size,\n"
+    "                               0 events alone (default 1)\n"
     "  --metrics-listen HOST:PORT   Prometheus /metrics listener, or off (default 127.0.0.1:9464)\n"
     "  --config FILE                `key = value` lines, same names without dashes\n"
     "  --help                       this text\n";
@@ -64,6 +66,7 @@ const char* const kKnownKeys[] = {"data-dir",
                                   "connections-max",
                                   "idle-timeout-ms",
                                   "snapshot-every-events",
+                                  "snapshot-log-ratio",
                                   "metrics-listen",
                                   "config"};
 
@@ -175,7 +178,8 @@ std::string BuildConfig(const Settings& settings, Config* config) {
         ParseNumber(settings, "io-threads", &config->server.io_threads),
         ParseNumber(settings, "connections-max", &config->server.connections_max),
         ParseNumber(settings, "idle-timeout-ms", &config->server.idle_timeout_ms),
-        ParseNumber(settings, "snapshot-every-events", &config->engine.snapshot_every_events)}) {
+        ParseNumber(settings, "snapshot-every-events", &config->engine.snapshot_every_events),
+        ParseNumber(settings, "snapshot-log-ratio", &config->engine.snapshot_log_ratio)}) {
     if (!error.empty()) return error;
   }
   if (config->engine.shards < 1 || config->engine.shards > kShardsMax) {

@@ -93,6 +93,13 @@ struct EngineOptions {
   // durable, and the journal drops the log before it. 0: never. Default
   // 1,048,576. A journal that keeps no snapshots turns this off.
   uint64_t snapshot_every_events = 1u << 20;
+  // ...and only once the log since the last snapshot holds at least this
+  // many times that snapshot's bytes, so that snapshots never write more than
+  // the log: a shard with 20M seats (a 160 MB snapshot) taking one every 1M
+  // events (50 MB of log) spent a core storing them. Recovery then replays at
+  // most about that many bytes of log after loading the snapshot. 0: events
+  // alone decide. Default 1; range 0 .. 1000.
+  uint32_t snapshot_log_ratio = 1;
   // Default kThreads. kManual is for deterministic simulation and tests.
   Drive drive = Drive::kThreads;
 };

@@ -44,6 +44,8 @@ class Accounts {
   absl::Status CheckInvariants() const;
 
   uint64_t account_count() const { return accounts_.size(); }
+  // A hint: loads the lines a lookup of `user` will need.
+  void Prefetch(UserId user) const { accounts_.prefetch(user); }
   uint64_t ledger_entry_count() const { return entries_.size(); }
   Points charges_total() const { return charges_total_; }
   Points payments_total() const { return payments_total_; }

@@ -76,6 +76,35 @@ ResultCode ValidateScheduleConfig(const ScheduleConfig& config) {
 CoreState::CoreState(const CoreOptions& options)
     : options_(options), request_results_(options.request_results_max) {}
 
+void CoreState::Prefetch(const Command& command) const {
+  if (command.request_key != 0) request_results_.Prefetch(command.user, command.request_key);
+  if (!IsScheduleScoped(command.type)) {
+    accounts_.Prefetch(command.user);
+    return;
+  }
+  const uint32_t index = FindSchedule(command.schedule);
+  if (index == kNoSchedule) return;
+  const Schedule& schedule = *schedules_[index];
+  schedule.queue.PrefetchEntry(static_cast<uint32_t>(command.token.locator));
+  switch (command.type) {
+    case CommandType::kHoldSeats:
+      schedule.seats.PrefetchHold(
+          command.user,
+          std::span<const SeatIndex>(command.seats.data(),
+                                     std::min<size_t>(command.seat_count, kHoldSeatsMax)));
+      break;
+    case CommandType::kPay:
+      accounts_.Prefetch(command.user);
+      schedule.seats.PrefetchHoldId(command.hold);
+      break;
+    case CommandType::kReleaseHold:
+      schedule.seats.PrefetchHoldId(command.hold);
+      break;
+    default:
+      break;
+  }
+}
+
 uint32_t CoreState::FindSchedule(ScheduleId schedule) const {
   auto it = schedule_index_.find(schedule);
   return it == schedule_index_.end() ? kNoSchedule : it->second;

@@ -52,9 +52,10 @@ class CoreState {
 
   Reply Apply(const Command& command, TimestampMs now, EventBuffer* events,
               std::vector<DebitRequest>* outbox);
-  void Prefetch(const Command& command) const {
-    if (command.request_key != 0) request_results_.Prefetch(command.user, command.request_key);
-  }
+  // Hints for a batch: loads the lines `command` will touch (its request
+  // record, account, queue entry, seats, hold) so that applying a batch
+  // overlaps its cache misses instead of taking them one by one.
+  void Prefetch(const Command& command) const;
   DebitOutcome ApplyDebit(const DebitRequest& request, TimestampMs now, EventBuffer* events);
   Reply SettlePayment(const DebitOutcome& outcome, TimestampMs now, EventBuffer* events,
                       bool* settled);

@@ -86,6 +86,17 @@ class ScheduleSeats {
   uint32_t seats_available() const { return config_.seat_count - seats_held_ - seats_sold_; }
   uint32_t seats_held() const { return seats_held_; }
   uint32_t seats_sold() const { return seats_sold_; }
+  // Hints: load the lines a hold of `seats` by `user`, or a use of `hold`,
+  // will need (nothing for what is out of range).
+  void PrefetchHold(UserId user, std::span<const SeatIndex> seats) const {
+    for (SeatIndex seat : seats) {
+      if (seat < seat_slot_.size()) __builtin_prefetch(&seat_slot_[seat]);
+    }
+    user_seats_.prefetch(user);
+  }
+  void PrefetchHoldId(HoldId hold) const {
+    if (hold >= 1 && hold <= hold_slots_.size()) __builtin_prefetch(&hold_slots_[hold - 1]);
+  }
   uint64_t holds_live() const { return holds_.size() - free_holds_.size(); }
   uint64_t payments_completed() const { return payments_completed_; }
   Points payments_total() const { return payments_total_; }

@@ -54,6 +54,9 @@ absl::Status ValidateEngineOptions(const EngineOptions& options) {
   if (options.request_results_max < 1 || options.request_results_max > (1u << 26)) {
     return invalid("request_results_max", options.request_results_max, "1 .. 67108864");
   }
+  if (options.snapshot_log_ratio > 1000) {
+    return invalid("snapshot_log_ratio", options.snapshot_log_ratio, "0 .. 1000");
+  }
   if (options.full_ring != FullRingPolicy::kBusy && options.full_ring != FullRingPolicy::kBlock) {
     return invalid("full_ring", static_cast<uint64_t>(options.full_ring), "kBusy or kBlock");
   }

@@ -232,6 +232,8 @@ class Shard {
   }
   Counters counters_;
   uint64_t events_since_snapshot_ = 0;
+  uint64_t log_bytes_since_snapshot_ = 0;  // EventBuffer bytes submitted.
+  uint64_t last_snapshot_bytes_ = 0;       // Of the last snapshot taken.
   // Cleared by the storing thread when the journal keeps no snapshots.
   std::atomic<bool> snapshots_enabled_{true};
   // The snapshot being stored. Writing and fsyncing tens of MB took the shard

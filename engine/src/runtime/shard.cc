@@ -118,7 +118,9 @@ ShardStats Shard::stats() const {
 void Shard::MaybeSnapshot() {
   const uint64_t every = engine_->options().snapshot_every_events;
   if (!snapshots_enabled_.load(std::memory_order_relaxed) || every == 0 ||
-      events_since_snapshot_ < every) {
+      events_since_snapshot_ < every ||
+      log_bytes_since_snapshot_ <
+          uint64_t{engine_->options().snapshot_log_ratio} * last_snapshot_bytes_) {
     return;
   }
   // The previous snapshot is still being stored: the next one waits for it.
@@ -134,6 +136,8 @@ void Shard::MaybeSnapshot() {
   }
   core_.SaveSnapshot(&snapshot_buffer_);
   events_since_snapshot_ = 0;
+  log_bytes_since_snapshot_ = 0;
+  last_snapshot_bytes_ = snapshot_buffer_.size();
   {
     std::lock_guard<std::mutex> lock(stats_mutex_);
     stats_.last_snapshot_stall_us = std::chrono::duration_cast<std::chrono::microseconds>(
@@ -283,6 +287,7 @@ bool Shard::RunBatch() {
                               events_.bytes());
     last_lsn_ += events_.count();
     events_since_snapshot_ += events_.count();
+    log_bytes_since_snapshot_ += events_.bytes().size();
     counters_.last_lsn.store(last_lsn_, std::memory_order_relaxed);
   }
   // Everything this batch produced waits for the whole batch to be durable.

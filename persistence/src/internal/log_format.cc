@@ -121,11 +121,17 @@ size_t RecordOffset(std::span<const uint8_t> records, uint32_t index) {
   return offset;
 }
 
+SnapshotHeader EncodeSnapshotHeader(std::span<const uint8_t> bytes) {
+  SnapshotHeader header;
+  StoreLittle(kSnapshotFormatVersion, header.data());
+  StoreLittle(Crc32c(bytes), header.data() + 2);
+  return header;
+}
+
 std::string EncodeSnapshot(std::span<const uint8_t> bytes) {
-  std::string value(kSnapshotHeaderBytes + bytes.size(), '\0');
-  StoreLittle(kSnapshotFormatVersion, value.data());
-  StoreLittle(Crc32c(bytes), value.data() + 2);
-  if (!bytes.empty()) std::memcpy(value.data() + kSnapshotHeaderBytes, bytes.data(), bytes.size());
+  const SnapshotHeader header = EncodeSnapshotHeader(bytes);
+  std::string value(header.data(), header.size());
+  value.append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
   return value;
 }
 

@@ -69,6 +69,10 @@ absl::StatusOr<uint32_t> PeekBatchCount(std::string_view value, uint32_t shard, 
 // records end first. REQUIRES: `records` framing already checked.
 size_t RecordOffset(std::span<const uint8_t> records, uint32_t index);
 
+using SnapshotHeader = std::array<char, kSnapshotHeaderBytes>;
+// The header to store in front of the snapshot `bytes`.
+SnapshotHeader EncodeSnapshotHeader(std::span<const uint8_t> bytes);
+// Header and bytes in one value (a copy: for small snapshots and tests).
 std::string EncodeSnapshot(std::span<const uint8_t> bytes);
 // The snapshot bytes (pointing into `value`), or DataLoss.
 absl::StatusOr<std::span<const uint8_t>> DecodeSnapshot(std::string_view value, uint32_t shard,

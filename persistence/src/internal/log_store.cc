@@ -5,11 +5,14 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <initializer_list>
 #include <iterator>
 #include <limits>
+#include <memory>
 
 #include "absl/strings/str_cat.h"
 #include "internal/info_logger.h"
@@ -267,22 +270,92 @@ absl::Status ErrnoStatus(const std::string& what) {
   return absl::InternalError(absl::StrCat(what, ": ", std::strerror(errno)));
 }
 
-// Writes `bytes` to `path` and fsyncs it (via a temporary file and a rename,
-// then an fsync of the directory, so `path` is either whole or absent).
-absl::Status WriteFileDurably(const std::string& path, std::string_view bytes) {
-  const std::string temporary = path + ".tmp";
-  const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return ErrnoStatus("creating " + temporary);
+// Writes every byte of `bytes` at the file's offset; false with errno set.
+bool WriteAll(int fd, const char* bytes, size_t size) {
   size_t written = 0;
-  while (written < bytes.size()) {
-    const ssize_t got = ::write(fd, bytes.data() + written, bytes.size() - written);
+  while (written < size) {
+    const ssize_t got = ::write(fd, bytes + written, size - written);
     if (got < 0 && errno == EINTR) continue;
     if (got <= 0) {
-      const absl::Status status = ErrnoStatus("writing " + temporary);
-      ::close(fd);
-      return status;
+      if (got == 0) errno = EIO;
+      return false;
     }
     written += static_cast<size_t>(got);
+  }
+  return true;
+}
+
+// O_DIRECT writes go through an aligned buffer of this size, reused.
+constexpr size_t kDirectAlignment = 4096;
+constexpr size_t kDirectChunkBytes = size_t{1} << 20;
+
+// Writes `parts` with O_DIRECT through a reused aligned buffer: a memcpy
+// into warm memory instead of the kernel's copy into freshly allocated page
+// cache, which cost a third of a core under load for snapshots of hundreds of
+// megabytes (perf: copy_folio_from_iter). The last block is padded with
+// zeros, then the file is cut to its size. False with errno set.
+bool WriteDirect(int fd, std::initializer_list<std::string_view> parts) {
+  struct Free {
+    void operator()(char* p) const { std::free(p); }
+  };
+  const std::unique_ptr<char, Free> buffer(
+      static_cast<char*>(std::aligned_alloc(kDirectAlignment, kDirectChunkBytes)));
+  if (buffer == nullptr) {
+    errno = ENOMEM;
+    return false;
+  }
+  size_t filled = 0;
+  size_t total = 0;
+  for (const std::string_view part : parts) {
+    size_t taken = 0;
+    while (taken < part.size()) {
+      const size_t n = std::min(part.size() - taken, kDirectChunkBytes - filled);
+      std::memcpy(buffer.get() + filled, part.data() + taken, n);
+      filled += n;
+      taken += n;
+      if (filled == kDirectChunkBytes) {
+        if (!WriteAll(fd, buffer.get(), filled)) return false;
+        total += filled;
+        filled = 0;
+      }
+    }
+  }
+  if (filled > 0) {
+    const size_t padded = (filled + kDirectAlignment - 1) / kDirectAlignment * kDirectAlignment;
+    std::memset(buffer.get() + filled, 0, padded - filled);
+    if (!WriteAll(fd, buffer.get(), padded)) return false;
+    total += filled;
+  }
+  return ::ftruncate(fd, static_cast<off_t>(total)) == 0;
+}
+
+// Writes `parts` one after the other to `path` and fsyncs it (via a
+// temporary file and a rename, then an fsync of the directory, so `path` is
+// either whole or absent). With O_DIRECT where the file system has it
+// (WriteDirect), otherwise buffered (tmpfs, for one, refuses O_DIRECT).
+absl::Status WriteFileDurably(const std::string& path,
+                              std::initializer_list<std::string_view> parts) {
+  const std::string temporary = path + ".tmp";
+  constexpr int kFlags = O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC;
+  int fd = ::open(temporary.c_str(), kFlags | O_DIRECT, 0644);
+  const bool direct = fd >= 0;
+  if (!direct && errno == EINVAL) fd = ::open(temporary.c_str(), kFlags, 0644);
+  if (fd < 0) return ErrnoStatus("creating " + temporary);
+  bool written = true;
+  if (direct) {
+    written = WriteDirect(fd, parts);
+  } else {
+    for (const std::string_view part : parts) {
+      if (!WriteAll(fd, part.data(), part.size())) {
+        written = false;
+        break;
+      }
+    }
+  }
+  if (!written) {
+    const absl::Status status = ErrnoStatus("writing " + temporary);
+    ::close(fd);
+    return status;
   }
   if (::fsync(fd) != 0) {
     const absl::Status status = ErrnoStatus("syncing " + temporary);
@@ -306,7 +379,10 @@ absl::Status LogStore::PutSnapshot(uint32_t shard, uint64_t lsn, std::span<const
   // The file first, synced: the key below never points at a partial file. A
   // crash between the two leaves an unreferenced file, removed next time.
   const std::string file = SnapshotFile(shard, lsn);
-  absl::Status status = WriteFileDurably(file, EncodeSnapshot(bytes));
+  const SnapshotHeader header = EncodeSnapshotHeader(bytes);
+  absl::Status status = WriteFileDurably(
+      file, {std::string_view(header.data(), header.size()),
+             std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size())});
   if (!status.ok()) return status;
   rocksdb::WriteBatch batch;
   const Key key = EncodeKey(kSnapshotKind, shard, lsn);
