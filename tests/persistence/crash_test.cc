@@ -41,7 +41,8 @@ EngineOptions CrashEngineOptions(Journal* journal) {
   options.shards = kShards;
   options.journal = journal;
   options.token_key = TestCoreOptions().token_key;
-  options.snapshot_every_events = 2'000;   // Snapshots happen during the run.
+  options.snapshot_every_events = 2'000;   // Snapshots happen during the run...
+  options.snapshot_log_ratio = 0;          // ...every 2,000 events.
   options.request_results_max = 1u << 20;  // Every command stays repeatable.
   return options;
 }

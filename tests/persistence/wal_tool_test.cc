@@ -41,6 +41,7 @@ TEST(WalToolTest, VerifyReplayAndDumpAgreeWithTheEngine) {
     options.journal = journal->get();
     options.token_key = TestCoreOptions().token_key;
     options.snapshot_every_events = 50;
+    options.snapshot_log_ratio = 0;  // Every 50 events, whatever the log's size.
     auto engine = Engine::Open(options);
     ASSERT_TRUE(engine.ok()) << engine.status();
     auto producer = std::move(*(*engine)->NewProducer());

@@ -162,6 +162,7 @@ class FaultSimulation {
     options.token_key = {seed_, ~seed_};
     options.request_results_max = 1u << 20;
     options.snapshot_every_events = snapshot_every_events_;
+    options.snapshot_log_ratio = 0;  // Snapshots as often as the seed says.
     options.drive = Drive::kManual;
     return options;
   }
