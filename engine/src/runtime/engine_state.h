@@ -163,9 +163,15 @@ class Shard {
     uint64_t lsn;
     bool to_peer;
     uint32_t target;  // Producer or shard.
-    CompletionSlot slot;
-    PeerMessage message;
+    // One or the other, as to_peer says: every reply is copied in and out
+    // of here, so it carries only what it needs.
+    union Body {
+      Body() : slot() {}
+      CompletionSlot slot;
+      PeerMessage message;
+    } body;
   };
+  static_assert(std::is_trivially_copyable_v<Pending>);
   struct Inspection {
     const std::function<void(const Core&)>* fn;
     bool done = false;

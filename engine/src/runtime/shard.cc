@@ -345,20 +345,20 @@ void Shard::HandlePeer(const PeerMessage& message, TimestampMs now) {
 }
 
 void Shard::QueueCompletion(uint32_t producer, const Completion& completion, bool silent) {
-  Pending pending{};
+  Pending& pending = pending_.emplace_back();
+  pending.lsn = 0;  // Stamped at the end of the batch.
   pending.to_peer = false;
   pending.target = producer;
-  pending.slot = CompletionSlot{completion, silent};
-  pending_.push_back(pending);
+  pending.body.slot = CompletionSlot{completion, silent};
 }
 
 void Shard::QueuePeer(uint32_t shard, const PeerMessage& message) {
   engine_->peer_messages_in_flight().fetch_add(1, std::memory_order_acq_rel);
-  Pending pending{};
+  Pending& pending = pending_.emplace_back();
+  pending.lsn = 0;  // Stamped at the end of the batch.
   pending.to_peer = true;
   pending.target = shard;
-  pending.message = message;
-  pending_.push_back(pending);
+  pending.body.message = message;
 }
 
 size_t Shard::ReleaseAfterFailure() {
@@ -369,9 +369,9 @@ size_t Shard::ReleaseAfterFailure() {
       // The saga stops here; recovery resends the debit of a pinned payment.
       engine_->peer_messages_in_flight().fetch_sub(1, std::memory_order_acq_rel);
     } else {
-      next.slot.completion.reply =
-          MakeReply(next.slot.completion.reply.type, ResultCode::kUnavailable);
-      const bool pushed = engine_->producer(next.target).from_shard(index_).push(next.slot);
+      next.body.slot.completion.reply =
+          MakeReply(next.body.slot.completion.reply.type, ResultCode::kUnavailable);
+      const bool pushed = engine_->producer(next.target).from_shard(index_).push(next.body.slot);
       ENCORE_CHECK(pushed);
       released_[next.target].fetch_add(1, std::memory_order_acq_rel);
       engine_->producer(next.target).NotifyCompletions();
@@ -407,24 +407,30 @@ size_t Shard::Release() {
   size_t released = 0;
   uint64_t woken_producers[kProducersMax / 64] = {};
   uint64_t woken_shards = 0;
+  // Completions pushed per producer, published once they are all in its ring.
+  uint32_t pushed_to[kProducersMax];
   while (!pending_.empty() && pending_.front().lsn <= durable) {
     Pending& next = pending_.front();
     if (next.to_peer) {
-      if (!engine_->shard(next.target).inbox_from(index_).push(next.message)) break;
+      if (!engine_->shard(next.target).inbox_from(index_).push(next.body.message)) break;
       woken_shards |= uint64_t{1} << next.target;
     } else {
       // Room is guaranteed: a producer has at most ring_capacity in flight.
-      const bool pushed = engine_->producer(next.target).from_shard(index_).push(next.slot);
+      const bool pushed = engine_->producer(next.target).from_shard(index_).push(next.body.slot);
       ENCORE_CHECK(pushed);
-      released_[next.target].fetch_add(1, std::memory_order_acq_rel);
-      woken_producers[next.target / 64] |= uint64_t{1} << (next.target % 64);
+      const uint64_t bit = uint64_t{1} << (next.target % 64);
+      if ((woken_producers[next.target / 64] & bit) == 0) pushed_to[next.target] = 0;
+      ++pushed_to[next.target];
+      woken_producers[next.target / 64] |= bit;
     }
     pending_.pop_front();
     ++released;
   }
   for (uint32_t word = 0; word < kProducersMax / 64; ++word) {
     for (uint64_t bits = woken_producers[word]; bits != 0; bits &= bits - 1) {
-      engine_->producer(word * 64 + __builtin_ctzll(bits)).NotifyCompletions();
+      const uint32_t producer = word * 64 + __builtin_ctzll(bits);
+      released_[producer].fetch_add(pushed_to[producer], std::memory_order_acq_rel);
+      engine_->producer(producer).NotifyCompletions();
     }
   }
   for (uint64_t bits = woken_shards; bits != 0; bits &= bits - 1) {
