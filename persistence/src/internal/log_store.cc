@@ -338,13 +338,20 @@ absl::Status WriteFileDurably(const std::string& path,
   const std::string temporary = path + ".tmp";
   constexpr int kFlags = O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC;
   int fd = ::open(temporary.c_str(), kFlags | O_DIRECT, 0644);
-  const bool direct = fd >= 0;
+  bool direct = fd >= 0;
   if (!direct && errno == EINVAL) fd = ::open(temporary.c_str(), kFlags, 0644);
   if (fd < 0) return ErrnoStatus("creating " + temporary);
-  bool written = true;
-  if (direct) {
-    written = WriteDirect(fd, parts);
-  } else {
+  bool written = direct && WriteDirect(fd, parts);
+  if (direct && !written && errno == EINVAL) {
+    // Some file systems take O_DIRECT at open and refuse its writes: start
+    // the file again through the page cache.
+    ::close(fd);
+    fd = ::open(temporary.c_str(), kFlags, 0644);
+    if (fd < 0) return ErrnoStatus("creating " + temporary);
+    direct = false;
+  }
+  if (!direct) {
+    written = true;
     for (const std::string_view part : parts) {
       if (!WriteAll(fd, part.data(), part.size())) {
         written = false;
