@@ -24,12 +24,12 @@ build-asan: deps
 	  -DENCORE_BUILD_BENCHMARKS=OFF $(CMAKE_FLAGS) >/dev/null
 	cmake --build $(ASAN_BUILD_DIR) -j$(JOBS)
 
-# TSan covers the threaded parts: the runtime's tests.
+# TSan covers the threaded parts: the runtime's tests and the client library's.
 build-tsan: deps
 	cmake -S . -B $(TSAN_BUILD_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DENCORE_SANITIZE=thread \
-	  -DENCORE_BUILD_BENCHMARKS=OFF -DENCORE_BUILD_TOOLS=OFF -DENCORE_BUILD_PERSISTENCE=OFF -DENCORE_BUILD_NET=OFF \
+	  -DENCORE_BUILD_BENCHMARKS=OFF -DENCORE_BUILD_TOOLS=OFF -DENCORE_BUILD_PERSISTENCE=OFF -DENCORE_BUILD_NET=ON \
 	  $(CMAKE_FLAGS) >/dev/null
-	cmake --build $(TSAN_BUILD_DIR) -j$(JOBS) --target engine_test recovery_test
+	cmake --build $(TSAN_BUILD_DIR) -j$(JOBS) --target engine_test recovery_test client_test
 
 demo: build
 	bash tools/demo-server.sh $(BUILD_DIR)
@@ -46,6 +46,7 @@ test-asan: build-asan
 test-tsan: build-tsan
 	TSAN_OPTIONS=halt_on_error=1 ./$(TSAN_BUILD_DIR)/tests/engine_test
 	TSAN_OPTIONS=halt_on_error=1 ./$(TSAN_BUILD_DIR)/tests/recovery_test
+	TSAN_OPTIONS=halt_on_error=1 ./$(TSAN_BUILD_DIR)/tests/client_test
 
 bench: build
 	./$(BUILD_DIR)/bench/core_apply_bench
