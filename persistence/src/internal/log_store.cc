@@ -32,8 +32,15 @@ rocksdb::Options LogOptions() {
   options.create_if_missing = true;
   // The log is written by one thread in large groups and read back once, in
   // order, at recovery: favor write throughput.
-  // Bigger memtables mean fewer flushes and fewer L0 files for the same input.
-  options.write_buffer_size = size_t{64} << 20;
+  // Bigger memtables mean fewer flushes and fewer L0 files for the same input,
+  // and compacting only from 8 L0 files (2 GB) on leaves more of the log to be
+  // dropped by the next snapshot before any compaction reads it. Against 64 MB
+  // and 4: hold-only +8% async and +16% sync (A/B, docs/PERFORMANCE.md), for
+  // up to 1 GB of memtables under a sustained write load.
+  options.write_buffer_size = size_t{256} << 20;
+  options.level0_file_num_compaction_trigger = 8;
+  options.level0_slowdown_writes_trigger = 24;
+  options.level0_stop_writes_trigger = 40;
   // Writes go on while up to three full memtables are being flushed.
   options.max_write_buffer_number = 4;
   // Two cores: one background job flushing while one compacts.
