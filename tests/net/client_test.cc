@@ -9,11 +9,13 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <condition_variable>
 #include <functional>
 #include <mutex>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "encore/commands.h"
@@ -417,6 +419,138 @@ TEST(ClientTest, ServerCloseFailsPendingRequestsUnavailable) {
   EXPECT_EQ(late.responses()[0].code, ResultCode::kUnavailable);
   absl::StatusOr<DecodedResponse> call = (*client)->Call(MakeBalance(1));
   EXPECT_EQ(call.status().code(), absl::StatusCode::kUnavailable);
+}
+
+// A ReplyHandler that records (tag, reply) pairs and the batch ends, and may
+// send one more request per reply from the reader thread.
+class RecordingHandler final : public ReplyHandler {
+ public:
+  void OnReply(uint64_t tag, const DecodedResponse& response) override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    replies_.emplace_back(tag, response);
+    ++in_batch_;
+    if (follow_up_ != nullptr && tag < 100) {
+      // From the reader thread: goes out with the batch's other frames.
+      EXPECT_TRUE(follow_up_->SendTo(MakeCharge(1, 1, tag + 100), this, tag + 100));
+    }
+    arrived_.notify_all();
+  }
+  void OnBatchEnd() override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    EXPECT_GT(in_batch_, 0u) << "a batch end without a reply before it";
+    batch_sizes_.push_back(in_batch_);
+    in_batch_ = 0;
+  }
+  void SendFollowUpsOn(Client* client) { follow_up_ = client; }
+  void WaitFor(size_t count) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    arrived_.wait(lock, [&] { return replies_.size() >= count; });
+  }
+  std::vector<std::pair<uint64_t, DecodedResponse>> replies() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return replies_;
+  }
+  std::vector<size_t> batch_sizes() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return batch_sizes_;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable arrived_;
+  std::vector<std::pair<uint64_t, DecodedResponse>> replies_;
+  std::vector<size_t> batch_sizes_;
+  size_t in_batch_ = 0;
+  Client* follow_up_ = nullptr;
+};
+
+TEST(ClientTest, SendToHandsEachReplyToItsHandlerWithItsTagThenEndsTheBatch) {
+  constexpr int kRequests = 8;
+  FakeServer server([](FakeConnection& connection) {
+    connection.AnswerHello(HelloReplyInfo{});
+    std::vector<DecodedRequest> requests(kRequests);
+    for (DecodedRequest& request : requests) ASSERT_TRUE(connection.Read(&request));
+    // All answered in one write, newest first; then the follow-ups the
+    // handler sends from the reader thread, one by one.
+    std::vector<uint8_t> frames;
+    for (auto it = requests.rbegin(); it != requests.rend(); ++it) {
+      Reply reply = MakeReply(CommandType::kCharge, ResultCode::kOk);
+      reply.amount = it->command.amount;
+      AppendCommandResponse(it->id, reply, &frames);
+    }
+    connection.Write(frames);
+    for (int i = 0; i < kRequests; ++i) {
+      DecodedRequest follow_up;
+      ASSERT_TRUE(connection.Read(&follow_up));
+      EXPECT_GE(follow_up.command.request_key, 100u);
+      std::vector<uint8_t> frame;
+      Reply reply = MakeReply(CommandType::kCharge, ResultCode::kOk);
+      reply.amount = static_cast<Points>(follow_up.command.request_key);
+      AppendCommandResponse(follow_up.id, reply, &frame);
+      connection.Write(frame);
+    }
+    DecodedRequest none;
+    EXPECT_FALSE(connection.Read(&none));  // Until the client closes.
+  });
+  absl::StatusOr<std::unique_ptr<Client>> client = Client::Connect(TestOptions(server.port()));
+  ASSERT_TRUE(client.ok()) << client.status();
+  RecordingHandler handler;
+  handler.SendFollowUpsOn(client->get());
+  for (uint64_t tag = 1; tag <= kRequests; ++tag) {
+    ASSERT_TRUE(
+        (*client)->SendTo(MakeCharge(1, static_cast<Points>(1000 + tag), tag), &handler, tag));
+  }
+  handler.WaitFor(2 * kRequests);
+  const auto replies = handler.replies();
+  ASSERT_EQ(replies.size(), 2u * kRequests);
+  for (const auto& [tag, response] : replies) {
+    EXPECT_EQ(response.code, ResultCode::kOk);
+    // Each reply came with its own request's tag.
+    EXPECT_EQ(response.reply.amount,
+              tag < 100 ? static_cast<Points>(1000 + tag) : static_cast<Points>(tag));
+  }
+  // The first eight, newest first; then the follow-ups.
+  EXPECT_EQ(replies.front().first, static_cast<uint64_t>(kRequests));
+  EXPECT_EQ(replies[kRequests - 1].first, 1u);
+  (*client)->Close();
+  // Every reply was in a batch that ended (Close joins the reader, so the last
+  // OnBatchEnd has run).
+  size_t in_batches = 0;
+  for (size_t size : handler.batch_sizes()) in_batches += size;
+  EXPECT_EQ(in_batches, 2u * kRequests);
+  EXPECT_EQ((*client)->in_flight(), 0u);
+}
+
+TEST(ClientTest, SendToFailsPendingRepliesUnavailableAndRefusesOnceFailed) {
+  constexpr int kRequests = 3;
+  FakeServer server([](FakeConnection& connection) {
+    connection.AnswerHello(HelloReplyInfo{});
+    DecodedRequest request;
+    for (int i = 0; i < kRequests; ++i) ASSERT_TRUE(connection.Read(&request));
+    connection.Close();  // Without answering.
+  });
+  absl::StatusOr<std::unique_ptr<Client>> client = Client::Connect(TestOptions(server.port()));
+  ASSERT_TRUE(client.ok()) << client.status();
+  RecordingHandler handler;
+  for (uint64_t tag = 1; tag <= kRequests; ++tag) {
+    ASSERT_TRUE((*client)->SendTo(MakeCharge(1, 10, tag), &handler, tag));
+  }
+  handler.WaitFor(kRequests);
+  std::vector<uint64_t> tags;
+  for (const auto& [tag, response] : handler.replies()) {
+    EXPECT_EQ(response.code, ResultCode::kUnavailable);
+    tags.push_back(tag);
+  }
+  std::sort(tags.begin(), tags.end());
+  EXPECT_EQ(tags, (std::vector<uint64_t>{1, 2, 3}));
+  // Once failed, SendTo says so and its handler hears nothing.
+  for (int i = 0; i < 100 && (*client)->connected(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_FALSE((*client)->SendTo(MakeBalance(1), &handler, 99));
+  (*client)->Close();
+  EXPECT_EQ(handler.replies().size(), static_cast<size_t>(kRequests));
+  EXPECT_EQ((*client)->in_flight(), 0u);
 }
 
 TEST(ClientTest, CloseFailsPendingRequestsUnavailable) {
