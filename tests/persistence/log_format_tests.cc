@@ -97,7 +97,8 @@ TEST(LogFormatTest, FramingMustMatchTheCount) {
 
 TEST(LogFormatTest, SnapshotRoundTripAndCorruption) {
   const std::string bytes = "state bytes";
-  std::string value = EncodeSnapshot(Bytes(bytes));
+  const SnapshotHeader header = EncodeSnapshotHeader(Bytes(bytes));
+  std::string value = std::string(header.data(), header.size()) + bytes;
   const absl::StatusOr<std::span<const uint8_t>> decoded = DecodeSnapshot(value, 1, 9);
   ASSERT_TRUE(decoded.ok()) << decoded.status();
   EXPECT_EQ(std::string(reinterpret_cast<const char*>(decoded->data()), decoded->size()), bytes);

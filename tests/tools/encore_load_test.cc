@@ -156,17 +156,24 @@ uint64_t SeatsInState(const LoadOptions& options, const LoadReport& report, Seat
   return seats;
 }
 
+// A short single-operation run (--mix hold-only or pay-only) of 2 x 32 in
+// flight, holds lasting as long as those mixes make them.
+LoadOptions SingleOperationOptions(InProcessServer& server, const std::string& mix) {
+  LoadOptions options = server.Options("throughput");
+  options.mix = mix;
+  options.hold_ttl_ms = kSingleOperationHoldTtlMs;
+  options.connections = 2;
+  options.depth = 32;
+  return options;
+}
+
 // --mix hold-only: every timed request is a hold of one seat. 2 x 500 seats
 // and 3000 holds: every seat is held exactly once (no user passes the
 // per-user limit, no seat is tried twice before all were), then the rest are
 // refused SEAT_UNAVAILABLE, like a SET NX of a taken key. Nothing is sold.
 TEST(EncoreLoadTest, AHoldOnlyRunHoldsEverySeatThenIsRefusedAndTheServerAgrees) {
   InProcessServer server;
-  LoadOptions options = server.Options("throughput");
-  options.mix = "hold-only";
-  options.hold_ttl_ms = kSingleOperationHoldTtlMs;
-  options.connections = 2;
-  options.depth = 32;
+  LoadOptions options = SingleOperationOptions(server, "hold-only");
   options.seats = 500;
   options.count = 3000;
   options.duration_s = 0;
@@ -193,11 +200,7 @@ TEST(EncoreLoadTest, AHoldOnlyRunHoldsEverySeatThenIsRefusedAndTheServerAgrees) 
 // A timed hold-only run: holds are placed (and the server holds them).
 TEST(EncoreLoadTest, ATimedHoldOnlyRunPlacesHoldsAndKeepsEveryInvariant) {
   InProcessServer server;
-  LoadOptions options = server.Options("throughput");
-  options.mix = "hold-only";
-  options.hold_ttl_ms = kSingleOperationHoldTtlMs;
-  options.connections = 2;
-  options.depth = 32;
+  LoadOptions options = SingleOperationOptions(server, "hold-only");
   options.seats = 100'000;
   options.duration_s = 1;
   std::ostringstream progress;
@@ -217,11 +220,7 @@ TEST(EncoreLoadTest, ATimedHoldOnlyRunPlacesHoldsAndKeepsEveryInvariant) {
 // balance back to 0 (charged one seat's price, paid it).
 TEST(EncoreLoadTest, APayOnlyRunPaysEveryHoldExactlyOnceAndTheServerAgrees) {
   InProcessServer server;
-  LoadOptions options = server.Options("throughput");
-  options.mix = "pay-only";
-  options.hold_ttl_ms = kSingleOperationHoldTtlMs;
-  options.connections = 2;
-  options.depth = 32;
+  LoadOptions options = SingleOperationOptions(server, "pay-only");
   options.count = 3001;
   options.duration_s = 0;
   std::ostringstream progress;

@@ -37,15 +37,9 @@ inline constexpr uint32_t kHoldOnlyBalancesCheckedPerLane = 1024;
 inline constexpr RequestKey kTimedKeyBase = RequestKey{1} << 32;
 
 // What one lane of a hold-only run holds: set up, then read by the workload.
-struct HoldOnlyLane {
-  SeatPlan plan;
-  std::vector<ScheduleId> schedules;  // plan.schedules of them.
-  uint64_t first_user = 0;            // UserIdOf index of the lane's first user.
-  uint32_t users = 0;                 // Per schedule; the same users in each.
-  std::vector<QueueToken> tokens;     // [schedule * users + user].
-  UserId UserAt(uint32_t index, uint64_t run_id) const {
-    return UserIdOf(run_id, first_user + index);
-  }
+struct HoldOnlyLane : SingleOperationLane {
+  uint32_t users = 0;              // Per schedule; the same users in each.
+  std::vector<QueueToken> tokens;  // [schedule * users + user].
 };
 
 // Users a lane needs so that none holds more than `per_user` seats.

@@ -651,9 +651,7 @@ class ThroughputWorkloads {
       hold_only_.resize(lanes_count);
       for (uint32_t i = 0; i < lanes_count; ++i) {
         HoldOnlyLane& lane = hold_only_[i];
-        lane.plan = plan_;
-        lane.schedules = LaneSchedules(i);
-        lane.first_user = uint64_t{i} * kUsersPerLaneMax;
+        Place(i, &lane);
         lane.users = HoldOnlyUsers(plan_, kSeatsPerUserMax);
       }
       if (options_.progress) {
@@ -668,9 +666,7 @@ class ThroughputWorkloads {
       pay_only_.resize(lanes_count);
       for (uint32_t i = 0; i < lanes_count; ++i) {
         PayOnlyLane& lane = pay_only_[i];
-        lane.plan = plan_;
-        lane.schedules = LaneSchedules(i);
-        lane.first_user = uint64_t{i} * kUsersPerLaneMax;
+        Place(i, &lane);
         lane.payments = ShareOfLane(options_, i);
         lane.charge = options_.price;
       }
@@ -700,9 +696,12 @@ class ThroughputWorkloads {
   }
 
  private:
-  std::vector<ScheduleId> LaneSchedules(uint32_t index) const {
+  // Lane `index`'s seats, its schedules (its run of schedules_) and users.
+  void Place(uint32_t index, SingleOperationLane* lane) const {
     const auto first = schedules_.begin() + static_cast<ptrdiff_t>(index) * plan_.schedules;
-    return std::vector<ScheduleId>(first, first + plan_.schedules);
+    lane->plan = plan_;
+    lane->schedules.assign(first, first + plan_.schedules);
+    lane->first_user = uint64_t{index} * kUsersPerLaneMax;
   }
 
   const LoadOptions& options_;

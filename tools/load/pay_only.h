@@ -40,17 +40,11 @@ inline constexpr RequestKey kPayOnlyHoldKey = 3;
 inline constexpr RequestKey kPayOnlyPayKey = 4;
 
 // What one lane of a pay-only run pays: set up, then read by the workload.
-struct PayOnlyLane {
-  SeatPlan plan;
-  std::vector<ScheduleId> schedules;  // plan.schedules of them.
-  uint64_t first_user = 0;            // UserIdOf index of the lane's first user.
-  uint64_t payments = 0;              // Users, holds and payments of the lane.
-  Points charge = 0;                  // Each user's charge: one seat's price.
-  std::vector<QueueToken> tokens;     // By user.
-  std::vector<HoldId> holds;          // By user.
-  UserId UserAt(uint64_t index, uint64_t run_id) const {
-    return UserIdOf(run_id, first_user + index);
-  }
+struct PayOnlyLane : SingleOperationLane {
+  uint64_t payments = 0;           // Users, holds and payments of the lane.
+  Points charge = 0;               // Each user's charge: one seat's price.
+  std::vector<QueueToken> tokens;  // By user.
+  std::vector<HoldId> holds;       // By user.
   ScheduleId ScheduleOf(uint64_t index) const { return schedules[index / plan.seats_per_schedule]; }
 };
 

@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <numeric>
+#include <vector>
 
 #include "encore/types.h"
 #include "run_ids.h"
@@ -31,6 +32,17 @@ inline SeatPlan PlanSeats(uint64_t seats) {
   plan.seats_per_schedule = static_cast<uint32_t>((wanted + plan.schedules - 1) / plan.schedules);
   return plan;
 }
+
+// What a lane of either single-operation mix is given before its set-up: its
+// seats, its schedules and where its users start.
+struct SingleOperationLane {
+  SeatPlan plan;
+  std::vector<ScheduleId> schedules;  // plan.schedules of them.
+  uint64_t first_user = 0;            // UserIdOf index of the lane's first user.
+  UserId UserAt(uint64_t index, uint64_t run_id) const {
+    return UserIdOf(run_id, first_user + index);
+  }
+};
 
 // i -> (offset + i * stride) mod n: a permutation of 0 .. n-1, since the
 // stride is coprime to n; both drawn from the seed.

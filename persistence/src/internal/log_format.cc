@@ -128,13 +128,6 @@ SnapshotHeader EncodeSnapshotHeader(std::span<const uint8_t> bytes) {
   return header;
 }
 
-std::string EncodeSnapshot(std::span<const uint8_t> bytes) {
-  const SnapshotHeader header = EncodeSnapshotHeader(bytes);
-  std::string value(header.data(), header.size());
-  value.append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
-  return value;
-}
-
 absl::StatusOr<std::span<const uint8_t>> DecodeSnapshot(std::string_view value, uint32_t shard,
                                                         uint64_t lsn) {
   if (value.size() < kSnapshotHeaderBytes) {

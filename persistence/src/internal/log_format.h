@@ -70,10 +70,9 @@ absl::StatusOr<uint32_t> PeekBatchCount(std::string_view value, uint32_t shard, 
 size_t RecordOffset(std::span<const uint8_t> records, uint32_t index);
 
 using SnapshotHeader = std::array<char, kSnapshotHeaderBytes>;
-// The header to store in front of the snapshot `bytes`.
+// The header to store in front of the snapshot `bytes` (written apart from
+// them: a snapshot of hundreds of megabytes is not copied behind it).
 SnapshotHeader EncodeSnapshotHeader(std::span<const uint8_t> bytes);
-// Header and bytes in one value (a copy: for small snapshots and tests).
-std::string EncodeSnapshot(std::span<const uint8_t> bytes);
 // The snapshot bytes (pointing into `value`), or DataLoss.
 absl::StatusOr<std::span<const uint8_t>> DecodeSnapshot(std::string_view value, uint32_t shard,
                                                         uint64_t lsn);
