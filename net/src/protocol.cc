@@ -72,9 +72,11 @@ void DecodeBody(const w::Request& request, DecodeResult* result) {
       decoded.admin = true;
       command.type = CommandType::kCreateConcert;
       command.concert = body->concert();
+      // The engine keeps a title NUL-terminated, so a NUL inside would cut it.
       if (body->title() == nullptr || body->title()->size() == 0 ||
-          body->title()->size() > kTitleBytesMax) {
-        return invalid("a concert title is 1 to 47 bytes");
+          body->title()->size() > kTitleBytesMax ||
+          std::memchr(body->title()->data(), '\0', body->title()->size()) != nullptr) {
+        return invalid("a concert title is 1 to 47 bytes, none of them NUL");
       }
       std::memcpy(command.title.data(), body->title()->c_str(), body->title()->size());
       return;

@@ -180,6 +180,18 @@ TEST(ProtocolTest, FieldsNoCommandCanHoldAreInvalid) {
       net::DecodeRequest(std::span<const uint8_t>(builder.GetBufferPointer(), builder.GetSize()))
           .code,
       ResultCode::kInvalidArgument);
+  // A NUL inside a title (found by the frame_decoder fuzz target): the engine
+  // keeps titles NUL-terminated, so "\0abc" or "ab\0c" would not survive.
+  for (const std::string& text : {std::string("\0abc", 4), std::string("ab\0c", 4)}) {
+    flatbuffers::FlatBufferBuilder with_nul;
+    const auto bad = with_nul.CreateString(text);
+    with_nul.Finish(wire::CreateRequest(with_nul, 1, 1, wire::RequestBody::CreateConcert,
+                                        wire::CreateCreateConcert(with_nul, 7, bad).Union()));
+    EXPECT_EQ(net::DecodeRequest(
+                  std::span<const uint8_t>(with_nul.GetBufferPointer(), with_nul.GetSize()))
+                  .code,
+              ResultCode::kInvalidArgument);
+  }
   // More than 8 seats: the engine answers INVALID_SEAT_COUNT.
   std::vector<uint8_t> frame;
   Command hold = MakeHoldSeats(kSchedule, 1, QueueToken{}, {}, 1);
