@@ -51,7 +51,13 @@ absl::Status Core::ApplyEvents(const EventBuffer& events) {
   return status;
 }
 
-void Core::SaveSnapshot(std::vector<uint8_t>* out) const { state_->SaveSnapshot(out); }
+void Core::SaveSnapshot(std::vector<uint8_t>* out) const {
+  SnapshotBuffer buffer;
+  state_->SaveSnapshot(&buffer);
+  out->assign(buffer.data(), buffer.data() + buffer.size());
+}
+
+void Core::SaveSnapshot(SnapshotBuffer* out) const { state_->SaveSnapshot(out); }
 
 absl::Status Core::LoadSnapshot(std::span<const uint8_t> snapshot) {
   return state_->LoadSnapshot(snapshot);

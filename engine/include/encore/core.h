@@ -23,6 +23,7 @@
 #include "encore/command.h"
 #include "encore/event_buffer.h"
 #include "encore/reply.h"
+#include "encore/snapshot_buffer.h"
 #include "encore/types.h"
 
 namespace encore {
@@ -181,6 +182,9 @@ class Core {
   // Loading it into a new core gives the same StateHash(). Cost: a copy of
   // the state (about 8 bytes per seat and per-entry records), no events.
   void SaveSnapshot(std::vector<uint8_t>* out) const;
+  // The same bytes into `out`, replacing what it held. A runtime that keeps
+  // one SnapshotBuffer across snapshots reuses its memory (snapshot_buffer.h).
+  void SaveSnapshot(SnapshotBuffer* out) const;
   // REQUIRES: a new core (nothing applied yet), made with the same options.
   // A truncated, corrupted or unknown-version snapshot is refused with
   // DataLoss (the core is then unusable: make a new one).

@@ -15,8 +15,8 @@ constexpr uint16_t kSnapshotVersion = 1;
 
 }  // namespace
 
-void CoreState::SaveSnapshot(std::vector<uint8_t>* out) const {
-  out->clear();
+void CoreState::SaveSnapshot(SnapshotBuffer* out) const {
+  out->Clear();
   SnapshotWriter writer(out);
   writer.Put(kSnapshotMagic);
   writer.Put(kSnapshotVersion);

@@ -65,7 +65,7 @@ class CoreState {
   absl::Status ApplyEvent(const EventView& event);
 
   // Snapshots (core_snapshot.cc).
-  void SaveSnapshot(std::vector<uint8_t>* out) const;
+  void SaveSnapshot(SnapshotBuffer* out) const;
   absl::Status LoadSnapshot(std::span<const uint8_t> snapshot);
 
   // Reads (core_reads.cc).

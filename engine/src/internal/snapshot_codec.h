@@ -12,34 +12,31 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "encore/snapshot_buffer.h"
 
 namespace encore::internal {
 
 class SnapshotWriter {
  public:
-  explicit SnapshotWriter(std::vector<uint8_t>* out) : out_(out) {}
+  explicit SnapshotWriter(SnapshotBuffer* out) : out_(out) {}
 
   // A trivially copyable value with no padding bytes (the static_assert keeps
   // uninitialized padding out of snapshots).
   template <typename T>
   void Put(const T& value) {
     static_assert(std::is_trivially_copyable_v<T> && std::has_unique_object_representations_v<T>);
-    const size_t offset = out_->size();
-    out_->resize(offset + sizeof(T));
-    std::memcpy(out_->data() + offset, &value, sizeof(T));
+    std::memcpy(out_->Append(sizeof(T)), &value, sizeof(T));
   }
   template <typename T>
   void PutVector(const std::vector<T>& values) {
     static_assert(std::is_trivially_copyable_v<T> && std::has_unique_object_representations_v<T>);
     Put<uint64_t>(values.size());
-    const size_t offset = out_->size();
-    out_->resize(offset + values.size() * sizeof(T));
-    if (!values.empty())
-      std::memcpy(out_->data() + offset, values.data(), values.size() * sizeof(T));
+    if (values.empty()) return;
+    std::memcpy(out_->Append(values.size() * sizeof(T)), values.data(), values.size() * sizeof(T));
   }
 
  private:
-  std::vector<uint8_t>* out_;
+  SnapshotBuffer* out_;
 };
 
 class SnapshotReader {

@@ -27,6 +27,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "boost/lockfree/spsc_queue.hpp"
 #include "encore/engine.h"
+#include "encore/snapshot_buffer.h"
 #include "runtime/wakeup.h"
 
 namespace encore::internal {
@@ -194,8 +195,9 @@ class Shard {
   // The journal failed: answer everything pending UNAVAILABLE, drop messages.
   size_t ReleaseAfterFailure();
   void MaybeSnapshot();
-  // Stores the serialized snapshot_buffer_ as covering `lsn` and drops the log
-  // before it: on a background thread (threaded drive) or inline (manual).
+  // Stores the serialized snapshot_buffer_ as covering `lsn`, drops the log
+  // before it and prefaults room for a larger next snapshot: on a background
+  // thread (threaded drive) or inline (manual).
   void StoreSnapshot(uint64_t lsn);
   void RunInspections();
   bool HasInput() const;
@@ -245,7 +247,9 @@ class Shard {
   // The snapshot being stored. Writing and fsyncing tens of MB took the shard
   // 100 ms and more, so the shard only serializes it and a thread of its own
   // stores it; while one is being stored, the next waits (snapshot_storing_).
-  std::vector<uint8_t> snapshot_buffer_;
+  // Kept across snapshots, and prefaulted by the snapshot thread for the next
+  // one, so serializing is a copy into pages already mapped.
+  SnapshotBuffer snapshot_buffer_;
   std::atomic<bool> snapshot_storing_{false};
   std::thread snapshot_thread_;
   mutable std::mutex stats_mutex_;
