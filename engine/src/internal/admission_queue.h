@@ -27,6 +27,7 @@
 #include "encore/event.h"
 #include "encore/reply.h"
 #include "internal/fenwick_tree.h"
+#include "internal/touch.h"
 
 namespace encore::internal {
 
@@ -48,7 +49,7 @@ class AdmissionQueue {
   uint32_t entry_count() const { return static_cast<uint32_t>(entries_.size()); }
   // A hint: loads `entry`'s line ahead of its use (nothing if out of range).
   void PrefetchEntry(uint32_t entry) const {
-    if (entry < entries_.size()) __builtin_prefetch(&entries_[entry]);
+    if (entry < entries_.size()) Touch(&entries_[entry]);
   }
   QueueState StateOf(uint32_t entry) const { return UnpackState(entries_[entry].next_and_state); }
   UserId UserOf(uint32_t entry) const { return entries_[entry].user; }

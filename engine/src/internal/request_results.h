@@ -19,6 +19,7 @@
 #include "absl/hash/hash.h"
 #include "encore/event.h"
 #include "encore/reply.h"
+#include "internal/touch.h"
 #include "internal/user_request.h"
 
 namespace encore::internal {
@@ -33,9 +34,7 @@ class RequestResults {
   // The recorded result of (user, key), or nullptr.
   const RequestRecorded* Find(UserId user, RequestKey key) const;
   // Starts loading the index bucket where Find(user, key) begins.
-  void Prefetch(UserId user, RequestKey key) const {
-    __builtin_prefetch(&index_[Hash(user, key) & mask_]);
-  }
+  void Prefetch(UserId user, RequestKey key) const { Touch(&index_[Hash(user, key) & mask_]); }
   // Records a result, forgetting the oldest when full. False (and nothing
   // changes) when (user, key) is recorded already.
   bool Record(const RequestRecorded& record);

@@ -23,10 +23,7 @@ Points ScheduleSeats::PriceOf(SeatIndex seat) const {
   return config_.tiers[tier].price;
 }
 
-uint32_t ScheduleSeats::SeatsOfUser(UserId user) const {
-  auto it = user_seats_.find(user);
-  return it == user_seats_.end() ? 0 : it->second;
-}
+uint32_t ScheduleSeats::SeatsOfUser(UserId user) const { return user_seats_.Get(user); }
 
 ResultCode ScheduleSeats::CheckHold(UserId user, std::span<const SeatIndex> seats) const {
   for (SeatIndex seat : seats) {
@@ -89,11 +86,7 @@ const PaymentRecord* ScheduleSeats::FindPayment(PaymentId payment) const {
   return payment == 0 || payment > payments_.size() ? nullptr : &payments_[payment - 1];
 }
 
-void ScheduleSeats::AddUserSeats(UserId user, int32_t delta) {
-  uint32_t& count = user_seats_[user];
-  count += delta;
-  if (count == 0) user_seats_.erase(user);
-}
+void ScheduleSeats::AddUserSeats(UserId user, int32_t delta) { user_seats_.Add(user, delta); }
 
 absl::Status ScheduleSeats::ApplyHeld(const SeatsHeld& event) {
   if (event.hold != next_hold_id())
@@ -259,7 +252,7 @@ void ScheduleSeats::AddToHash(StateHasher* hasher) const {
 absl::Status ScheduleSeats::CheckInvariants() const {
   uint32_t held = 0;
   uint32_t sold = 0;
-  absl::flat_hash_map<UserId, uint32_t> user_seats;
+  UserCounts user_seats;
   for (uint32_t seat = 0; seat < config_.seat_count; ++seat) {
     const uint32_t slot = seat_slot_[seat];
     if (slot == 0) continue;
@@ -269,7 +262,7 @@ absl::Status ScheduleSeats::CheckInvariants() const {
         return absl::InternalError(absl::StrCat("schedule ", config_.schedule, " seat ", seat,
                                                 " sold without a completed payment"));
       }
-      ++user_seats[payments_[payment].user];
+      user_seats.Add(payments_[payment].user, 1);
       ++sold;
       continue;
     }
@@ -278,7 +271,7 @@ absl::Status ScheduleSeats::CheckInvariants() const {
       return absl::InternalError(
           absl::StrCat("schedule ", config_.schedule, " seat ", seat, " points at a dead hold"));
     }
-    ++user_seats[hold.user];
+    user_seats.Add(hold.user, 1);
     ++held;
   }
   if (held != seats_held_ || sold != seats_sold_) {
@@ -317,17 +310,18 @@ absl::Status ScheduleSeats::CheckInvariants() const {
     return absl::InternalError(absl::StrCat("schedule ", config_.schedule, " sold ", sold,
                                             " seats but paid holds cover ", paid_seats));
   }
-  if (user_seats != user_seats_) {
+  if (!(user_seats == user_seats_)) {
     return absl::InternalError(absl::StrCat("schedule ", config_.schedule,
                                             " per-user seat counts disagree with the seats"));
   }
-  for (const auto& [user, count] : user_seats_) {
-    if (count > config_.seats_per_user_max) {
-      return absl::InternalError(absl::StrCat("schedule ", config_.schedule, " user ", user,
-                                              " has ", count, " seats, over the limit"));
+  absl::Status over_limit = absl::OkStatus();
+  user_seats_.ForEach([&](UserId user, uint32_t count) {
+    if (count > config_.seats_per_user_max && over_limit.ok()) {
+      over_limit = absl::InternalError(absl::StrCat("schedule ", config_.schedule, " user ", user,
+                                                    " has ", count, " seats, over the limit"));
     }
-  }
-  return absl::OkStatus();
+  });
+  return over_limit;
 }
 
 }  // namespace encore::internal

@@ -22,6 +22,8 @@
 #include "encore/core.h"
 #include "encore/event.h"
 #include "encore/result_code.h"
+#include "internal/touch.h"
+#include "internal/user_counts.h"
 
 namespace encore::internal {
 
@@ -90,12 +92,12 @@ class ScheduleSeats {
   // will need (nothing for what is out of range).
   void PrefetchHold(UserId user, std::span<const SeatIndex> seats) const {
     for (SeatIndex seat : seats) {
-      if (seat < seat_slot_.size()) __builtin_prefetch(&seat_slot_[seat]);
+      if (seat < seat_slot_.size()) Touch(&seat_slot_[seat]);
     }
-    user_seats_.prefetch(user);
+    user_seats_.Prefetch(user);
   }
   void PrefetchHoldId(HoldId hold) const {
-    if (hold >= 1 && hold <= hold_slots_.size()) __builtin_prefetch(&hold_slots_[hold - 1]);
+    if (hold >= 1 && hold <= hold_slots_.size()) Touch(&hold_slots_[hold - 1]);
   }
   uint64_t holds_live() const { return holds_.size() - free_holds_.size(); }
   uint64_t payments_completed() const { return payments_completed_; }
@@ -153,7 +155,7 @@ class ScheduleSeats {
   // told HOLD_NOT_OWNED and nothing about what became of it.
   std::vector<UserId> hold_owners_;
   std::vector<PaymentRecord> payments_;  // By payment id - 1.
-  absl::flat_hash_map<UserId, uint32_t> user_seats_;
+  UserCounts user_seats_;
   uint32_t seats_held_ = 0;
   uint32_t seats_sold_ = 0;
   uint64_t payments_completed_ = 0;

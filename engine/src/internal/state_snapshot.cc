@@ -13,28 +13,25 @@ namespace {
 // for absurd memory before the size check against the input catches it.
 constexpr uint64_t kCountMax = uint64_t{1} << 40;
 
-template <typename Map>
-void SaveMap(SnapshotWriter* writer, const Map& map) {
-  writer->Put<uint64_t>(map.size());
-  for (const auto& [key, value] : map) {
-    writer->Put(key);
-    writer->Put(value);
-  }
+// A u64 count, then (user, count) pairs, in no order.
+void SaveUserCounts(SnapshotWriter* writer, const UserCounts& counts) {
+  writer->Put<uint64_t>(counts.size());
+  counts.ForEach([writer](UserId user, uint32_t count) {
+    writer->Put(user);
+    writer->Put(count);
+  });
 }
 
-template <typename Map>
-bool LoadMap(SnapshotReader* reader, Map* map) {
-  uint64_t count = 0;
-  if (!reader->GetCount(&count,
-                        sizeof(typename Map::key_type) + sizeof(typename Map::mapped_type))) {
-    return false;
-  }
-  map->reserve(count);
-  for (uint64_t i = 0; i < count; ++i) {
-    typename Map::key_type key;
-    typename Map::mapped_type value;
-    if (!reader->Get(&key) || !reader->Get(&value)) return false;
-    if (!map->emplace(key, value).second) return reader->Fail();
+// What SaveUserCounts wrote; a count of 0 or a user twice is corrupt.
+bool LoadUserCounts(SnapshotReader* reader, UserCounts* counts) {
+  uint64_t size = 0;
+  if (!reader->GetCount(&size, sizeof(UserId) + sizeof(uint32_t))) return false;
+  counts->Reserve(size);
+  for (uint64_t i = 0; i < size; ++i) {
+    UserId user;
+    uint32_t count;
+    if (!reader->Get(&user) || !reader->Get(&count)) return false;
+    if (!counts->Insert(user, count)) return reader->Fail();
   }
   return true;
 }
@@ -103,7 +100,7 @@ void ScheduleSeats::Save(SnapshotWriter* writer) const {
   writer->PutVector(hold_slots_);
   writer->PutVector(hold_owners_);
   writer->PutVector(payments_);
-  SaveMap(writer, user_seats_);
+  SaveUserCounts(writer, user_seats_);
   writer->Put(seats_held_);
   writer->Put(seats_sold_);
   writer->Put(payments_completed_);
@@ -117,7 +114,7 @@ bool ScheduleSeats::Load(SnapshotReader* reader) {
       !reader->GetVector(&holds_, seats) || !reader->GetVector(&free_holds_, seats) ||
       !reader->GetVector(&hold_slots_, kCountMax) || !reader->GetVector(&hold_owners_, kCountMax) ||
       !reader->GetVector(&payments_, kCountMax) || hold_owners_.size() != hold_slots_.size() ||
-      !LoadMap(reader, &user_seats_)) {
+      !LoadUserCounts(reader, &user_seats_)) {
     return reader->Fail();
   }
   // Every index must point inside its array; the core then checks the rest.
