@@ -107,6 +107,13 @@ void PrintEvent(uint32_t shard, uint64_t lsn, const EventView& event) {
                   std::string(ResultCodeName(e.outcome)).c_str());
       break;
     }
+    case EventType::kPaymentCompleted: {
+      const auto e = event.As<PaymentCompleted>();
+      std::printf(" schedule=%" PRIu64 " hold=%" PRIu64 " payment=%" PRIu64 " user=%" PRIu64
+                  " amount=%" PRId64 " entry=%u",
+                  e.schedule, e.hold, e.payment, e.user, e.amount, e.entry);
+      break;
+    }
     case EventType::kQueueEntered: {
       const auto e = event.As<QueueEntered>();
       std::printf(" schedule=%" PRIu64 " user=%" PRIu64 " entry=%u", e.schedule, e.user, e.entry);

@@ -104,6 +104,8 @@ std::string_view EventTypeName(EventType type) {
       return "PAYMENT_STARTED";
     case EventType::kPaymentSettled:
       return "PAYMENT_SETTLED";
+    case EventType::kPaymentCompleted:
+      return "PAYMENT_COMPLETED";
     case EventType::kAccountCharged:
       return "ACCOUNT_CHARGED";
     case EventType::kAccountDebited:

@@ -171,13 +171,11 @@ class CorruptionTest : public ::testing::Test {
 
   CorruptionTest() {
     EXPECT_TRUE(harness_.Run(ChargeCommand(kAlice, 20'000, kChargeKey)).ok());
-    QueueToken alice;
-    paid_hold_ = harness_.HoldFor(kAlice, {0}, &alice);
-    EXPECT_TRUE(harness_.Run(PayCommand(kSchedule, kAlice, alice, paid_hold_, 0)).ok());
-    QueueToken bob;
-    released_hold_ = harness_.HoldFor(kBob, {1}, &bob);
+    paid_hold_ = harness_.HoldFor(kAlice, {0}, &alice_token_);
+    EXPECT_TRUE(harness_.Run(PayCommand(kSchedule, kAlice, alice_token_, paid_hold_, 0)).ok());
+    released_hold_ = harness_.HoldFor(kBob, {1}, &bob_token_);
     EXPECT_TRUE(harness_.Run(ReleaseCommand(kSchedule, kBob, released_hold_, 0)).ok());
-    const Reply live = harness_.Run(HoldCommand(kSchedule, kBob, bob, {2, 3}, 0));
+    const Reply live = harness_.Run(HoldCommand(kSchedule, kBob, bob_token_, {2, 3}, 0));
     EXPECT_TRUE(live.ok());
     live_hold_ = live.hold;
     hash_before_ = harness_.core().StateHash();
@@ -207,6 +205,8 @@ class CorruptionTest : public ::testing::Test {
   }
 
   CoreHarness harness_;
+  QueueToken alice_token_;
+  QueueToken bob_token_;
   HoldId paid_hold_ = 0;
   HoldId released_hold_ = 0;
   HoldId live_hold_ = 0;
@@ -378,15 +378,119 @@ TEST_F(CorruptionTest, PaymentSettledWithoutAPaymentInFlight) {
 }
 
 TEST_F(CorruptionTest, AccountDebitedBeyondTheBalance) {
-  ExpectRefused(ApplyTyped(harness_.core(), AccountDebited{kAlice, kSchedule, 9, live_hold_,
-                                                           1'000'000, harness_.now()}));
-  ExpectRefused(ApplyTyped(harness_.core(),
-                           AccountDebited{kBob, kSchedule, 9, live_hold_, 1, harness_.now()}));
+  // A schedule on another shard: the debit of a cross-shard payment.
+  constexpr ScheduleId kRemote = kSchedule + 100;
+  ExpectRefused(ApplyTyped(
+      harness_.core(), AccountDebited{kAlice, kRemote, 9, live_hold_, 1'000'000, harness_.now()}));
+  ExpectRefused(
+      ApplyTyped(harness_.core(), AccountDebited{kBob, kRemote, 9, live_hold_, 1, harness_.now()}));
 }
 
 TEST_F(CorruptionTest, AccountDebitedTwiceForOnePayment) {
+  // The paid hold's payment was made in one step (PAYMENT_COMPLETED), which
+  // keeps no debit key: the core refuses a debit of it all the same.
   ExpectRefused(ApplyTyped(harness_.core(),
                            AccountDebited{kAlice, kSchedule, 1, paid_hold_, 1, harness_.now()}));
+  ExpectRefused(ApplyTyped(harness_.core(),
+                           AccountDebited{kAlice, kSchedule, 2, live_hold_, 1, harness_.now()}));
+  // A cross-shard debit is refused twice by its key. (Applied past the
+  // harness's log, so the replay check of ExpectRefused no longer holds.)
+  constexpr ScheduleId kRemote = kSchedule + 100;
+  const AccountDebited remote{kAlice, kRemote, 7, live_hold_, 1, harness_.now()};
+  ASSERT_TRUE(ApplyTyped(harness_.core(), remote).ok());
+  const uint64_t hash = harness_.core().StateHash();
+  EXPECT_TRUE(absl::IsDataLoss(ApplyTyped(harness_.core(), remote)));
+  EXPECT_EQ(harness_.core().StateHash(), hash);
+}
+
+// Bob's live hold paid in one step, as the core itself would write it.
+PaymentCompleted BobPays(const CoreHarness& harness, HoldId hold, uint32_t entry) {
+  return PaymentCompleted{kSchedule, hold, 2, kBob, 10'000, 901, 0x1234, harness.now(), entry, 0};
+}
+
+TEST_F(CorruptionTest, PaymentCompletedIsCheckedWholeBeforeAnyStep) {
+  // One point short of the price (seats 2 and 3 at 5000).
+  ASSERT_TRUE(harness_.Run(ChargeCommand(kBob, 9'999, 900)).ok());
+  const uint32_t bob_entry = static_cast<uint32_t>(bob_token_.locator);
+  const uint32_t alice_entry = static_cast<uint32_t>(alice_token_.locator);
+  hash_before_ = harness_.core().StateHash();
+  auto refused = [&](auto change) {
+    PaymentCompleted event = BobPays(harness_, live_hold_, bob_entry);
+    change(&event);
+    ExpectRefused(ApplyTyped(harness_.core(), event));
+  };
+  refused([](PaymentCompleted* e) { e->schedule = kSchedule + 1; });
+  refused([&](PaymentCompleted* e) { e->hold = paid_hold_; });      // Not live.
+  refused([&](PaymentCompleted* e) { e->hold = released_hold_; });  // Not live.
+  refused([](PaymentCompleted* e) { e->payment = 3; });             // Out of sequence.
+  refused([](PaymentCompleted* e) { e->amount = 0; });
+  refused([](PaymentCompleted* e) { e->amount = 9'000; });  // Not the price.
+  refused([](PaymentCompleted*) {});                        // Over the balance.
+  ASSERT_TRUE(harness_.Run(ChargeCommand(kBob, 1, 0)).ok());
+  hash_before_ = harness_.core().StateHash();
+  refused([](PaymentCompleted* e) { e->request_key = 0; });
+  refused([](PaymentCompleted* e) { e->request_key = 900; });     // Recorded already.
+  refused([&](PaymentCompleted* e) { e->entry = alice_entry; });  // Not Bob's.
+  refused([](PaymentCompleted* e) { e->entry = 1'000; });         // No such entry.
+  refused([](PaymentCompleted* e) { e->reserved = 1; });
+  refused([](PaymentCompleted* e) { e->user = kAlice; });  // Not the holder.
+
+  // The unchanged event applies: seats sold, Bob debited, the reply recorded.
+  const PaymentCompleted event = BobPays(harness_, live_hold_, bob_entry);
+  ASSERT_TRUE(ApplyTyped(harness_.core(), event).ok());
+  EXPECT_EQ(harness_.core().Balance(kBob), 0);
+  std::vector<SeatState> seats;
+  ASSERT_EQ(harness_.core().SeatMapUnchecked(kSchedule, &seats), ResultCode::kOk);
+  EXPECT_EQ(seats[2], SeatState::kSold);
+  EXPECT_EQ(seats[3], SeatState::kSold);
+  EXPECT_TRUE(harness_.core().CheckInvariants().ok());
+  // And cannot apply twice. (Applied past the harness's log, so the replay
+  // check of ExpectRefused no longer holds.)
+  const uint64_t hash = harness_.core().StateHash();
+  EXPECT_TRUE(absl::IsDataLoss(ApplyTyped(harness_.core(), event)));
+  EXPECT_EQ(harness_.core().StateHash(), hash);
+}
+
+// Logs written before PAYMENT_COMPLETED hold a local payment as the saga's
+// five events; they replay to the state the one event gives.
+TEST(EventsTest, TheFiveEventSagaOfOlderLogsReplaysLikeOneEvent) {
+  CoreHarness one_event;
+  CoreHarness saga;
+  QueueToken token;
+  for (CoreHarness* harness : {&one_event, &saga}) {
+    ASSERT_TRUE(harness->Run(ChargeCommand(kAlice, 20'000, 0)).ok());
+    ASSERT_EQ(harness->HoldFor(kAlice, {4, 5}, &token), 1u);
+  }
+  const size_t before = one_event.events().count();
+  const Reply paid = one_event.Run(PayCommand(kSchedule, kAlice, token, 1, 555));
+  ASSERT_TRUE(paid.ok());
+  PaymentCompleted completed{};
+  size_t index = 0;
+  one_event.events().ForEach([&](const EventView& event) {
+    if (index++ == before) {
+      EXPECT_TRUE(event.Decode(&completed));
+    }
+  });
+  ASSERT_EQ(completed.payment, 1u);
+
+  Core& core = saga.core();
+  ASSERT_TRUE(ApplyTyped(core, PaymentStarted{kSchedule, 1, 1, kAlice, completed.amount,
+                                              completed.request_key, completed.fingerprint,
+                                              completed.entry, 0})
+                  .ok());
+  ASSERT_TRUE(
+      ApplyTyped(core, AccountDebited{kAlice, kSchedule, 1, 1, completed.amount, completed.at_ms})
+          .ok());
+  ASSERT_TRUE(
+      ApplyTyped(core, PaymentSettled{kSchedule, 1, 1, completed.at_ms, ResultCode::kOk, {}}).ok());
+  ASSERT_TRUE(ApplyTyped(core, QueueEnded{kSchedule, completed.entry, QueueState::kDone, {}}).ok());
+  ASSERT_TRUE(
+      ApplyTyped(core, RequestRecorded{kAlice, completed.request_key, completed.fingerprint, paid})
+          .ok());
+  EXPECT_EQ(core.StateHash(), one_event.core().StateHash());
+  // The same PAY repeated gets the same recorded reply from both.
+  const Reply from_saga = saga.Run(PayCommand(kSchedule, kAlice, token, 1, 555));
+  EXPECT_EQ(std::memcmp(&from_saga, &paid, sizeof(Reply)), 0);
 }
 
 TEST_F(CorruptionTest, AccountChargedWithABadAmount) {
@@ -485,6 +589,7 @@ TEST(EventsTest, EveryEventTypeRoundTripsPacked) {
   ExpectPackedRoundTrip<HoldEnded>(seed);
   ExpectPackedRoundTrip<PaymentStarted>(seed);
   ExpectPackedRoundTrip<PaymentSettled>(seed);
+  ExpectPackedRoundTrip<PaymentCompleted>(seed);
   ExpectPackedRoundTrip<AccountCharged>(seed);
   ExpectPackedRoundTrip<AccountDebited>(seed);
   ExpectPackedRoundTrip<RequestRecorded>(seed);

@@ -1,6 +1,7 @@
 // Payment of a hold: debit, refusals that change nothing, the ledger, and the token ending.
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <vector>
 
 #include "gtest/gtest.h"
@@ -93,6 +94,53 @@ TEST(PaymentTest, PaymentIdsAreSequentialPerSchedule) {
   const HoldId hold = held.harness.HoldFor(kBob, {1}, &bob);
   ASSERT_NE(hold, 0u);
   EXPECT_EQ(held.harness.Run(PayCommand(kSchedule, kBob, bob, hold, 0)).payment, 2u);
+}
+
+TEST(PaymentTest, ALocalPayIsOneEventAndAnsweredLikeTheSaga) {
+  HeldFixture held(20'000);
+  const size_t events_before = held.harness.events().count();
+  const size_t bytes_before = held.harness.events().bytes().size();
+  const Reply paid = held.Pay(4242);
+  ASSERT_EQ(paid.code, ResultCode::kOk);
+  EXPECT_LE(held.harness.events().bytes().size() - bytes_before, 80u);
+  // The payer's account is on this core: one PAYMENT_COMPLETED, none of the
+  // saga's five events.
+  EXPECT_EQ(EventTypesSince(held.harness.events(), events_before),
+            std::vector<EventType>{EventType::kPaymentCompleted});
+  PaymentCompleted completed{};
+  size_t index = 0;
+  held.harness.events().ForEach([&](const EventView& event) {
+    if (index++ == events_before) {
+      EXPECT_TRUE(event.Decode(&completed));
+    }
+  });
+  EXPECT_EQ(completed.schedule, kSchedule);
+  EXPECT_EQ(completed.hold, held.hold);
+  EXPECT_EQ(completed.payment, 1u);
+  EXPECT_EQ(completed.user, kAlice);
+  EXPECT_EQ(completed.amount, kPrice);
+  EXPECT_EQ(completed.request_key, 4242u);
+  EXPECT_EQ(completed.entry, static_cast<uint32_t>(held.token.locator));
+  // Its reply is recorded: a repeat gets the same bytes and has no effect.
+  const uint64_t hash = held.harness.core().StateHash();
+  const Reply repeated = held.Pay(4242);
+  EXPECT_EQ(std::memcmp(&repeated, &paid, sizeof(Reply)), 0);
+  EXPECT_EQ(held.harness.core().StateHash(), hash);
+  ExpectConsistent(held.harness);
+}
+
+TEST(PaymentTest, ALocalPayAdmitsTheNextInLine) {
+  HeldFixture held(20'000);
+  ASSERT_TRUE(held.harness.Run(SetPolicyCommand(kSchedule, AdmissionPolicy{1, 0, 0}, 0)).ok());
+  const Reply bob = held.harness.Run(EnterCommand(kSchedule, kBob, 0));
+  ASSERT_EQ(bob.queue_state, QueueState::kWaiting);
+  const size_t events_before = held.harness.events().count();
+  ASSERT_EQ(held.Pay().queue_state, QueueState::kDone);
+  EXPECT_EQ(EventTypesSince(held.harness.events(), events_before),
+            (std::vector<EventType>{EventType::kPaymentCompleted, EventType::kQueueAdmitted}));
+  EXPECT_EQ(held.harness.Run(StatusCommand(kSchedule, kBob, bob.token)).queue_state,
+            QueueState::kActive);
+  ExpectConsistent(held.harness);
 }
 
 TEST(PaymentTest, ExactWholeBalanceCanBeSpent) {

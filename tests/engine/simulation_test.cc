@@ -167,7 +167,14 @@ class Simulation {
     } else if (choice < 97) {
       StepRepeat();
     } else if (choice < 98) {
-      const AdmissionPolicy policy = RandomPolicy(active_max_[schedule]);
+      // From no limit to a limit: never below the users ACTIVE now, whom a
+      // new policy does not send back.
+      uint32_t floor_active_max = active_max_[schedule];
+      ScheduleInfo info;
+      if (floor_active_max == 0 && core_->GetSchedule(schedule, &info) == ResultCode::kOk) {
+        floor_active_max = static_cast<uint32_t>(info.queue_active);
+      }
+      const AdmissionPolicy policy = RandomPolicy(floor_active_max);
       if (Apply(SetPolicyCommand(schedule, policy, 0)).ok())
         active_max_[schedule] = policy.active_max;
     } else {
@@ -294,6 +301,15 @@ class Simulation {
           const auto event = view.As<PaymentStarted>();
           ExpectActive(event.schedule, event.user, "payment");
           EndModelHold(event.schedule, event.hold);
+          break;
+        }
+        case EventType::kPaymentCompleted: {
+          // The saga in one event: the payer's entry was ACTIVE and is DONE.
+          const auto event = view.As<PaymentCompleted>();
+          ExpectActive(event.schedule, event.user, "payment");
+          EndModelHold(event.schedule, event.hold);
+          entry_state_[{event.schedule, event.entry}] = QueueState::kDone;
+          ++queue_ends_;
           break;
         }
         case EventType::kHoldEnded: {

@@ -54,9 +54,17 @@ absl::Status Accounts::ApplyCharged(const AccountCharged& event) {
 }
 
 absl::Status Accounts::ApplyDebited(const AccountDebited& event) {
+  return Debit(event, /*keep_key=*/true);
+}
+
+absl::Status Accounts::ApplySettledDebit(const AccountDebited& event) {
+  return Debit(event, /*keep_key=*/false);
+}
+
+absl::Status Accounts::Debit(const AccountDebited& event, bool keep_key) {
   auto it = accounts_.find(event.user);
   if (event.amount <= 0 || it == accounts_.end() || it->second.balance < event.amount ||
-      !debits_.insert({event.schedule, event.payment}).second) {
+      (keep_key && !debits_.insert({event.schedule, event.payment}).second)) {
     return absl::DataLossError(absl::StrCat("ACCOUNT_DEBITED for user ", event.user, " payment ",
                                             event.payment, " cannot apply: amount ", event.amount,
                                             " on balance ", Balance(event.user),

@@ -33,6 +33,9 @@ class Accounts {
 
   absl::Status ApplyCharged(const AccountCharged& event);
   absl::Status ApplyDebited(const AccountDebited& event);
+  // The debit of a payment settled in the same step (PaymentCompleted): its
+  // key is not kept, since nothing can send it again.
+  absl::Status ApplySettledDebit(const AccountDebited& event);
 
   void Ledger(UserId user, uint64_t before, uint32_t limit, std::vector<LedgerEntry>* entries,
               uint64_t* next_before) const;
@@ -67,6 +70,7 @@ class Accounts {
   };
 
   void AppendEntry(UserId user, Account* account, const LedgerEntry& entry);
+  absl::Status Debit(const AccountDebited& event, bool keep_key);
 
   absl::flat_hash_map<UserId, Account> accounts_;
   // Debits made, by (schedule, payment): a re-sent debit is not made twice.

@@ -64,6 +64,9 @@ absl::Status CoreState::ApplyEvent(const EventView& view) {
     case EventType::kPaymentSettled:
       apply(PaymentSettled{});
       break;
+    case EventType::kPaymentCompleted:
+      apply(PaymentCompleted{});
+      break;
     case EventType::kAccountCharged:
       apply(AccountCharged{});
       break;
@@ -189,11 +192,58 @@ absl::Status CoreState::ApplyTypedEvent(const PaymentSettled& event) {
   return status;
 }
 
+absl::Status CoreState::ApplyTypedEvent(const PaymentCompleted& event) {
+  const uint32_t index = FindSchedule(event.schedule);
+  if (index == kNoSchedule) return UnknownSchedule("PAYMENT_COMPLETED", event.schedule);
+  Schedule& schedule = *schedules_[index];
+  // Every step is checked before the first is taken: a refused event changes
+  // nothing. The seats check their own part.
+  const RequestId id{event.user, event.request_key};
+  if (event.request_key == 0 || event.reserved != 0 || pays_in_flight_.contains(id) ||
+      request_results_.Find(event.user, event.request_key) != nullptr ||
+      event.entry >= schedule.queue.entry_count() ||
+      schedule.queue.UserOf(event.entry) != event.user ||
+      accounts_.CheckDebit(event.user, event.amount) != ResultCode::kOk) {
+    return absl::DataLossError(absl::StrCat(
+        "PAYMENT_COMPLETED for schedule ", event.schedule, " hold ", event.hold,
+        " cannot apply: its request is recorded or paying, its queue entry is not the payer's, "
+        "or the balance does not cover it"));
+  }
+  absl::Status status = schedule.seats.ApplyPaymentCompleted(event);
+  if (!status.ok()) return status;
+  ENCORE_CHECK(accounts_
+                   .ApplySettledDebit(AccountDebited{event.user, event.schedule, event.payment,
+                                                     event.hold, event.amount, event.at_ms})
+                   .ok());
+  if (schedule.queue.StateOf(event.entry) == QueueState::kActive) {
+    ENCORE_CHECK(
+        schedule.queue.ApplyEnded(QueueEnded{event.schedule, event.entry, QueueState::kDone, {}})
+            .ok());
+  }
+  const Reply reply = PayReply(schedule, *schedule.seats.FindPayment(event.payment), event.payment,
+                               ResultCode::kOk, accounts_.Balance(event.user));
+  ENCORE_CHECK(request_results_.Record(
+      RequestRecorded{event.user, event.request_key, event.fingerprint, reply}));
+  return absl::OkStatus();
+}
+
 absl::Status CoreState::ApplyTypedEvent(const AccountCharged& event) {
   return accounts_.ApplyCharged(event);
 }
 
 absl::Status CoreState::ApplyTypedEvent(const AccountDebited& event) {
+  // When the schedule is on this core the debit is local, and its payment
+  // must be in flight: one completed in one step (PaymentCompleted) kept no
+  // debit key that would refuse it otherwise.
+  const uint32_t index = FindSchedule(event.schedule);
+  if (index != kNoSchedule) {
+    const PaymentRecord* payment = schedules_[index]->seats.FindPayment(event.payment);
+    if (payment == nullptr || payment->status != PaymentStatus::kStarted) {
+      return absl::DataLossError(absl::StrCat("ACCOUNT_DEBITED for schedule ", event.schedule,
+                                              " payment ", event.payment,
+                                              " cannot apply: no such payment in flight"));
+    }
+  }
   return accounts_.ApplyDebited(event);
 }
 

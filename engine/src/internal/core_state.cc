@@ -460,14 +460,26 @@ Reply CoreState::Pay(const Command& command, uint64_t fingerprint, TimestampMs n
   const ResultCode refusal = HoldRefusal(hold, command.user);
   if (refusal != ResultCode::kOk) return MakeReply(command.type, refusal);
 
-  // The saga of DESIGN.md: pin the hold, debit the payer (here or on the
-  // payer's shard), then settle. One shard runs the same steps, only locally.
   const PaymentId payment = schedule.seats.next_payment_id();
+  const bool local = ShardOfUser(command.user, options_.shard_count) == options_.shard_index;
+  if (local && accounts_.CheckDebit(command.user, hold.price) == ResultCode::kOk) {
+    // The payer's account is here and covers the price: the whole saga is one
+    // event, which also records the reply. The payer's entry was ACTIVE (the
+    // gate) and is now DONE, which may admit the next in line.
+    Emit(PaymentCompleted{command.schedule, command.hold, payment, command.user, hold.price,
+                          command.request_key, fingerprint, now_, entry, 0},
+         events);
+    ProcessQueue(index, now_, events);
+    return request_results_.Find(command.user, command.request_key)->reply;
+  }
+  // The saga of DESIGN.md: pin the hold, debit the payer (here or on the
+  // payer's shard), then settle. A local debit that is refused takes the same
+  // steps, so the refusal is recorded like a remote one.
   Emit(PaymentStarted{command.schedule, command.hold, payment, command.user, hold.price,
                       command.request_key, fingerprint, entry, 0},
        events);
   const DebitRequest request{command.user, command.schedule, payment, command.hold, hold.price};
-  if (ShardOfUser(command.user, options_.shard_count) != options_.shard_index) {
+  if (!local) {
     ENCORE_CHECK(outbox != nullptr);
     outbox->push_back(request);
     Reply reply = MakeReply(command.type, ResultCode::kPaymentInProgress);
@@ -513,22 +525,30 @@ Reply CoreState::SettlePayment(const DebitOutcome& outcome, TimestampMs now, Eve
   const PaymentRecord payment = *found;
   Emit(PaymentSettled{outcome.schedule, outcome.hold, outcome.payment, now_, outcome.code, {}},
        events);
-  Reply reply = MakeReply(CommandType::kPay, outcome.code);
-  reply.hold = outcome.hold;
-  reply.payment = outcome.payment;
-  reply.amount = payment.amount;
-  reply.balance = outcome.balance_after;
-  if (outcome.code == ResultCode::kOk) {
-    reply.seat_count = static_cast<uint8_t>(payment.seat_count);
-    // Paying ends the turn; the token may have expired while the debit ran.
-    if (schedule.queue.StateOf(payment.entry) == QueueState::kActive) {
-      Emit(QueueEnded{outcome.schedule, payment.entry, QueueState::kDone, {}}, events);
-      ProcessQueue(index, now_, events);
-    }
-    reply.queue_state = schedule.queue.StateOf(payment.entry);
+  // Paying ends the turn; the token may have expired while the debit ran.
+  if (outcome.code == ResultCode::kOk &&
+      schedule.queue.StateOf(payment.entry) == QueueState::kActive) {
+    Emit(QueueEnded{outcome.schedule, payment.entry, QueueState::kDone, {}}, events);
+    ProcessQueue(index, now_, events);
   }
+  const Reply reply =
+      PayReply(schedule, payment, outcome.payment, outcome.code, outcome.balance_after);
   Emit(RequestRecorded{payment.user, payment.request_key, payment.fingerprint, reply}, events);
   *settled = true;
+  return reply;
+}
+
+Reply CoreState::PayReply(const Schedule& schedule, const PaymentRecord& payment, PaymentId id,
+                          ResultCode code, Points balance) const {
+  Reply reply = MakeReply(CommandType::kPay, code);
+  reply.hold = payment.hold;
+  reply.payment = id;
+  reply.amount = payment.amount;
+  reply.balance = balance;
+  if (code == ResultCode::kOk) {
+    reply.seat_count = static_cast<uint8_t>(payment.seat_count);
+    reply.queue_state = schedule.queue.StateOf(payment.entry);
+  }
   return reply;
 }
 

@@ -97,6 +97,9 @@ class CoreState {
   Reply Pay(const Command& command, uint64_t fingerprint, TimestampMs now, EventBuffer* events,
             std::vector<DebitRequest>* outbox);
   Reply Charge(const Command& command, TimestampMs now, EventBuffer* events);
+  // The reply to a PAY whose payment `id` settled with `code`, `balance` after it.
+  Reply PayReply(const Schedule& schedule, const PaymentRecord& payment, PaymentId id,
+                 ResultCode code, Points balance) const;
   uint64_t Fingerprint(const Command& command) const;
 
   // The admission gate (core_state.cc).
@@ -130,6 +133,7 @@ class CoreState {
   absl::Status ApplyTypedEvent(const HoldEnded& event);
   absl::Status ApplyTypedEvent(const PaymentStarted& event);
   absl::Status ApplyTypedEvent(const PaymentSettled& event);
+  absl::Status ApplyTypedEvent(const PaymentCompleted& event);
   absl::Status ApplyTypedEvent(const AccountCharged& event);
   absl::Status ApplyTypedEvent(const AccountDebited& event);
   absl::Status ApplyTypedEvent(const RequestRecorded& event);

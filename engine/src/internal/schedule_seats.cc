@@ -23,6 +23,14 @@ Points ScheduleSeats::PriceOf(SeatIndex seat) const {
   return config_.tiers[tier].price;
 }
 
+Points ScheduleSeats::PriceOf(const Hold& hold) const {
+  Points price = 0;
+  for (uint32_t seat = hold.first_seat; seat != kNoSeat; seat = next_seat_[seat]) {
+    price += PriceOf(seat);
+  }
+  return price;
+}
+
 uint32_t ScheduleSeats::SeatsOfUser(UserId user) const { return user_seats_.Get(user); }
 
 ResultCode ScheduleSeats::CheckHold(UserId user, std::span<const SeatIndex> seats) const {
@@ -76,9 +84,7 @@ HoldView ScheduleSeats::FindHold(HoldId hold) const {
   view.user = live.user;
   view.deadline_ms = live.deadline_ms;
   view.seat_count = live.seat_count;
-  for (uint32_t seat = live.first_seat; seat != kNoSeat; seat = next_seat_[seat]) {
-    view.price += PriceOf(seat);
-  }
+  view.price = PriceOf(live);
   return view;
 }
 
@@ -164,14 +170,23 @@ absl::Status ScheduleSeats::ApplyEnded(const HoldEnded& event) {
   return absl::OkStatus();
 }
 
+absl::Status ScheduleSeats::CheckPaymentStart(const char* event, ScheduleId schedule, HoldId hold,
+                                              UserId user, PaymentId payment, Points amount) const {
+  const Hold* live = LiveHold(hold);
+  if (live == nullptr || live->status != HoldStatus::kHeld || live->user != user) {
+    return Corrupt(event, schedule, hold, "hold not held by the payer");
+  }
+  if (payment != next_payment_id() || amount != PriceOf(*live)) {
+    return Corrupt(event, schedule, hold, "bad payment id, or an amount not the hold's price");
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ScheduleSeats::ApplyPaymentStarted(const PaymentStarted& event) {
+  absl::Status status = CheckPaymentStart("PAYMENT_STARTED", event.schedule, event.hold, event.user,
+                                          event.payment, event.amount);
+  if (!status.ok()) return status;
   Hold* live = LiveHold(event.hold);
-  if (live == nullptr || live->status != HoldStatus::kHeld || live->user != event.user) {
-    return Corrupt("PAYMENT_STARTED", event.schedule, event.hold, "hold not held by the payer");
-  }
-  if (event.payment != next_payment_id() || event.amount <= 0) {
-    return Corrupt("PAYMENT_STARTED", event.schedule, event.hold, "bad payment id or amount");
-  }
   live->status = HoldStatus::kPaying;
   payments_.push_back(PaymentRecord{event.hold,
                                     event.user,
@@ -185,6 +200,30 @@ absl::Status ScheduleSeats::ApplyPaymentStarted(const PaymentStarted& event) {
   return absl::OkStatus();
 }
 
+absl::Status ScheduleSeats::ApplyPaymentCompleted(const PaymentCompleted& event) {
+  absl::Status status = CheckPaymentStart("PAYMENT_COMPLETED", event.schedule, event.hold,
+                                          event.user, event.payment, event.amount);
+  if (!status.ok()) return status;
+  payments_.push_back(PaymentRecord{event.hold,
+                                    event.user,
+                                    event.amount,
+                                    event.request_key,
+                                    event.fingerprint,
+                                    event.entry,
+                                    LiveHold(event.hold)->seat_count,
+                                    PaymentStatus::kCompleted,
+                                    {}});
+  CompletePayment(event.hold, &payments_.back());
+  return absl::OkStatus();
+}
+
+void ScheduleSeats::CompletePayment(HoldId hold, PaymentRecord* payment) {
+  payment->status = PaymentStatus::kCompleted;
+  ++payments_completed_;
+  payments_total_ += payment->amount;
+  EndHold(hold, kFatePaid, static_cast<uint32_t>(payment - payments_.data()));
+}
+
 absl::Status ScheduleSeats::ApplyPaymentSettled(const PaymentSettled& event) {
   Hold* live = LiveHold(event.hold);
   if (live == nullptr || live->status != HoldStatus::kPaying || event.payment == 0 ||
@@ -194,10 +233,7 @@ absl::Status ScheduleSeats::ApplyPaymentSettled(const PaymentSettled& event) {
   }
   PaymentRecord& payment = payments_[event.payment - 1];
   if (event.outcome == ResultCode::kOk) {
-    payment.status = PaymentStatus::kCompleted;
-    ++payments_completed_;
-    payments_total_ += payment.amount;
-    EndHold(event.hold, kFatePaid, static_cast<uint32_t>(event.payment - 1));
+    CompletePayment(event.hold, &payment);
   } else {
     payment.status = PaymentStatus::kAborted;
     live->status = HoldStatus::kHeld;

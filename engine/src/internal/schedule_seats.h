@@ -84,6 +84,8 @@ class ScheduleSeats {
   absl::Status ApplyEnded(const HoldEnded& event);
   absl::Status ApplyPaymentStarted(const PaymentStarted& event);
   absl::Status ApplyPaymentSettled(const PaymentSettled& event);
+  // Starts and completes the payment at once (the hold must be HELD).
+  absl::Status ApplyPaymentCompleted(const PaymentCompleted& event);
 
   uint32_t seats_available() const { return config_.seat_count - seats_held_ - seats_sold_; }
   uint32_t seats_held() const { return seats_held_; }
@@ -137,6 +139,8 @@ class ScheduleSeats {
   };
   static_assert(sizeof(Hold) == 32);
 
+  // The sum of the hold's seat prices.
+  Points PriceOf(const Hold& hold) const;
   // The live hold's slot, or nullptr.
   const Hold* LiveHold(HoldId hold) const;
   Hold* LiveHold(HoldId hold);
@@ -144,6 +148,11 @@ class ScheduleSeats {
   // slot, and records its fate.
   void EndHold(HoldId hold, uint32_t fate, uint32_t payment_index);
   void AddUserSeats(UserId user, int32_t delta);
+  // OK when `user` may start payment `payment` of `amount` on live hold `hold`.
+  absl::Status CheckPaymentStart(const char* event, ScheduleId schedule, HoldId hold, UserId user,
+                                 PaymentId payment, Points amount) const;
+  // Marks `payment` (an element of payments_) completed and sells its hold's seats.
+  void CompletePayment(HoldId hold, PaymentRecord* payment);
 
   ScheduleConfig config_;
   std::vector<uint32_t> seat_slot_;
