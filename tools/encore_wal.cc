@@ -64,17 +64,24 @@ bool Parse(int argc, char** argv, Options* options) {
                                  options->command == "replay");
 }
 
+void PrintSeatsHeld(const SeatsHeld& e) {
+  std::printf(" schedule=%" PRIu64 " user=%" PRIu64 " hold=%" PRIu64 " deadline=%" PRId64 " seats=",
+              e.schedule, e.user, e.hold, e.deadline_ms);
+  for (uint32_t i = 0; i < e.seat_count && i < kHoldSeatsMax; ++i) {
+    std::printf("%s%u", i ? "," : "", e.seats[i]);
+  }
+}
+
 void PrintEvent(uint32_t shard, uint64_t lsn, const EventView& event) {
   std::printf("%u %" PRIu64 " %s", shard, lsn, std::string(EventTypeName(event.type)).c_str());
   switch (event.type) {
-    case EventType::kSeatsHeld: {
-      const auto e = event.As<SeatsHeld>();
-      std::printf(" schedule=%" PRIu64 " user=%" PRIu64 " hold=%" PRIu64 " deadline=%" PRId64
-                  " seats=",
-                  e.schedule, e.user, e.hold, e.deadline_ms);
-      for (uint32_t i = 0; i < e.seat_count && i < kHoldSeatsMax; ++i) {
-        std::printf("%s%u", i ? "," : "", e.seats[i]);
-      }
+    case EventType::kSeatsHeld:
+      PrintSeatsHeld(event.As<SeatsHeld>());
+      break;
+    case EventType::kSeatsHeldRecorded: {
+      const auto e = event.As<SeatsHeldRecorded>();
+      PrintSeatsHeld(e.held);
+      std::printf(" key=%" PRIu64, e.request_key);
       break;
     }
     case EventType::kHoldEnded: {

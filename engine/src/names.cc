@@ -98,6 +98,8 @@ std::string_view EventTypeName(EventType type) {
       return "QUEUE_ENDED";
     case EventType::kSeatsHeld:
       return "SEATS_HELD";
+    case EventType::kSeatsHeldRecorded:
+      return "SEATS_HELD_RECORDED";
     case EventType::kHoldEnded:
       return "HOLD_ENDED";
     case EventType::kPaymentStarted:

@@ -297,6 +297,11 @@ class Simulation {
           ExpectActive(event.schedule, event.user, "hold");
           break;
         }
+        case EventType::kSeatsHeldRecorded: {
+          const auto event = view.As<SeatsHeldRecorded>();
+          ExpectActive(event.held.schedule, event.held.user, "hold");
+          break;
+        }
         case EventType::kPaymentStarted: {
           const auto event = view.As<PaymentStarted>();
           ExpectActive(event.schedule, event.user, "payment");

@@ -32,6 +32,7 @@ enum class EventType : uint16_t {
   kPaymentStarted = 22,
   kPaymentSettled = 23,
   kPaymentCompleted = 24,
+  kSeatsHeldRecorded = 25,
   kAccountCharged = 30,
   kAccountDebited = 31,
   kRequestRecorded = 40,
@@ -97,6 +98,17 @@ struct SeatsHeld {
   uint32_t seat_count;
   std::array<SeatIndex, kHoldSeatsMax> seats;
   uint32_t reserved;
+};
+
+// The SeatsHeld of a HOLD_SEATS command, with its request: applying it holds
+// the seats and records the command's reply, which it builds from the hold
+// (no RequestRecorded follows). At most 64 bytes packed for a one-seat hold,
+// where SeatsHeld and RequestRecorded took about 120.
+struct SeatsHeldRecorded {
+  static constexpr EventType kType = EventType::kSeatsHeldRecorded;
+  SeatsHeld held;
+  RequestKey request_key;
+  uint64_t fingerprint;
 };
 
 enum class HoldEndReason : uint8_t { kReleased = 1, kExpired = 2 };
@@ -194,9 +206,10 @@ inline constexpr bool kIsEvent =
 static_assert(kIsEvent<ConcertCreated> && kIsEvent<ScheduleCreated> &&
                   kIsEvent<AdmissionPolicyChanged> && kIsEvent<QueueEntered> &&
                   kIsEvent<QueueHeartbeat> && kIsEvent<QueueAdmitted> && kIsEvent<QueueEnded> &&
-                  kIsEvent<SeatsHeld> && kIsEvent<HoldEnded> && kIsEvent<PaymentStarted> &&
-                  kIsEvent<PaymentSettled> && kIsEvent<PaymentCompleted> &&
-                  kIsEvent<AccountCharged> && kIsEvent<AccountDebited> && kIsEvent<RequestRecorded>,
+                  kIsEvent<SeatsHeld> && kIsEvent<SeatsHeldRecorded> && kIsEvent<HoldEnded> &&
+                  kIsEvent<PaymentStarted> && kIsEvent<PaymentSettled> &&
+                  kIsEvent<PaymentCompleted> && kIsEvent<AccountCharged> &&
+                  kIsEvent<AccountDebited> && kIsEvent<RequestRecorded>,
               "events must be trivially copyable with no padding bytes");
 
 // "SEATS_HELD", ...; "UNKNOWN" outside the enum.

@@ -55,6 +55,9 @@ absl::Status CoreState::ApplyEvent(const EventView& view) {
     case EventType::kSeatsHeld:
       apply(SeatsHeld{});
       break;
+    case EventType::kSeatsHeldRecorded:
+      apply(SeatsHeldRecorded{});
+      break;
     case EventType::kHoldEnded:
       apply(HoldEnded{});
       break;
@@ -155,6 +158,21 @@ absl::Status CoreState::ApplyTypedEvent(const SeatsHeld& event) {
   absl::Status status = schedules_[index]->seats.ApplyHeld(event);
   if (status.ok()) timers_.Push(event.deadline_ms, index, TimerKind::kHoldDeadline, event.hold);
   return status;
+}
+
+absl::Status CoreState::ApplyTypedEvent(const SeatsHeldRecorded& event) {
+  const SeatsHeld& held = event.held;
+  if (event.request_key == 0 || request_results_.Find(held.user, event.request_key) != nullptr) {
+    return absl::DataLossError(absl::StrCat("SEATS_HELD_RECORDED for user ", held.user, " key ",
+                                            event.request_key,
+                                            " cannot apply: no request key, or recorded already"));
+  }
+  absl::Status status = ApplyTypedEvent(held);
+  if (!status.ok()) return status;
+  const Schedule& schedule = *schedules_[FindSchedule(held.schedule)];
+  ENCORE_CHECK(request_results_.Record(
+      RequestRecorded{held.user, event.request_key, event.fingerprint, HoldReply(schedule, held)}));
+  return absl::OkStatus();
 }
 
 absl::Status CoreState::ApplyTypedEvent(const HoldEnded& event) {

@@ -125,12 +125,11 @@ Reply CoreState::Apply(const Command& command, TimestampMs now, EventBuffer* eve
   }
   const RequestId id{command.user, command.request_key};
   if (pays_in_flight_.contains(id)) return MakeReply(command.type, ResultCode::kPaymentInProgress);
+  reply_recorded_ = false;
   const Reply reply = Dispatch(command, fingerprint, now, events, outbox);
-  // A PAY that started its saga is recorded when it settles (SettlePayment).
-  const bool recorded_by_saga =
-      command.type == CommandType::kPay &&
-      (pays_in_flight_.contains(id) || request_results_.Find(id.user, id.key) != nullptr);
-  if (!recorded_by_saga) {
+  // A PAY whose saga is in flight is recorded when it settles (SettlePayment).
+  const bool recorded_later = command.type == CommandType::kPay && pays_in_flight_.contains(id);
+  if (!reply_recorded_ && !recorded_later) {
     Emit(RequestRecorded{command.user, command.request_key, fingerprint, reply}, events);
   }
   return reply;
@@ -152,7 +151,7 @@ Reply CoreState::Dispatch(const Command& command, uint64_t fingerprint, Timestam
     case CommandType::kLeaveQueue:
       return LeaveQueue(command, now, events);
     case CommandType::kHoldSeats:
-      return HoldSeats(command, now, events);
+      return HoldSeats(command, fingerprint, now, events);
     case CommandType::kReleaseHold:
       return ReleaseHold(command, events);
     case CommandType::kPay:
@@ -365,7 +364,8 @@ Reply CoreState::LeaveQueue(const Command& command, TimestampMs now, EventBuffer
   return reply;
 }
 
-Reply CoreState::HoldSeats(const Command& command, TimestampMs now, EventBuffer* events) {
+Reply CoreState::HoldSeats(const Command& command, uint64_t fingerprint, TimestampMs now,
+                           EventBuffer* events) {
   if (command.seat_count == 0 || command.seat_count > kHoldSeatsMax) {
     return MakeReply(command.type, ResultCode::kInvalidSeatCount);
   }
@@ -390,20 +390,28 @@ Reply CoreState::HoldSeats(const Command& command, TimestampMs now, EventBuffer*
   const ResultCode seats_free = schedule.seats.CheckHold(command.user, seats);
   if (seats_free != ResultCode::kOk) return MakeReply(command.type, seats_free);
 
-  SeatsHeld held{};
+  SeatsHeldRecorded recorded{};
+  SeatsHeld& held = recorded.held;
   held.schedule = command.schedule;
   held.user = command.user;
   held.hold = schedule.seats.next_hold_id();
   held.deadline_ms = now + config.hold_ttl_ms;
   held.seat_count = command.seat_count;
   std::copy(seats.begin(), seats.end(), held.seats.begin());
-  Emit(held, events);
+  recorded.request_key = command.request_key;
+  recorded.fingerprint = fingerprint;
+  Emit(recorded, events);  // Holds the seats and records the reply.
+  reply_recorded_ = true;
+  return HoldReply(schedule, held);
+}
 
-  Reply reply = MakeReply(command.type, ResultCode::kOk);
+Reply CoreState::HoldReply(const Schedule& schedule, const SeatsHeld& held) const {
+  Reply reply = MakeReply(CommandType::kHoldSeats, ResultCode::kOk);
   reply.hold = held.hold;
   reply.hold_deadline_ms = held.deadline_ms;
-  reply.seat_count = command.seat_count;
-  for (SeatIndex seat : seats) reply.amount += schedule.seats.PriceOf(seat);
+  reply.seat_count = static_cast<uint8_t>(held.seat_count);
+  for (uint32_t i = 0; i < held.seat_count; ++i)
+    reply.amount += schedule.seats.PriceOf(held.seats[i]);
   return reply;
 }
 
@@ -470,6 +478,7 @@ Reply CoreState::Pay(const Command& command, uint64_t fingerprint, TimestampMs n
                           command.request_key, fingerprint, now_, entry, 0},
          events);
     ProcessQueue(index, now_, events);
+    reply_recorded_ = true;
     return request_results_.Find(command.user, command.request_key)->reply;
   }
   // The saga of DESIGN.md: pin the hold, debit the payer (here or on the
@@ -491,6 +500,7 @@ Reply CoreState::Pay(const Command& command, uint64_t fingerprint, TimestampMs n
   bool settled = false;
   const Reply reply = SettlePayment(ApplyDebit(request, now, events), now, events, &settled);
   ENCORE_CHECK(settled);
+  reply_recorded_ = true;
   return reply;
 }
 

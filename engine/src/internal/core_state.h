@@ -92,11 +92,14 @@ class CoreState {
   Reply EnterQueue(const Command& command, TimestampMs now, EventBuffer* events);
   Reply QueueStatus(const Command& command, TimestampMs now, EventBuffer* events);
   Reply LeaveQueue(const Command& command, TimestampMs now, EventBuffer* events);
-  Reply HoldSeats(const Command& command, TimestampMs now, EventBuffer* events);
+  Reply HoldSeats(const Command& command, uint64_t fingerprint, TimestampMs now,
+                  EventBuffer* events);
   Reply ReleaseHold(const Command& command, EventBuffer* events);
   Reply Pay(const Command& command, uint64_t fingerprint, TimestampMs now, EventBuffer* events,
             std::vector<DebitRequest>* outbox);
   Reply Charge(const Command& command, TimestampMs now, EventBuffer* events);
+  // The reply to the HOLD_SEATS that made `held`.
+  Reply HoldReply(const Schedule& schedule, const SeatsHeld& held) const;
   // The reply to a PAY whose payment `id` settled with `code`, `balance` after it.
   Reply PayReply(const Schedule& schedule, const PaymentRecord& payment, PaymentId id,
                  ResultCode code, Points balance) const;
@@ -130,6 +133,7 @@ class CoreState {
   absl::Status ApplyTypedEvent(const QueueAdmitted& event);
   absl::Status ApplyTypedEvent(const QueueEnded& event);
   absl::Status ApplyTypedEvent(const SeatsHeld& event);
+  absl::Status ApplyTypedEvent(const SeatsHeldRecorded& event);
   absl::Status ApplyTypedEvent(const HoldEnded& event);
   absl::Status ApplyTypedEvent(const PaymentStarted& event);
   absl::Status ApplyTypedEvent(const PaymentSettled& event);
@@ -162,6 +166,9 @@ class CoreState {
   RequestResults request_results_;
   TimerHeap timers_;
   TimestampMs now_ = INT64_MIN;
+  // Set by a command handler whose event recorded the reply itself
+  // (SEATS_HELD_RECORDED, PAYMENT_COMPLETED, a settled saga); Apply clears it.
+  bool reply_recorded_ = false;
   // Set by replay: queues must be re-examined before the next command.
   bool queues_need_processing_ = false;
 };
