@@ -19,7 +19,9 @@
 # encore-load 4 connections x 400 (fewer, deeper connections: each costs the tool and the
 # server per read and write, and 4 x 400 measured above 8 x 200 and 16 x 100).
 # Each Encore run has a fresh encored and data directory, and ends with encore-load's check of
-# the server's state.
+# the server's state; the directory is then deleted (as Redis's AOF is before each of its
+# modes), and each server starts after a `sync`, so no run's fsyncs wait on an earlier run's
+# writeback.
 #   usage: bench/compare-redis.sh <build dir> [seconds per Encore run (default 10)]
 set -euo pipefail
 build=${1:-build}
@@ -41,6 +43,7 @@ redis_run() {  # $1: none | everysec | always
   local args=(--port "$redis_port" --save "" --daemonize yes --dir "$work" --logfile "$work/redis.log")
   if [ "$1" = none ]; then args+=(--appendonly no); else args+=(--appendonly yes --appendfsync "$1"); fi
   rm -rf "$work/appendonlydir"
+  sync  # Each side starts on a quiet disk: no earlier run's writeback under its fsyncs.
   redis-server "${args[@]}"
   for _ in $(seq 1 50); do redis-cli -p "$redis_port" ping > /dev/null 2>&1 && break; sleep 0.1; done
   local sha
@@ -63,6 +66,7 @@ json_total() {  # $1: file -> per_s of all operations
 
 encore_start() {  # $1: durability, $2: run name; a fresh server and data dir per run
   local data="$work/encore-$1-$2"
+  sync
   "$build/tools/encored" --data-dir "$data" --durability "$1" --listen "127.0.0.1:$encore_port" \
     --admin-listen "127.0.0.1:$((encore_port + 1))" --metrics-listen off > "$work/encored-$1-$2.log" 2>&1 &
   encored_pid=$!
@@ -86,6 +90,9 @@ encore_run() {  # $1: durability
     fi
     kill -INT "$encored_pid"
     wait "$encored_pid" 2> /dev/null || true
+    # Checked and done with: dropped like Redis's AOF, so its writeback does not
+    # run under the next run's fsyncs.
+    rm -rf "$work/encore-$1-$run"
   done
   encore_hold[$1]=$(json_op "$work/hold-only-$1.json" hold)
   encore_pay[$1]=$(json_op "$work/pay-only-$1.json" pay)
