@@ -410,8 +410,9 @@ Reply CoreState::HoldReply(const Schedule& schedule, const SeatsHeld& held) cons
   reply.hold = held.hold;
   reply.hold_deadline_ms = held.deadline_ms;
   reply.seat_count = static_cast<uint8_t>(held.seat_count);
-  for (uint32_t i = 0; i < held.seat_count; ++i)
+  for (uint32_t i = 0; i < held.seat_count; ++i) {
     reply.amount += schedule.seats.PriceOf(held.seats[i]);
+  }
   return reply;
 }
 
