@@ -193,6 +193,19 @@ class CorruptionTest : public ::testing::Test {
     hash_before_ = harness_.core().StateHash();
   }
 
+  // Applies `event` past the harness's log (so ExpectRefused's replay check
+  // no longer holds after it), then checks a second application is refused
+  // with nothing changed.
+  template <typename T>
+  void ExpectAppliesOnce(const T& event) {
+    ASSERT_TRUE(ApplyTyped(harness_.core(), event).ok());
+    const uint64_t hash = harness_.core().StateHash();
+    EXPECT_TRUE(absl::IsDataLoss(ApplyTyped(harness_.core(), event)));
+    EXPECT_EQ(harness_.core().StateHash(), hash);
+    const absl::Status invariants = harness_.core().CheckInvariants();
+    EXPECT_TRUE(invariants.ok()) << invariants;
+  }
+
   SeatsHeld NextSeatsHeld(ScheduleId schedule, SeatIndex seat) const {
     SeatsHeld held{};
     held.schedule = schedule;
@@ -393,14 +406,8 @@ TEST_F(CorruptionTest, AccountDebitedTwiceForOnePayment) {
                            AccountDebited{kAlice, kSchedule, 1, paid_hold_, 1, harness_.now()}));
   ExpectRefused(ApplyTyped(harness_.core(),
                            AccountDebited{kAlice, kSchedule, 2, live_hold_, 1, harness_.now()}));
-  // A cross-shard debit is refused twice by its key. (Applied past the
-  // harness's log, so the replay check of ExpectRefused no longer holds.)
-  constexpr ScheduleId kRemote = kSchedule + 100;
-  const AccountDebited remote{kAlice, kRemote, 7, live_hold_, 1, harness_.now()};
-  ASSERT_TRUE(ApplyTyped(harness_.core(), remote).ok());
-  const uint64_t hash = harness_.core().StateHash();
-  EXPECT_TRUE(absl::IsDataLoss(ApplyTyped(harness_.core(), remote)));
-  EXPECT_EQ(harness_.core().StateHash(), hash);
+  // A cross-shard debit is refused twice by its key.
+  ExpectAppliesOnce(AccountDebited{kAlice, kSchedule + 100, 7, live_hold_, 1, harness_.now()});
 }
 
 // Bob's live hold paid in one step, as the core itself would write it.
@@ -437,18 +444,12 @@ TEST_F(CorruptionTest, PaymentCompletedIsCheckedWholeBeforeAnyStep) {
 
   // The unchanged event applies: seats sold, Bob debited, the reply recorded.
   const PaymentCompleted event = BobPays(harness_, live_hold_, bob_entry);
-  ASSERT_TRUE(ApplyTyped(harness_.core(), event).ok());
+  ExpectAppliesOnce(event);
   EXPECT_EQ(harness_.core().Balance(kBob), 0);
   std::vector<SeatState> seats;
   ASSERT_EQ(harness_.core().SeatMapUnchecked(kSchedule, &seats), ResultCode::kOk);
   EXPECT_EQ(seats[2], SeatState::kSold);
   EXPECT_EQ(seats[3], SeatState::kSold);
-  EXPECT_TRUE(harness_.core().CheckInvariants().ok());
-  // And cannot apply twice. (Applied past the harness's log, so the replay
-  // check of ExpectRefused no longer holds.)
-  const uint64_t hash = harness_.core().StateHash();
-  EXPECT_TRUE(absl::IsDataLoss(ApplyTyped(harness_.core(), event)));
-  EXPECT_EQ(harness_.core().StateHash(), hash);
 }
 
 TEST_F(CorruptionTest, SeatsHeldRecordedIsCheckedWholeBeforeAnyStep) {
@@ -464,17 +465,11 @@ TEST_F(CorruptionTest, SeatsHeldRecordedIsCheckedWholeBeforeAnyStep) {
       ApplyTyped(harness_.core(), SeatsHeldRecorded{NextSeatsHeld(kSchedule, 2), 701, 0x99}));
   ExpectRefused(
       ApplyTyped(harness_.core(), SeatsHeldRecorded{NextSeatsHeld(kSchedule + 1, 10), 701, 0x99}));
-  // ...so the same key then applies with a free seat. (Past the harness's
-  // log: the replay check of ExpectRefused no longer holds.)
-  const SeatsHeldRecorded event{NextSeatsHeld(kSchedule, 10), 701, 0x99};
-  ASSERT_TRUE(ApplyTyped(harness_.core(), event).ok());
+  // ...so the same key then applies with a free seat.
+  ExpectAppliesOnce(SeatsHeldRecorded{NextSeatsHeld(kSchedule, 10), 701, 0x99});
   std::vector<SeatState> seats;
   ASSERT_EQ(harness_.core().SeatMapUnchecked(kSchedule, &seats), ResultCode::kOk);
   EXPECT_EQ(seats[10], SeatState::kHeld);
-  EXPECT_TRUE(harness_.core().CheckInvariants().ok());
-  const uint64_t hash = harness_.core().StateHash();
-  EXPECT_TRUE(absl::IsDataLoss(ApplyTyped(harness_.core(), event)));
-  EXPECT_EQ(harness_.core().StateHash(), hash);
 }
 
 // A hold is one SEATS_HELD_RECORDED; logs written before it hold SEATS_HELD

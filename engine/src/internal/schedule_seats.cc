@@ -12,6 +12,21 @@ absl::Status Corrupt(const char* event, uint64_t schedule, uint64_t hold, const 
       absl::StrCat(event, " for schedule ", schedule, " hold ", hold, " cannot apply: ", why));
 }
 
+// The record of a payment that PaymentStarted or PaymentCompleted makes.
+template <typename PaymentEvent>
+PaymentRecord MakePaymentRecord(const PaymentEvent& event, uint32_t seat_count,
+                                PaymentStatus status) {
+  return PaymentRecord{event.hold,
+                       event.user,
+                       event.amount,
+                       event.request_key,
+                       event.fingerprint,
+                       event.entry,
+                       seat_count,
+                       status,
+                       {}};
+}
+
 }  // namespace
 
 ScheduleSeats::ScheduleSeats(const ScheduleConfig& config)
@@ -188,15 +203,7 @@ absl::Status ScheduleSeats::ApplyPaymentStarted(const PaymentStarted& event) {
   if (!status.ok()) return status;
   Hold* live = LiveHold(event.hold);
   live->status = HoldStatus::kPaying;
-  payments_.push_back(PaymentRecord{event.hold,
-                                    event.user,
-                                    event.amount,
-                                    event.request_key,
-                                    event.fingerprint,
-                                    event.entry,
-                                    live->seat_count,
-                                    PaymentStatus::kStarted,
-                                    {}});
+  payments_.push_back(MakePaymentRecord(event, live->seat_count, PaymentStatus::kStarted));
   return absl::OkStatus();
 }
 
@@ -204,15 +211,8 @@ absl::Status ScheduleSeats::ApplyPaymentCompleted(const PaymentCompleted& event)
   absl::Status status = CheckPaymentStart("PAYMENT_COMPLETED", event.schedule, event.hold,
                                           event.user, event.payment, event.amount);
   if (!status.ok()) return status;
-  payments_.push_back(PaymentRecord{event.hold,
-                                    event.user,
-                                    event.amount,
-                                    event.request_key,
-                                    event.fingerprint,
-                                    event.entry,
-                                    LiveHold(event.hold)->seat_count,
-                                    PaymentStatus::kCompleted,
-                                    {}});
+  payments_.push_back(
+      MakePaymentRecord(event, LiveHold(event.hold)->seat_count, PaymentStatus::kCompleted));
   CompletePayment(event.hold, &payments_.back());
   return absl::OkStatus();
 }
