@@ -489,14 +489,7 @@ TEST(EventsTest, AHoldIsOneEventAndItsOlderTwoEventFormReplaysAlike) {
   ASSERT_TRUE(held.ok());
   EXPECT_LE(one_event.events().bytes().size() - bytes_before, 64u);
   ASSERT_EQ(one_event.events().count(), before + 1);
-  SeatsHeldRecorded recorded{};
-  size_t index = 0;
-  one_event.events().ForEach([&](const EventView& event) {
-    if (index++ == before) {
-      EXPECT_EQ(event.type, EventType::kSeatsHeldRecorded);
-      EXPECT_TRUE(event.Decode(&recorded));
-    }
-  });
+  const auto recorded = EventAt<SeatsHeldRecorded>(one_event.events(), before);
   EXPECT_EQ(recorded.held.hold, held.hold);
   EXPECT_EQ(recorded.request_key, 321u);
 
@@ -523,13 +516,7 @@ TEST(EventsTest, TheFiveEventSagaOfOlderLogsReplaysLikeOneEvent) {
   const size_t before = one_event.events().count();
   const Reply paid = one_event.Run(PayCommand(kSchedule, kAlice, token, 1, 555));
   ASSERT_TRUE(paid.ok());
-  PaymentCompleted completed{};
-  size_t index = 0;
-  one_event.events().ForEach([&](const EventView& event) {
-    if (index++ == before) {
-      EXPECT_TRUE(event.Decode(&completed));
-    }
-  });
+  const auto completed = EventAt<PaymentCompleted>(one_event.events(), before);
   ASSERT_EQ(completed.payment, 1u);
 
   Core& core = saga.core();

@@ -107,13 +107,7 @@ TEST(PaymentTest, ALocalPayIsOneEventAndAnsweredLikeTheSaga) {
   // saga's five events.
   EXPECT_EQ(EventTypesSince(held.harness.events(), events_before),
             std::vector<EventType>{EventType::kPaymentCompleted});
-  PaymentCompleted completed{};
-  size_t index = 0;
-  held.harness.events().ForEach([&](const EventView& event) {
-    if (index++ == events_before) {
-      EXPECT_TRUE(event.Decode(&completed));
-    }
-  });
+  const auto completed = EventAt<PaymentCompleted>(held.harness.events(), events_before);
   EXPECT_EQ(completed.schedule, kSchedule);
   EXPECT_EQ(completed.hold, held.hold);
   EXPECT_EQ(completed.payment, 1u);

@@ -9,6 +9,8 @@
 #include <string_view>
 
 #include "encore/core.h"
+#include "encore/event_buffer.h"
+#include "gtest/gtest.h"
 
 namespace encore {
 
@@ -80,6 +82,21 @@ class CoreHarness {
   TimestampMs now_ = kSaleOpensMs;
   RequestKey last_key_ = 1'000'000;
 };
+
+// The event at `index` (counted from 0) of `events`, decoded as a T; a test
+// failure, and a zero T, when that record is missing or not a T.
+template <typename T>
+T EventAt(const EventBuffer& events, size_t index) {
+  T event{};
+  bool found = false;
+  size_t at = 0;
+  events.ForEach([&](const EventView& view) {
+    if (at++ != index) return;
+    found = view.type == T::kType && view.Decode(&event);
+  });
+  EXPECT_TRUE(found) << "no " << EventTypeName(T::kType) << " at event " << index;
+  return event;
+}
 
 CoreOptions TestCoreOptions();
 
