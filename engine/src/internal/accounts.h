@@ -18,6 +18,7 @@
 #include "encore/core.h"
 #include "encore/event.h"
 #include "encore/result_code.h"
+#include "internal/chunked_vector.h"
 
 namespace encore::internal {
 
@@ -75,7 +76,7 @@ class Accounts {
   absl::flat_hash_map<UserId, Account> accounts_;
   // Debits made, by (schedule, payment): a re-sent debit is not made twice.
   absl::flat_hash_set<std::pair<ScheduleId, PaymentId>> debits_;
-  std::vector<StoredEntry> entries_;
+  ChunkedVector<StoredEntry> entries_;
   Points charges_total_ = 0;
   Points payments_total_ = 0;
   Points balances_total_ = 0;

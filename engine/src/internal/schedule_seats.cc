@@ -213,15 +213,16 @@ absl::Status ScheduleSeats::ApplyPaymentCompleted(const PaymentCompleted& event)
   if (!status.ok()) return status;
   payments_.push_back(
       MakePaymentRecord(event, LiveHold(event.hold)->seat_count, PaymentStatus::kCompleted));
-  CompletePayment(event.hold, &payments_.back());
+  CompletePayment(event.hold, static_cast<uint32_t>(payments_.size() - 1));
   return absl::OkStatus();
 }
 
-void ScheduleSeats::CompletePayment(HoldId hold, PaymentRecord* payment) {
-  payment->status = PaymentStatus::kCompleted;
+void ScheduleSeats::CompletePayment(HoldId hold, uint32_t payment_index) {
+  PaymentRecord& payment = payments_[payment_index];
+  payment.status = PaymentStatus::kCompleted;
   ++payments_completed_;
-  payments_total_ += payment->amount;
-  EndHold(hold, kFatePaid, static_cast<uint32_t>(payment - payments_.data()));
+  payments_total_ += payment.amount;
+  EndHold(hold, kFatePaid, payment_index);
 }
 
 absl::Status ScheduleSeats::ApplyPaymentSettled(const PaymentSettled& event) {
@@ -233,7 +234,7 @@ absl::Status ScheduleSeats::ApplyPaymentSettled(const PaymentSettled& event) {
   }
   PaymentRecord& payment = payments_[event.payment - 1];
   if (event.outcome == ResultCode::kOk) {
-    CompletePayment(event.hold, &payment);
+    CompletePayment(event.hold, static_cast<uint32_t>(event.payment - 1));
   } else {
     payment.status = PaymentStatus::kAborted;
     live->status = HoldStatus::kHeld;

@@ -22,6 +22,7 @@
 #include "encore/core.h"
 #include "encore/event.h"
 #include "encore/result_code.h"
+#include "internal/chunked_vector.h"
 #include "internal/touch.h"
 #include "internal/user_counts.h"
 
@@ -151,8 +152,8 @@ class ScheduleSeats {
   // OK when `user` may start payment `payment` of `amount` on live hold `hold`.
   absl::Status CheckPaymentStart(const char* event, ScheduleId schedule, HoldId hold, UserId user,
                                  PaymentId payment, Points amount) const;
-  // Marks `payment` (an element of payments_) completed and sells its hold's seats.
-  void CompletePayment(HoldId hold, PaymentRecord* payment);
+  // Marks payments_[payment_index] completed and sells its hold's seats.
+  void CompletePayment(HoldId hold, uint32_t payment_index);
 
   ScheduleConfig config_;
   std::vector<uint32_t> seat_slot_;
@@ -163,7 +164,7 @@ class ScheduleSeats {
   // By hold id - 1: who made it, kept after it ends so that a foreign user is
   // told HOLD_NOT_OWNED and nothing about what became of it.
   std::vector<UserId> hold_owners_;
-  std::vector<PaymentRecord> payments_;  // By payment id - 1.
+  ChunkedVector<PaymentRecord> payments_;  // By payment id - 1.
   UserCounts user_seats_;
   uint32_t seats_held_ = 0;
   uint32_t seats_sold_ = 0;

@@ -13,6 +13,7 @@
 
 #include "absl/status/status.h"
 #include "encore/snapshot_buffer.h"
+#include "internal/chunked_vector.h"
 
 namespace encore::internal {
 
@@ -33,6 +34,15 @@ class SnapshotWriter {
     Put<uint64_t>(values.size());
     if (values.empty()) return;
     std::memcpy(out_->Append(values.size() * sizeof(T)), values.data(), values.size() * sizeof(T));
+  }
+  // The same bytes as PutVector of the same elements.
+  template <typename T, size_t kChunkBits>
+  void PutVector(const ChunkedVector<T, kChunkBits>& values) {
+    static_assert(std::has_unique_object_representations_v<T>);
+    Put<uint64_t>(values.size());
+    values.ForEachChunk([&](std::span<const T> chunk) {
+      std::memcpy(out_->Append(chunk.size_bytes()), chunk.data(), chunk.size_bytes());
+    });
   }
 
  private:
@@ -59,6 +69,17 @@ class SnapshotReader {
     }
     values->resize(count);
     if (count > 0) std::memcpy(values->data(), in_.data() + offset_, count * sizeof(T));
+    offset_ += count * sizeof(T);
+    return true;
+  }
+  // REQUIRES: *values is empty.
+  template <typename T, size_t kChunkBits>
+  bool GetVector(ChunkedVector<T, kChunkBits>* values, uint64_t max_count) {
+    uint64_t count = 0;
+    if (!Get(&count) || count > max_count || count > (in_.size() - offset_) / sizeof(T)) {
+      return Fail();
+    }
+    values->AppendBytes(in_.data() + offset_, count);
     offset_ += count * sizeof(T);
     return true;
   }
