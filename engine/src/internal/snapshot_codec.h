@@ -64,9 +64,7 @@ class SnapshotReader {
   template <typename T>
   bool GetVector(std::vector<T>* values, uint64_t max_count) {
     uint64_t count = 0;
-    if (!Get(&count) || count > max_count || count > (in_.size() - offset_) / sizeof(T)) {
-      return Fail();
-    }
+    if (!GetCount(&count, sizeof(T)) || count > max_count) return Fail();
     values->resize(count);
     if (count > 0) std::memcpy(values->data(), in_.data() + offset_, count * sizeof(T));
     offset_ += count * sizeof(T);
@@ -76,9 +74,7 @@ class SnapshotReader {
   template <typename T, size_t kChunkBits>
   bool GetVector(ChunkedVector<T, kChunkBits>* values, uint64_t max_count) {
     uint64_t count = 0;
-    if (!Get(&count) || count > max_count || count > (in_.size() - offset_) / sizeof(T)) {
-      return Fail();
-    }
+    if (!GetCount(&count, sizeof(T)) || count > max_count) return Fail();
     values->AppendBytes(in_.data() + offset_, count);
     offset_ += count * sizeof(T);
     return true;
