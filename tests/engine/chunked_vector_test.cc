@@ -3,8 +3,6 @@
 #include "internal/chunked_vector.h"
 
 #include <cstdint>
-#include <cstdio>
-#include <cstdlib>
 #include <cstring>
 #include <random>
 #include <vector>
@@ -12,6 +10,7 @@
 #include "encore/snapshot_buffer.h"
 #include "gtest/gtest.h"
 #include "internal/snapshot_codec.h"
+#include "support/seed.h"
 
 namespace encore::internal {
 namespace {
@@ -25,13 +24,7 @@ struct Item {
 // Chunks of 8 items, so a few dozen pushes cross several boundaries.
 using SmallChunks = ChunkedVector<Item, 3>;
 
-uint64_t Seed() {
-  const char* env = std::getenv("ENCORE_CHUNKED_VECTOR_SEED");
-  const uint64_t seed = env != nullptr ? std::strtoull(env, nullptr, 10) : std::random_device{}();
-  std::printf("seed %llu (replay: ENCORE_CHUNKED_VECTOR_SEED=%llu)\n",
-              static_cast<unsigned long long>(seed), static_cast<unsigned long long>(seed));
-  return seed;
-}
+uint64_t Seed() { return testing::SeedFromEnvOrRandom("ENCORE_CHUNKED_VECTOR_SEED"); }
 
 void ExpectSame(const SmallChunks& chunked, const std::vector<Item>& model) {
   ASSERT_EQ(chunked.size(), model.size());

@@ -5,23 +5,16 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <cstdio>
-#include <cstdlib>
 #include <random>
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "support/seed.h"
 
 namespace encore::internal {
 namespace {
 
-uint64_t Seed() {
-  const char* env = std::getenv("ENCORE_TIMER_HEAP_SEED");
-  const uint64_t seed = env != nullptr ? std::strtoull(env, nullptr, 10) : std::random_device{}();
-  std::printf("seed %llu (replay: ENCORE_TIMER_HEAP_SEED=%llu)\n",
-              static_cast<unsigned long long>(seed), static_cast<unsigned long long>(seed));
-  return seed;
-}
+uint64_t Seed() { return testing::SeedFromEnvOrRandom("ENCORE_TIMER_HEAP_SEED"); }
 
 // The model: every pushed timer not popped yet, in push order.
 struct Model {
@@ -78,7 +71,7 @@ TEST(TimerHeapTest, EmptyHasNoDeadline) {
 TEST(TimerHeapTest, ManyTtlsAtAGrowingClockPopInDueOrder) {
   std::mt19937_64 random(Seed());
   for (const int ttls : {1, 2, 4, 7}) {
-    SCOPED_TRACE(testing::Message() << ttls << " TTLs");
+    SCOPED_TRACE(::testing::Message() << ttls << " TTLs");
     std::vector<TimestampMs> ttl_ms;
     for (int i = 0; i < ttls; ++i) ttl_ms.push_back(1 + static_cast<TimestampMs>(random() % 5000));
     TimerHeap timers;
