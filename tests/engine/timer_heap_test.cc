@@ -1,6 +1,6 @@
-// TimerHeap against a model that sorts every timer by (due, insertion): the
-// same timers come out in the same order, whether they fit its lanes (due
-// times that only grow, one run per TTL) or fall back to its heap.
+// TimerHeap (and its lanes' TimerFifo) against a model that sorts every timer by (due, insertion):
+// the same timers come out in the same order, whether they fit its lanes (due times that only grow,
+// one run per TTL) or fall back to its heap.
 #include "internal/timer_heap.h"
 
 #include <algorithm>
@@ -120,6 +120,62 @@ TEST(TimerHeapTest, OneFarDeadlineDoesNotHoldBackNearerOnes) {
   }
   EXPECT_EQ(timers.NextDueMs(), 1'002);
   while (!model.live.empty()) ASSERT_NO_FATAL_FAILURE(PopBothAndCompare(&timers, &model));
+}
+
+// The lanes' FIFO across its 64K-timer chunks: order, size, front and back
+// as chunks fill and are freed, and reuse once emptied.
+TEST(TimerFifoTest, KeepsOrderAcrossChunks) {
+  TimerFifo fifo;
+  EXPECT_TRUE(fifo.empty());
+  uint64_t pushed = 0;
+  uint64_t popped = 0;
+  const auto push = [&](uint64_t count) {
+    for (uint64_t i = 0; i < count; ++i) {
+      fifo.push_back(
+          Timer{static_cast<TimestampMs>(pushed), pushed, 0, TimerKind::kHoldDeadline, pushed});
+      ++pushed;
+      ASSERT_EQ(fifo.back().sequence, pushed - 1);
+    }
+  };
+  const auto pop = [&](uint64_t count) {
+    for (uint64_t i = 0; i < count; ++i) {
+      ASSERT_FALSE(fifo.empty());
+      ASSERT_EQ(fifo.front().sequence, popped) << "after " << popped << " popped";
+      fifo.pop_front();
+      ++popped;
+      ASSERT_EQ(fifo.size(), pushed - popped);
+    }
+  };
+  for (int round = 0; round < 2; ++round) {
+    ASSERT_NO_FATAL_FAILURE(push(150'000));  // Three chunks, the last part full.
+    EXPECT_EQ(fifo.size(), pushed - popped);
+    ASSERT_NO_FATAL_FAILURE(pop(70'000));  // Frees the first chunk.
+    ASSERT_NO_FATAL_FAILURE(push(131'072));
+    ASSERT_NO_FATAL_FAILURE(pop(pushed - popped));
+    EXPECT_TRUE(fifo.empty());  // And usable again: the second round.
+  }
+}
+
+// Many timers in one lane, across its chunks, with pops as time passes.
+TEST(TimerHeapTest, LongRunsInOneLaneComeOutInOrder) {
+  TimerHeap timers;
+  TimestampMs now = 0;
+  HoldId next_hold = 1;
+  HoldId expected_hold = 1;
+  for (int step = 0; step < 300'000; ++step) {
+    if (step % 7 != 0) {
+      timers.Push(now + 1'000, 0, TimerKind::kHoldDeadline, next_hold++);
+    }
+    ++now;
+    while (timers.NextDueMs() <= now) {
+      const Timer timer = timers.Pop();
+      ASSERT_EQ(timer.hold, expected_hold++);
+      ASSERT_LE(timer.due_ms, now);
+    }
+  }
+  while (!timers.empty()) ASSERT_EQ(timers.Pop().hold, expected_hold++);
+  EXPECT_EQ(expected_hold, next_hold);
+  EXPECT_EQ(timers.NextDueMs(), kNoDeadline);
 }
 
 }  // namespace

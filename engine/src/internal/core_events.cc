@@ -284,7 +284,7 @@ void CoreState::AdvanceTime(TimestampMs now, EventBuffer* events) {
       ProcessQueue(index, now, events);
     }
   }
-  while (!timers_.empty() && timers_.top().due_ms <= now) {
+  while (timers_.NextDueMs() <= now) {
     const Timer timer = timers_.Pop();
     Schedule& schedule = *schedules_[timer.schedule_index];
     if (timer.kind == TimerKind::kHoldDeadline) {

@@ -18,6 +18,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <vector>
 
 #include "encore/core.h"
@@ -36,6 +37,45 @@ struct Timer {
   HoldId hold;  // kHoldDeadline only.
 };
 
+// A FIFO in chunks of 64K timers (2 MB), each allocated whole and freed once
+// popped through: memory follows what is queued, and pushing never moves or
+// copies what is there (std::deque allocates every 16 timers instead). Its
+// last chunk is kept when it empties, so a lane that empties and refills (a
+// queue timer at a time) allocates nothing.
+class TimerFifo {
+ public:
+  bool empty() const { return size_ == 0; }
+  size_t size() const { return size_; }
+  const Timer& front() const { return chunks_.front()[head_]; }
+  const Timer& back() const { return chunks_.back()[tail_ - 1]; }
+  void push_back(const Timer& timer) {
+    if (chunks_.empty() || tail_ == kChunk) {
+      chunks_.push_back(std::make_unique_for_overwrite<Timer[]>(kChunk));
+      tail_ = 0;
+    }
+    chunks_.back()[tail_++] = timer;
+    ++size_;
+  }
+  void pop_front() {
+    if (--size_ == 0) {  // Front and back were in the one chunk left: keep it.
+      head_ = 0;
+      tail_ = 0;
+      return;
+    }
+    if (++head_ == kChunk) {
+      chunks_.pop_front();
+      head_ = 0;
+    }
+  }
+
+ private:
+  static constexpr size_t kChunk = size_t{1} << 16;
+  std::deque<std::unique_ptr<Timer[]>> chunks_;
+  size_t size_ = 0;
+  size_t head_ = 0;  // The front's index in the first chunk.
+  size_t tail_ = 0;  // One past the back's index in the last chunk.
+};
+
 class TimerHeap {
  public:
   void Push(TimestampMs due_ms, uint32_t schedule_index, TimerKind kind, HoldId hold) {
@@ -44,7 +84,7 @@ class TimerHeap {
     // Sequences only grow, so a timer due at or after a lane's last is after it.
     uint32_t source = kHeap;
     for (uint32_t lane = 0; lane < kLanes; ++lane) {
-      const std::deque<Timer>& fifo = lanes_[lane];
+      const TimerFifo& fifo = lanes_[lane];
       if (fifo.empty()) {
         if (source == kHeap) source = lane;
       } else if (fifo.back().due_ms <= due_ms &&
@@ -61,12 +101,17 @@ class TimerHeap {
     }
     ++size_;
     // Earlier than every other timer: it is at its source's front.
-    if (earliest) next_ = source;
+    if (earliest) {
+      next_ = source;
+      next_due_ms_ = due_ms;
+    }
   }
   bool empty() const { return size_ == 0; }
   // The earliest timer; not empty().
   const Timer& top() const { return next_ == kHeap ? heap_.front() : lanes_[next_].front(); }
-  TimestampMs NextDueMs() const { return empty() ? kNoDeadline : top().due_ms; }
+  // top()'s due time, kNoDeadline when empty(): one load, for a check made
+  // before every command.
+  TimestampMs NextDueMs() const { return next_due_ms_; }
   // Removes and returns top(); not empty().
   Timer Pop() {
     Timer timer;
@@ -102,12 +147,14 @@ class TimerHeap {
         next_ = lane;
       }
     }
+    next_due_ms_ = best == nullptr ? kNoDeadline : best->due_ms;
   }
 
   std::vector<Timer> heap_;
-  std::array<std::deque<Timer>, kLanes> lanes_;  // Each in (due, sequence) order.
+  std::array<TimerFifo, kLanes> lanes_;  // Each in (due, sequence) order.
   size_t size_ = 0;
   uint32_t next_ = kHeap;  // The source of top(), when not empty().
+  TimestampMs next_due_ms_ = kNoDeadline;
   uint64_t next_sequence_ = 0;
 };
 
