@@ -16,6 +16,7 @@
 #define ENCORE_INTERNAL_TIMER_HEAP_H_
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
 #include <deque>
 #include <memory>
