@@ -155,6 +155,10 @@ absl::Status CoreState::ApplyTypedEvent(const QueueEnded& event) {
 absl::Status CoreState::ApplyTypedEvent(const SeatsHeld& event) {
   const uint32_t index = FindSchedule(event.schedule);
   if (index == kNoSchedule) return UnknownSchedule("SEATS_HELD", event.schedule);
+  return ApplyHeld(index, event);
+}
+
+absl::Status CoreState::ApplyHeld(uint32_t index, const SeatsHeld& event) {
   absl::Status status = schedules_[index]->seats.ApplyHeld(event);
   if (status.ok()) timers_.Push(event.deadline_ms, index, TimerKind::kHoldDeadline, event.hold);
   return status;
@@ -167,11 +171,12 @@ absl::Status CoreState::ApplyTypedEvent(const SeatsHeldRecorded& event) {
                                             event.request_key,
                                             " cannot apply: no request key, or recorded already"));
   }
-  absl::Status status = ApplyTypedEvent(held);
+  const uint32_t index = FindSchedule(held.schedule);
+  if (index == kNoSchedule) return UnknownSchedule("SEATS_HELD", held.schedule);
+  absl::Status status = ApplyHeld(index, held);
   if (!status.ok()) return status;
-  const Schedule& schedule = *schedules_[FindSchedule(held.schedule)];
-  ENCORE_CHECK(request_results_.Record(
-      RequestRecorded{held.user, event.request_key, event.fingerprint, HoldReply(schedule, held)}));
+  ENCORE_CHECK(request_results_.Record(RequestRecorded{
+      held.user, event.request_key, event.fingerprint, HoldReply(*schedules_[index], held)}));
   return absl::OkStatus();
 }
 

@@ -134,6 +134,8 @@ class CoreState {
   absl::Status ApplyTypedEvent(const QueueEnded& event);
   absl::Status ApplyTypedEvent(const SeatsHeld& event);
   absl::Status ApplyTypedEvent(const SeatsHeldRecorded& event);
+  // SeatsHeld's step once its schedule is found, at `index`.
+  absl::Status ApplyHeld(uint32_t index, const SeatsHeld& event);
   absl::Status ApplyTypedEvent(const HoldEnded& event);
   absl::Status ApplyTypedEvent(const PaymentStarted& event);
   absl::Status ApplyTypedEvent(const PaymentSettled& event);

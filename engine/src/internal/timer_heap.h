@@ -81,7 +81,8 @@ class TimerHeap {
  public:
   void Push(TimestampMs due_ms, uint32_t schedule_index, TimerKind kind, HoldId hold) {
     const Timer timer{due_ms, next_sequence_++, schedule_index, kind, hold};
-    const bool earliest = empty() || Later(top(), timer);
+    // Its sequence is the latest: before top() only if due strictly earlier.
+    const bool earliest = empty() || due_ms < next_due_ms_;
     // Sequences only grow, so a timer due at or after a lane's last is after it.
     uint32_t source = kHeap;
     for (uint32_t lane = 0; lane < kLanes; ++lane) {
