@@ -4,7 +4,8 @@
 //           [--io-threads N] [--listen HOST:PORT] [--admin-listen HOST:PORT]
 //           [--api-key KEY] [--admin-key KEY] [--connections-max N]
 //           [--idle-timeout-ms N] [--snapshot-every-events N]
-//           [--snapshot-log-ratio N] [--metrics-listen HOST:PORT|off] [--config FILE]
+//           [--snapshot-log-ratio N] [--snapshot-write-mb-per-s N]
+//           [--metrics-listen HOST:PORT|off] [--config FILE]
 //
 // The config file holds `key = value` lines with the flags' names without
 // dashes (`durability = async`); `#` starts a comment. Flags override it.
@@ -48,6 +49,8 @@ constexpr const char* kUsage =
     "  --snapshot-every-events N    shard snapshot period in events, 0 never (default 1048576)\n"
     "  --snapshot-log-ratio N       ...once the log since the last one is N times its size,\n"
     "                               0 events alone (default 1)\n"
+    "  --snapshot-write-mb-per-s N  write snapshot files at most N MiB/s, so the log's fsyncs\n"
+    "                               do not wait behind them; 0 unpaced (default 256)\n"
     "  --metrics-listen HOST:PORT   Prometheus /metrics listener, or off (default 127.0.0.1:9464)\n"
     "  --config FILE                `key = value` lines, same names without dashes\n"
     "  --help                       this text\n";
@@ -67,6 +70,7 @@ const char* const kKnownKeys[] = {"data-dir",
                                   "idle-timeout-ms",
                                   "snapshot-every-events",
                                   "snapshot-log-ratio",
+                                  "snapshot-write-mb-per-s",
                                   "metrics-listen",
                                   "config"};
 
@@ -146,6 +150,7 @@ struct Config {
   std::string durability_name = "sync";
   Durability durability = Durability::kSync;
   EngineOptions engine;
+  uint32_t snapshot_write_mb_per_s = 256;
   net::ServerOptions server;
   bool metrics_enabled = true;
   net::MetricsOptions metrics;
@@ -179,7 +184,8 @@ std::string BuildConfig(const Settings& settings, Config* config) {
         ParseNumber(settings, "connections-max", &config->server.connections_max),
         ParseNumber(settings, "idle-timeout-ms", &config->server.idle_timeout_ms),
         ParseNumber(settings, "snapshot-every-events", &config->engine.snapshot_every_events),
-        ParseNumber(settings, "snapshot-log-ratio", &config->engine.snapshot_log_ratio)}) {
+        ParseNumber(settings, "snapshot-log-ratio", &config->engine.snapshot_log_ratio),
+        ParseNumber(settings, "snapshot-write-mb-per-s", &config->snapshot_write_mb_per_s)}) {
     if (!error.empty()) return error;
   }
   if (config->engine.shards < 1 || config->engine.shards > kShardsMax) {
@@ -252,6 +258,7 @@ int Run(const Config& config) {
   RocksDbJournalOptions journal_options;
   journal_options.path = config.data_dir;
   journal_options.durability = config.durability;
+  journal_options.snapshot_write_bytes_per_s = uint64_t{config.snapshot_write_mb_per_s} << 20;
   journal_options.shards_max = std::max<uint32_t>(journal_options.shards_max, config.engine.shards);
   absl::StatusOr<std::unique_ptr<RocksDbJournal>> journal = RocksDbJournal::Open(journal_options);
   if (!journal.ok()) return Fail("cannot open the journal: " + journal.status().ToString());

@@ -359,8 +359,8 @@ absl::StatusOr<std::unique_ptr<RocksDbJournal>> RocksDbJournal::Open(
       return absl::UnavailableError(
           absl::StrCat("cannot create data directory ", options.path, ": ", error.message()));
     }
-    absl::StatusOr<std::unique_ptr<LogStore>> opened =
-        LogStore::Open(options.path, options.durability == Durability::kSync);
+    absl::StatusOr<std::unique_ptr<LogStore>> opened = LogStore::Open(
+        options.path, options.durability == Durability::kSync, options.snapshot_write_bytes_per_s);
     if (!opened.ok()) return opened.status();
     store = *std::move(opened);
   }

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 
 #include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -368,6 +369,28 @@ TEST(RocksDbJournalTest, SnapshotsOfAnySizeRoundTripExactly) {
     EXPECT_EQ((*latest)->first, lsn);
     EXPECT_TRUE((*latest)->second == bytes);
   }
+}
+
+// snapshot_write_bytes_per_s paces the file's writes: 4 full 1 MiB chunks at
+// 16 MiB/s cannot be written in less than a quarter second, and the snapshot
+// still comes back byte for byte.
+TEST(RocksDbJournalTest, SnapshotWritesArePaced) {
+  TempDir dir;
+  RocksDbJournalOptions options;
+  options.path = dir.path();
+  options.snapshot_write_bytes_per_s = uint64_t{16} << 20;
+  absl::StatusOr<std::unique_ptr<RocksDbJournal>> journal = RocksDbJournal::Open(options);
+  ASSERT_TRUE(journal.ok()) << journal.status();
+  std::vector<uint8_t> bytes((size_t{4} << 20) + 100);
+  for (size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<uint8_t>(i * 13 + 1);
+  const auto start = std::chrono::steady_clock::now();
+  ASSERT_TRUE((*journal)->PutSnapshot(0, 7, bytes).ok());
+  EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(250));
+  auto latest = (*journal)->LatestSnapshot(0);
+  ASSERT_TRUE(latest.ok()) << latest.status();
+  ASSERT_TRUE(latest->has_value());
+  EXPECT_EQ((*latest)->first, 7u);
+  EXPECT_TRUE((*latest)->second == bytes);
 }
 
 TEST(RocksDbJournalTest, SnapshotsAreFilesAndOldOnesAreRemoved) {

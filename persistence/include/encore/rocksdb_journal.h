@@ -67,6 +67,12 @@ struct RocksDbJournalOptions {
   // are submitted and not yet written: backpressure instead of unbounded
   // memory. At least kPendingBytesMin. Default: 256 MiB.
   size_t pending_bytes_max = size_t{256} << 20;
+  // Snapshot files (PutSnapshot) are written at most this fast, so that the
+  // log's fsyncs do not wait behind them: each fsync flushes the device's
+  // cache, with whatever else was written since. 0: as fast as the disk goes.
+  // A snapshot that falls due while one is being stored waits for it, and the
+  // log since the last one grows meanwhile. Default: 256 MiB/s.
+  uint64_t snapshot_write_bytes_per_s = uint64_t{256} << 20;
   // Test only: called before each group write; a non-OK status is taken as
   // the write's failure. Default: none.
   std::function<absl::Status()> inject_write_failure;

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -13,6 +14,7 @@
 #include <iterator>
 #include <limits>
 #include <memory>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "internal/info_logger.h"
@@ -85,14 +87,17 @@ absl::Status FromRocksDb(const rocksdb::Status& status, const std::string& conte
   return absl::InternalError(message);
 }
 
-LogStore::LogStore(rocksdb::DB* db, bool sync, std::string path) : db_(db), path_(std::move(path)) {
+LogStore::LogStore(rocksdb::DB* db, bool sync, std::string path,
+                   uint64_t snapshot_write_bytes_per_s)
+    : db_(db), path_(std::move(path)), snapshot_write_bytes_per_s_(snapshot_write_bytes_per_s) {
   group_write_options_.sync = sync;
   group_write_options_.disableWAL = false;  // The WAL is the durability.
 }
 
 LogStore::~LogStore() { Close().IgnoreError(); }
 
-absl::StatusOr<std::unique_ptr<LogStore>> LogStore::Open(const std::string& path, bool sync) {
+absl::StatusOr<std::unique_ptr<LogStore>> LogStore::Open(const std::string& path, bool sync,
+                                                         uint64_t snapshot_write_bytes_per_s) {
   rocksdb::DB* db = nullptr;
   rocksdb::Options options = LogOptions();
   // RocksDB's info LOG through a logger that survives a full disk (see info_logger.h).
@@ -107,7 +112,7 @@ absl::StatusOr<std::unique_ptr<LogStore>> LogStore::Open(const std::string& path
     delete db;
     return absl::InternalError(absl::StrCat("creating ", path, "/snapshots: ", error.message()));
   }
-  return std::unique_ptr<LogStore>(new LogStore(db, sync, path));
+  return std::unique_ptr<LogStore>(new LogStore(db, sync, path, snapshot_write_bytes_per_s));
 }
 
 absl::Status LogStore::Close() {
@@ -292,21 +297,49 @@ bool WriteAll(int fd, const char* bytes, size_t size) {
   return true;
 }
 
-// O_DIRECT writes go through an aligned buffer of this size, reused.
+// Files are written in chunks of this size; O_DIRECT ones through an aligned
+// buffer of this size, reused.
 constexpr size_t kDirectAlignment = 4096;
-constexpr size_t kDirectChunkBytes = size_t{1} << 20;
+constexpr size_t kChunkBytes = size_t{1} << 20;
+
+// Paces a file's writes to a rate: after each chunk, waits until the bytes
+// written so far are due. Every fdatasync of the log ends in a flush of the
+// device's cache, which must also persist whatever else was written since the
+// last one: a snapshot of 640 MB written at the disk's full speed more than
+// doubled the log's group commits, and paced at 256 MB/s it barely moved them
+// (docs/PERFORMANCE.md).
+class WritePacer {
+ public:
+  // 0: never waits.
+  explicit WritePacer(uint64_t bytes_per_s)
+      : bytes_per_s_(bytes_per_s), start_(std::chrono::steady_clock::now()) {}
+
+  void Wrote(size_t bytes) {
+    written_ += bytes;
+    if (bytes_per_s_ == 0) return;
+    const std::chrono::duration<double> due(static_cast<double>(written_) /
+                                            static_cast<double>(bytes_per_s_));
+    std::this_thread::sleep_until(
+        start_ + std::chrono::duration_cast<std::chrono::steady_clock::duration>(due));
+  }
+
+ private:
+  const uint64_t bytes_per_s_;
+  const std::chrono::steady_clock::time_point start_;
+  uint64_t written_ = 0;
+};
 
 // Writes `parts` with O_DIRECT through a reused aligned buffer: a memcpy
 // into warm memory instead of the kernel's copy into freshly allocated page
 // cache, which cost a third of a core under load for snapshots of hundreds of
 // megabytes (perf: copy_folio_from_iter). The last block is padded with
 // zeros, then the file is cut to its size. False with errno set.
-bool WriteDirect(int fd, std::initializer_list<std::string_view> parts) {
+bool WriteDirect(int fd, std::initializer_list<std::string_view> parts, WritePacer* pacer) {
   struct Free {
     void operator()(char* p) const { std::free(p); }
   };
   const std::unique_ptr<char, Free> buffer(
-      static_cast<char*>(std::aligned_alloc(kDirectAlignment, kDirectChunkBytes)));
+      static_cast<char*>(std::aligned_alloc(kDirectAlignment, kChunkBytes)));
   if (buffer == nullptr) {
     errno = ENOMEM;
     return false;
@@ -316,14 +349,15 @@ bool WriteDirect(int fd, std::initializer_list<std::string_view> parts) {
   for (const std::string_view part : parts) {
     size_t taken = 0;
     while (taken < part.size()) {
-      const size_t n = std::min(part.size() - taken, kDirectChunkBytes - filled);
+      const size_t n = std::min(part.size() - taken, kChunkBytes - filled);
       std::memcpy(buffer.get() + filled, part.data() + taken, n);
       filled += n;
       taken += n;
-      if (filled == kDirectChunkBytes) {
+      if (filled == kChunkBytes) {
         if (!WriteAll(fd, buffer.get(), filled)) return false;
         total += filled;
         filled = 0;
+        pacer->Wrote(kChunkBytes);
       }
     }
   }
@@ -336,35 +370,48 @@ bool WriteDirect(int fd, std::initializer_list<std::string_view> parts) {
   return ::ftruncate(fd, static_cast<off_t>(total)) == 0;
 }
 
+// Writes `parts` through the page cache, in paced chunks. False with errno set.
+bool WriteBuffered(int fd, std::initializer_list<std::string_view> parts, WritePacer* pacer) {
+  for (const std::string_view part : parts) {
+    for (size_t taken = 0; taken < part.size();) {
+      const size_t n = std::min(part.size() - taken, kChunkBytes);
+      if (!WriteAll(fd, part.data() + taken, n)) return false;
+      taken += n;
+      pacer->Wrote(n);
+    }
+  }
+  return true;
+}
+
 // Writes `parts` one after the other to `path` and fsyncs it (via a
 // temporary file and a rename, then an fsync of the directory, so `path` is
-// either whole or absent). With O_DIRECT where the file system has it
-// (WriteDirect), otherwise buffered (tmpfs, for one, refuses O_DIRECT).
+// either whole or absent), at most `bytes_per_s` (0: unpaced). With O_DIRECT
+// where the file system has it (WriteDirect), otherwise buffered (tmpfs, for
+// one, refuses O_DIRECT).
 absl::Status WriteFileDurably(const std::string& path,
-                              std::initializer_list<std::string_view> parts) {
+                              std::initializer_list<std::string_view> parts, uint64_t bytes_per_s) {
   const std::string temporary = path + ".tmp";
   constexpr int kFlags = O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC;
   int fd = ::open(temporary.c_str(), kFlags | O_DIRECT, 0644);
   bool direct = fd >= 0;
   if (!direct && errno == EINVAL) fd = ::open(temporary.c_str(), kFlags, 0644);
   if (fd < 0) return ErrnoStatus("creating " + temporary);
-  bool written = direct && WriteDirect(fd, parts);
-  if (direct && !written && errno == EINVAL) {
-    // Some file systems take O_DIRECT at open and refuse its writes: start
-    // the file again through the page cache.
-    ::close(fd);
-    fd = ::open(temporary.c_str(), kFlags, 0644);
-    if (fd < 0) return ErrnoStatus("creating " + temporary);
-    direct = false;
+  bool written = false;
+  if (direct) {
+    WritePacer pacer(bytes_per_s);
+    written = WriteDirect(fd, parts, &pacer);
+    if (!written && errno == EINVAL) {
+      // Some file systems take O_DIRECT at open and refuse its writes: start
+      // the file again through the page cache.
+      ::close(fd);
+      fd = ::open(temporary.c_str(), kFlags, 0644);
+      if (fd < 0) return ErrnoStatus("creating " + temporary);
+      direct = false;
+    }
   }
   if (!direct) {
-    written = true;
-    for (const std::string_view part : parts) {
-      if (!WriteAll(fd, part.data(), part.size())) {
-        written = false;
-        break;
-      }
-    }
+    WritePacer pacer(bytes_per_s);
+    written = WriteBuffered(fd, parts, &pacer);
   }
   if (!written) {
     const absl::Status status = ErrnoStatus("writing " + temporary);
@@ -395,8 +442,10 @@ absl::Status LogStore::PutSnapshot(uint32_t shard, uint64_t lsn, std::span<const
   const std::string file = SnapshotFile(shard, lsn);
   const SnapshotHeader header = EncodeSnapshotHeader(bytes);
   absl::Status status = WriteFileDurably(
-      file, {std::string_view(header.data(), header.size()),
-             std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size())});
+      file,
+      {std::string_view(header.data(), header.size()),
+       std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size())},
+      snapshot_write_bytes_per_s_);
   if (!status.ok()) return status;
   rocksdb::WriteBatch batch;
   const Key key = EncodeKey(kSnapshotKind, shard, lsn);

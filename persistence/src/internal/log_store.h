@@ -25,8 +25,10 @@ namespace encore::persistence_internal {
 class LogStore {
  public:
   // Opens or creates the database in `path` (which must exist). `sync`: every
-  // group write is fsynced.
-  static absl::StatusOr<std::unique_ptr<LogStore>> Open(const std::string& path, bool sync);
+  // group write is fsynced. Snapshot files are written at most
+  // `snapshot_write_bytes_per_s` (0: as fast as the disk takes them).
+  static absl::StatusOr<std::unique_ptr<LogStore>> Open(const std::string& path, bool sync,
+                                                        uint64_t snapshot_write_bytes_per_s);
   ~LogStore();
 
   // Adds one submitted batch to `group`.
@@ -55,7 +57,7 @@ class LogStore {
   absl::Status Close();
 
  private:
-  LogStore(rocksdb::DB* db, bool sync, std::string path);
+  LogStore(rocksdb::DB* db, bool sync, std::string path, uint64_t snapshot_write_bytes_per_s);
   // Snapshots live in files beside the database (RocksDB keeps a small
   // pointer): a state of hundreds of megabytes never goes through the WAL,
   // memtables and compactions.
@@ -67,6 +69,7 @@ class LogStore {
   std::unique_ptr<rocksdb::DB> db_;
   rocksdb::WriteOptions group_write_options_;
   std::string path_;
+  uint64_t snapshot_write_bytes_per_s_;
 };
 
 // A RocksDB status as an absl::Status, with `context` in front of its message.
