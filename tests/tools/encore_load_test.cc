@@ -322,6 +322,29 @@ TEST(EncoreLoadTest, ABalanceChangedBehindTheToolsBackIsABreachNamingTheUser) {
       << breaches[0];
 }
 
+// A server that is gone when the check starts (killed just after the run) is
+// the server lost, not a breach, for a caller that asks (the run's own check);
+// without asking, it is still a breach (verify against a restarted server).
+TEST(EncoreLoadTest, AServerGoneAtTheCheckIsLostNotABreach) {
+  InProcessServer server;
+  LoadOptions options = FlashSaleOptions(server);
+  options.users = 50;
+  options.seats = 20;
+  std::ostringstream progress;
+  absl::StatusOr<LoadReport> report = RunFlashSale(options, progress);
+  ASSERT_TRUE(report.ok()) << report.status();
+  bool lost = true;
+  EXPECT_TRUE(CheckServerState(options, report->expected, &lost).empty());
+  EXPECT_FALSE(lost);
+
+  server.server().Stop();
+  EXPECT_TRUE(CheckServerState(options, report->expected, &lost).empty());
+  EXPECT_TRUE(lost);
+  const std::vector<std::string> breaches = CheckServerState(options, report->expected);
+  ASSERT_EQ(breaches.size(), 1u);
+  EXPECT_NE(breaches[0].find("cannot read the server's state"), std::string::npos) << breaches[0];
+}
+
 TEST(EncoreLoadTest, TheAckLogOfARunVerifiesAndAForgedAckIsLost) {
   InProcessServer server;
   LoadOptions options = FlashSaleOptions(server);

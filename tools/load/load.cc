@@ -897,13 +897,12 @@ absl::StatusOr<LoadReport> RunThroughput(const LoadOptions& options, std::ostrea
 
 // --- The check ----------------------------------------------------------------------
 
-std::vector<std::string> CheckServerState(const LoadOptions& options,
-                                          const Expectations& expected) {
+namespace {
+
+// CheckServerState's reads and comparisons, on an open admin connection.
+std::vector<std::string> ReadAndCompare(net::Client& admin, const Expectations& expected) {
   std::vector<std::string> breaches;
-  absl::StatusOr<std::unique_ptr<net::Client>> admin = ConnectAdmin(options, "encore-load-admin");
-  if (!admin.ok())
-    return {"cannot read the server's state: " + std::string(admin.status().message())};
-  absl::StatusOr<DecodedResponse> listed = (*admin)->ListSchedules(expected.concert);
+  absl::StatusOr<DecodedResponse> listed = admin.ListSchedules(expected.concert);
   if (!listed.ok() || listed->code != ResultCode::kOk) {
     return {"cannot list the schedules of concert " + std::to_string(expected.concert)};
   }
@@ -921,7 +920,7 @@ std::vector<std::string> CheckServerState(const LoadOptions& options,
                          std::to_string(info->seats_sold) + " seats; the tool saw " +
                          std::to_string(paid) + " paid");
     }
-    absl::StatusOr<DecodedResponse> map = (*admin)->SeatMap(schedule, 0, QueueToken{});
+    absl::StatusOr<DecodedResponse> map = admin.SeatMap(schedule, 0, QueueToken{});
     if (!map.ok() || map->code != ResultCode::kOk) {
       breaches.push_back("schedule " + std::to_string(schedule) + ": cannot read the seat map");
       continue;
@@ -942,8 +941,7 @@ std::vector<std::string> CheckServerState(const LoadOptions& options,
   }
   std::vector<std::pair<UserId, std::string>> wrong;
   SetupPipeline reads(
-      admin->get(), certain.size(),
-      SetupPipeline::WindowFor(**admin, (*admin)->options().in_flight_max),
+      &admin, certain.size(), SetupPipeline::WindowFor(admin, admin.options().in_flight_max),
       [&certain](uint64_t i) { return MakeBalance(certain[i].first); },
       [&certain, &wrong](uint64_t i, const DecodedResponse& r) {
         const auto& [user, balance] = certain[i];
@@ -966,6 +964,32 @@ std::vector<std::string> CheckServerState(const LoadOptions& options,
   }
   std::sort(wrong.begin(), wrong.end());
   for (auto& [user, line] : wrong) breaches.push_back(std::move(line));
+  return breaches;
+}
+
+}  // namespace
+
+std::vector<std::string> CheckServerState(const LoadOptions& options, const Expectations& expected,
+                                          bool* lost) {
+  if (lost != nullptr) *lost = false;
+  absl::StatusOr<std::unique_ptr<net::Client>> admin = ConnectAdmin(options, "encore-load-admin");
+  if (!admin.ok()) {
+    if (lost != nullptr) {
+      *lost = true;
+      return {};
+    }
+    return {"cannot read the server's state: " + std::string(admin.status().message())};
+  }
+  std::vector<std::string> breaches = ReadAndCompare(**admin, expected);
+  if (lost != nullptr && !(*admin)->connected()) {
+    // Replies to requests in flight when the connection dropped come back
+    // UNAVAILABLE: those lines say nothing about the server's state.
+    *lost = true;
+    std::erase_if(breaches, [](const std::string& line) {
+      return line.find(ResultCodeName(ResultCode::kUnavailable)) != std::string::npos ||
+             line.rfind("cannot ", 0) == 0;
+    });
+  }
   return breaches;
 }
 
@@ -1202,8 +1226,9 @@ throughput:
                         rates and latencies are of the timed requests only
 
 Exit code: 0 the server's state matched what the tool saw, 2 usage or connection
-error, 3 a breach (printed), 4 the server went away mid-run (connection lost or
-UNAVAILABLE answers: the report is printed, the check skipped; run verify later).
+error, 3 a breach (printed), 4 the server went away mid-run or during the check
+(connection lost or UNAVAILABLE answers: the report is printed, the check skipped;
+run verify later).
 )";
 
 // Seats per connection for kHoldOnlyRateAssumed holds a second over the run
@@ -1364,7 +1389,15 @@ int Main(int argc, char** argv) {
     std::cerr << "encore-load: " << report.status().message() << "\n";
     return kExitUsage;
   }
-  if (!report->server_lost) report->breaches = CheckServerState(*options, report->expected);
+  if (!report->server_lost) {
+    bool lost = false;
+    report->breaches = CheckServerState(*options, report->expected, &lost);
+    // Breaches read before the connection dropped still count.
+    if (lost && report->breaches.empty()) {
+      report->server_lost = true;
+      report->server_lost_reason = "the connection to the server was lost during the check";
+    }
+  }
   PrintSummary(*report, std::cout);
   if (!options->chart_path.empty()) {
     report->chart_note = WriteChart(*report, options->chart_path);

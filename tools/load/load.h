@@ -179,8 +179,12 @@ absl::StatusOr<LoadReport> RunThroughput(const LoadOptions& options, std::ostrea
 // sold (ListSchedules) and SOLD seats in the admin seat map == seats paid;
 // for every certain user, Balance == charges - payments. One line per breach,
 // naming the schedule or user; empty when all hold. A server that cannot be
-// read is a breach too.
-std::vector<std::string> CheckServerState(const LoadOptions& options, const Expectations& expected);
+// read is a breach too, unless `lost` is given: then a server that cannot be
+// reached, or whose connection drops during the check, sets *lost instead
+// (its reads prove nothing: the server went away, as in a run), and the
+// lines are only those of reads that were answered before.
+std::vector<std::string> CheckServerState(const LoadOptions& options, const Expectations& expected,
+                                          bool* lost = nullptr);
 
 // A connection to the admin listener (options.host, options.admin_port).
 absl::StatusOr<std::unique_ptr<net::Client>> ConnectAdmin(const LoadOptions& options,
