@@ -507,10 +507,17 @@ absl::Status LogStore::PutSnapshot(uint32_t shard, uint64_t lsn, std::span<const
     batch.DeleteRange(AsSlice(begin), AsSlice(key)).PermitUncheckedError();
   }
   batch.Put(AsSlice(key), "file").PermitUncheckedError();
-  rocksdb::WriteOptions write_options;
-  // Synced whatever the mode: the log before it is about to be deleted.
-  write_options.sync = true;
-  status = FromRocksDb(db_->Write(write_options, &batch), "writing snapshot");
+  // Durable whatever the mode before this returns: the older files go next,
+  // and the caller then deletes the log before the snapshot. Written, then
+  // the WAL synced with SyncWAL() rather than by a synced Write(): a synced
+  // Write() holds every write queued behind it until its fsync ends, and in
+  // kAsync that fsync writes back all the WAL not yet on disk (hundreds of MB
+  // under load), so the journal's groups waited behind it. SyncWAL() syncs
+  // beside them: hold-only async +4% and p99.9 13 to 28 ms against 26 to
+  // 47 ms, alternating (docs/PERFORMANCE.md).
+  status = FromRocksDb(db_->Write(rocksdb::WriteOptions(), &batch), "writing snapshot");
+  if (!status.ok()) return status;
+  status = FromRocksDb(db_->SyncWAL(), "syncing the snapshot's key");
   if (!status.ok()) return status;
   // The shard's older snapshot files are no longer referenced.
   const std::string prefix = absl::StrCat("shard-", shard, "-lsn-");
