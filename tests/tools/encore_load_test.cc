@@ -293,11 +293,17 @@ TEST(EncoreLoadTest, TheSingleOperationMixesTakeTheirDefaults) {
   EXPECT_FALSE(parse({"throughput", "--mix", "hold-and-pay"}, &seats_given).ok());
 }
 
-TEST(EncoreLoadTest, ABalanceChangedBehindTheToolsBackIsABreachNamingTheUser) {
-  InProcessServer server;
+// The options of a small flash sale (50 users, 20 seats) against `server`.
+LoadOptions SmallFlashSaleOptions(const InProcessServer& server) {
   LoadOptions options = FlashSaleOptions(server);
   options.users = 50;
   options.seats = 20;
+  return options;
+}
+
+TEST(EncoreLoadTest, ABalanceChangedBehindTheToolsBackIsABreachNamingTheUser) {
+  InProcessServer server;
+  const LoadOptions options = SmallFlashSaleOptions(server);
   std::ostringstream progress;
   absl::StatusOr<LoadReport> report = RunFlashSale(options, progress);
   ASSERT_TRUE(report.ok()) << report.status();
@@ -327,9 +333,7 @@ TEST(EncoreLoadTest, ABalanceChangedBehindTheToolsBackIsABreachNamingTheUser) {
 // without asking, it is still a breach (verify against a restarted server).
 TEST(EncoreLoadTest, AServerGoneAtTheCheckIsLostNotABreach) {
   InProcessServer server;
-  LoadOptions options = FlashSaleOptions(server);
-  options.users = 50;
-  options.seats = 20;
+  const LoadOptions options = SmallFlashSaleOptions(server);
   std::ostringstream progress;
   absl::StatusOr<LoadReport> report = RunFlashSale(options, progress);
   ASSERT_TRUE(report.ok()) << report.status();
