@@ -112,8 +112,8 @@ absl::StatusOr<std::unique_ptr<LogStore>> LogStore::Open(const std::string& path
   std::filesystem::create_directories(path, created);
   options.info_log = OpenInfoLogger(path, options.max_log_file_size);
   // Obsolete WAL and SST files (256 MB each) are deleted a slice at a time:
-  // unlinked at once, one froze the log's fdatasync for 110 to 125 ms while
-  // ext4 freed its extents (strace). RocksDB's delete scheduler renames each
+  // unlinking one at once took 110 to 125 ms while ext4 freed its extents, and
+  // the log's fdatasync calls beside it 44 to 62 ms (strace). RocksDB's delete scheduler renames each
   // to *.trash and truncates it kDeleteSliceBytes at a time, at most
   // kDeleteBytesPerS; the trash may be any share of the database (ours is
   // mostly deleted log), so deletions are never hurried into whole unlinks.
