@@ -113,10 +113,11 @@ absl::StatusOr<std::unique_ptr<LogStore>> LogStore::Open(const std::string& path
   options.info_log = OpenInfoLogger(path, options.max_log_file_size);
   // Obsolete WAL and SST files (256 MB each) are deleted a slice at a time:
   // unlinking one at once took 110 to 125 ms while ext4 freed its extents, and
-  // the log's fdatasync calls beside it 44 to 62 ms (strace). RocksDB's delete scheduler renames each
-  // to *.trash and truncates it kDeleteSliceBytes at a time, at most
-  // kDeleteBytesPerS; the trash may be any share of the database (ours is
-  // mostly deleted log), so deletions are never hurried into whole unlinks.
+  // the log's fdatasync calls beside it 44 to 62 ms (strace). RocksDB's
+  // delete scheduler renames each to *.trash and truncates it
+  // kDeleteSliceBytes at a time, at most kDeleteBytesPerS; the trash may be
+  // any share of the database (ours is mostly deleted log), so deletions are
+  // never hurried into whole unlinks.
   constexpr int64_t kDeleteBytesPerS = int64_t{1} << 30;
   constexpr uint64_t kDeleteSliceBytes = uint64_t{16} << 20;
   constexpr double kTrashRatioMax = 1e9;
