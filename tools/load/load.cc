@@ -899,12 +899,19 @@ absl::StatusOr<LoadReport> RunThroughput(const LoadOptions& options, std::ostrea
 
 namespace {
 
+// A line of the check, and whether it says that a read failed rather than
+// what a read found.
+struct CheckLine {
+  std::string text;
+  bool read_failed = false;
+};
+
 // CheckServerState's reads and comparisons, on an open admin connection.
-std::vector<std::string> ReadAndCompare(net::Client& admin, const Expectations& expected) {
-  std::vector<std::string> breaches;
+std::vector<CheckLine> ReadAndCompare(net::Client& admin, const Expectations& expected) {
+  std::vector<CheckLine> lines;
   absl::StatusOr<DecodedResponse> listed = admin.ListSchedules(expected.concert);
   if (!listed.ok() || listed->code != ResultCode::kOk) {
-    return {"cannot list the schedules of concert " + std::to_string(expected.concert)};
+    return {{"cannot list the schedules of concert " + std::to_string(expected.concert), true}};
   }
   for (const auto& [schedule, paid] : expected.seats_paid) {
     const ScheduleInfo* info = nullptr;
@@ -912,25 +919,26 @@ std::vector<std::string> ReadAndCompare(net::Client& admin, const Expectations& 
       if (candidate.config.schedule == schedule) info = &candidate;
     }
     if (info == nullptr) {
-      breaches.push_back("schedule " + std::to_string(schedule) + " is missing on the server");
+      lines.push_back({"schedule " + std::to_string(schedule) + " is missing on the server"});
       continue;
     }
     if (info->seats_sold != paid) {
-      breaches.push_back("schedule " + std::to_string(schedule) + ": the server sold " +
-                         std::to_string(info->seats_sold) + " seats; the tool saw " +
-                         std::to_string(paid) + " paid");
+      lines.push_back({"schedule " + std::to_string(schedule) + ": the server sold " +
+                       std::to_string(info->seats_sold) + " seats; the tool saw " +
+                       std::to_string(paid) + " paid"});
     }
     absl::StatusOr<DecodedResponse> map = admin.SeatMap(schedule, 0, QueueToken{});
     if (!map.ok() || map->code != ResultCode::kOk) {
-      breaches.push_back("schedule " + std::to_string(schedule) + ": cannot read the seat map");
+      lines.push_back(
+          {"schedule " + std::to_string(schedule) + ": cannot read the seat map", true});
       continue;
     }
     const uint64_t sold =
         static_cast<uint64_t>(std::count(map->seats.begin(), map->seats.end(), SeatState::kSold));
     if (sold != paid) {
-      breaches.push_back("schedule " + std::to_string(schedule) + ": the seat map shows " +
-                         std::to_string(sold) + " seats SOLD; the tool saw " +
-                         std::to_string(paid) + " paid (a seat sold twice, or a payment lost)");
+      lines.push_back({"schedule " + std::to_string(schedule) + ": the seat map shows " +
+                       std::to_string(sold) + " seats SOLD; the tool saw " + std::to_string(paid) +
+                       " paid (a seat sold twice, or a payment lost)"});
     }
   }
   // Balances, pipelined; the replies' handler sends the next requests, so
@@ -939,32 +947,35 @@ std::vector<std::string> ReadAndCompare(net::Client& admin, const Expectations& 
   for (const auto& [user, balance] : expected.balances) {
     if (expected.uncertain.count(user) == 0) certain.emplace_back(user, balance);
   }
-  std::vector<std::pair<UserId, std::string>> wrong;
+  std::vector<std::pair<UserId, CheckLine>> wrong;
   SetupPipeline reads(
       &admin, certain.size(), SetupPipeline::WindowFor(admin, admin.options().in_flight_max),
       [&certain](uint64_t i) { return MakeBalance(certain[i].first); },
       [&certain, &wrong](uint64_t i, const DecodedResponse& r) {
         const auto& [user, balance] = certain[i];
-        if (r.code != ResultCode::kOk || r.reply.balance != balance) {
-          wrong.emplace_back(user, r.code != ResultCode::kOk
-                                       ? "user " + std::to_string(user) + ": Balance answered " +
-                                             std::string(ResultCodeName(r.code))
-                                       : "user " + std::to_string(user) + ": balance " +
-                                             std::to_string(r.reply.balance) +
-                                             " on the server; the tool expected " +
-                                             std::to_string(balance) +
-                                             " (charges - payments it saw acknowledged)");
+        if (r.code != ResultCode::kOk) {
+          wrong.emplace_back(user,
+                             CheckLine{"user " + std::to_string(user) + ": Balance answered " +
+                                           std::string(ResultCodeName(r.code)),
+                                       r.code == ResultCode::kUnavailable});
+        } else if (r.reply.balance != balance) {
+          wrong.emplace_back(
+              user,
+              CheckLine{"user " + std::to_string(user) + ": balance " +
+                        std::to_string(r.reply.balance) + " on the server; the tool expected " +
+                        std::to_string(balance) + " (charges - payments it saw acknowledged)"});
         }
         return absl::OkStatus();
       });
   reads.Start();
   // Every reply has been handled (they write `wrong`) before it is read.
   if (absl::Status read = reads.Wait(); !read.ok()) {
-    breaches.push_back("cannot read every balance: " + std::string(read.message()));
+    lines.push_back({"cannot read every balance: " + std::string(read.message()), true});
   }
-  std::sort(wrong.begin(), wrong.end());
-  for (auto& [user, line] : wrong) breaches.push_back(std::move(line));
-  return breaches;
+  std::sort(wrong.begin(), wrong.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (auto& [user, line] : wrong) lines.push_back(std::move(line));
+  return lines;
 }
 
 }  // namespace
@@ -980,16 +991,15 @@ std::vector<std::string> CheckServerState(const LoadOptions& options, const Expe
     }
     return {"cannot read the server's state: " + std::string(admin.status().message())};
   }
-  std::vector<std::string> breaches = ReadAndCompare(**admin, expected);
-  if (lost != nullptr && !(*admin)->connected()) {
-    // Reads in flight when the connection dropped fail ("cannot read ...")
-    // or come back UNAVAILABLE: those lines say nothing about the server's
-    // state; the comparisons of what was read stay.
-    *lost = true;
-    std::erase_if(breaches, [](const std::string& line) {
-      return line.find(ResultCodeName(ResultCode::kUnavailable)) != std::string::npos ||
-             line.find("cannot ") != std::string::npos;
-    });
+  const std::vector<CheckLine> lines = ReadAndCompare(**admin, expected);
+  // Reads in flight when the connection dropped failed or came back
+  // UNAVAILABLE: those lines say nothing about the server's state; the
+  // comparisons of what was read stay.
+  const bool dropped = lost != nullptr && !(*admin)->connected();
+  if (dropped) *lost = true;
+  std::vector<std::string> breaches;
+  for (const CheckLine& line : lines) {
+    if (!(dropped && line.read_failed)) breaches.push_back(line.text);
   }
   return breaches;
 }

@@ -83,18 +83,20 @@ class TimerHeap {
     const Timer timer{due_ms, next_sequence_++, schedule_index, kind, hold};
     // Its sequence is the latest: before top() only if due strictly earlier.
     const bool earliest = empty() || due_ms < next_due_ms_;
-    // Sequences only grow, so a timer due at or after a lane's last is after it.
+    // Sequences only grow, so a timer due at or after a lane's last is after
+    // it: the lane whose last is the latest such, else an empty lane.
     uint32_t source = kHeap;
+    uint32_t empty_lane = kHeap;
     for (uint32_t lane = 0; lane < kLanes; ++lane) {
       const TimerFifo& fifo = lanes_[lane];
       if (fifo.empty()) {
-        if (source == kHeap) source = lane;
+        if (empty_lane == kHeap) empty_lane = lane;
       } else if (fifo.back().due_ms <= due_ms &&
-                 (source == kHeap || lanes_[source].empty() ||
-                  lanes_[source].back().due_ms < fifo.back().due_ms)) {
+                 (source == kHeap || lanes_[source].back().due_ms < fifo.back().due_ms)) {
         source = lane;
       }
     }
+    if (source == kHeap) source = empty_lane;
     if (source == kHeap) {
       heap_.push_back(timer);
       std::push_heap(heap_.begin(), heap_.end(), Later);
