@@ -5,6 +5,7 @@
 //           [--api-key KEY] [--admin-key KEY] [--connections-max N]
 //           [--idle-timeout-ms N] [--snapshot-every-events N]
 //           [--snapshot-log-ratio N] [--snapshot-write-mb-per-s N]
+//           [--idempotency-window N]
 //           [--metrics-listen HOST:PORT|off] [--config FILE]
 //
 // The config file holds `key = value` lines with the flags' names without
@@ -51,6 +52,8 @@ constexpr const char* kUsage =
     "                               0 events alone (default 1)\n"
     "  --snapshot-write-mb-per-s N  write snapshot files at most N MiB/s, so the log's fsyncs\n"
     "                               do not wait behind them; 0 unpaced (default 256)\n"
+    "  --idempotency-window N       request results each shard keeps for repeats, about\n"
+    "                               140 bytes each; 1..67108864 (default 262144)\n"
     "  --metrics-listen HOST:PORT   Prometheus /metrics listener, or off (default 127.0.0.1:9464)\n"
     "  --config FILE                `key = value` lines, same names without dashes\n"
     "  --help                       this text\n";
@@ -71,6 +74,7 @@ const char* const kKnownKeys[] = {"data-dir",
                                   "snapshot-every-events",
                                   "snapshot-log-ratio",
                                   "snapshot-write-mb-per-s",
+                                  "idempotency-window",
                                   "metrics-listen",
                                   "config"};
 
@@ -145,6 +149,9 @@ std::string ParseNumber(const Settings& settings, const std::string& key, Number
   return "";
 }
 
+// EngineOptions::request_results_max's range.
+constexpr uint32_t kIdempotencyWindowMax = 1u << 26;
+
 struct Config {
   std::string data_dir = "./var";
   std::string durability_name = "sync";
@@ -185,11 +192,16 @@ std::string BuildConfig(const Settings& settings, Config* config) {
         ParseNumber(settings, "idle-timeout-ms", &config->server.idle_timeout_ms),
         ParseNumber(settings, "snapshot-every-events", &config->engine.snapshot_every_events),
         ParseNumber(settings, "snapshot-log-ratio", &config->engine.snapshot_log_ratio),
-        ParseNumber(settings, "snapshot-write-mb-per-s", &config->snapshot_write_mb_per_s)}) {
+        ParseNumber(settings, "snapshot-write-mb-per-s", &config->snapshot_write_mb_per_s),
+        ParseNumber(settings, "idempotency-window", &config->engine.request_results_max)}) {
     if (!error.empty()) return error;
   }
   if (config->engine.shards < 1 || config->engine.shards > kShardsMax) {
     return "--shards must be 1 .. " + std::to_string(kShardsMax);
+  }
+  if (config->engine.request_results_max < 1 ||
+      config->engine.request_results_max > kIdempotencyWindowMax) {
+    return "--idempotency-window must be 1 .. " + std::to_string(kIdempotencyWindowMax);
   }
   // One engine producer per I/O thread.
   config->engine.producers_max =

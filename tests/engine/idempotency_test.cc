@@ -315,5 +315,53 @@ TEST(IdempotencyTest, WindowOrderSurvivesReplay) {
   EXPECT_EQ(rebuilt.Balance(kAlice), 600);
 }
 
+// The window may be resized between runs (encored --idempotency-window): a
+// snapshot saved with one window loads into a core with another, keeping its
+// newest records that fit, oldest first.
+TEST(IdempotencyTest, SnapshotLoadsIntoAnotherWindowSize) {
+  Core original(WindowOptions(4));
+  EventBuffer log;
+  // Keys 3..6 are remembered, and the ring has wrapped.
+  for (RequestKey key = 1; key <= 6; ++key) {
+    ASSERT_TRUE(original.Apply(ChargeCommand(kAlice, 100, key), kSaleOpensMs, &log).ok());
+  }
+  std::vector<uint8_t> snapshot;
+  original.SaveSnapshot(&snapshot);
+  const auto charge = [](Core& core, RequestKey key) {
+    EventBuffer events;
+    return core.Apply(ChargeCommand(kAlice, 100, key), kSaleOpensMs, &events).balance;
+  };
+
+  Core same(WindowOptions(4));
+  ASSERT_TRUE(same.LoadSnapshot(snapshot).ok());
+  EXPECT_EQ(same.StateHash(), original.StateHash());
+
+  Core smaller(WindowOptions(2));
+  ASSERT_TRUE(smaller.LoadSnapshot(snapshot).ok());
+  EXPECT_EQ(smaller.Stats().request_results, 2u);
+  EXPECT_EQ(charge(smaller, 6), 600);  // Repeats: the recorded replies.
+  EXPECT_EQ(charge(smaller, 5), 500);
+  EXPECT_EQ(smaller.Balance(kAlice), 600);
+  EXPECT_EQ(charge(smaller, 4), 700);  // Forgotten: charged again, and 5 goes.
+  EXPECT_EQ(charge(smaller, 6), 600);
+  EXPECT_EQ(charge(smaller, 5), 800);
+  EXPECT_EQ(smaller.Balance(kAlice), 800);
+  EXPECT_TRUE(smaller.CheckInvariants().ok());
+
+  Core larger(WindowOptions(8));
+  ASSERT_TRUE(larger.LoadSnapshot(snapshot).ok());
+  EXPECT_EQ(larger.Stats().request_results, 4u);
+  for (RequestKey key = 3; key <= 6; ++key) EXPECT_EQ(charge(larger, key), 100 * key);
+  EXPECT_EQ(larger.Balance(kAlice), 600);
+  for (RequestKey key = 7; key <= 10; ++key) EXPECT_EQ(charge(larger, key), 100 * key);
+  EXPECT_EQ(larger.Stats().request_results, 8u);
+  EXPECT_EQ(charge(larger, 3), 300);    // Still remembered: 3..10.
+  EXPECT_EQ(charge(larger, 11), 1100);  // Full: 3, the oldest, goes.
+  EXPECT_EQ(charge(larger, 3), 1200);
+  EXPECT_EQ(charge(larger, 4), 1300);  // ...then 4 (pushed out by 3).
+  EXPECT_EQ(larger.Balance(kAlice), 1300);
+  EXPECT_TRUE(larger.CheckInvariants().ok());
+}
+
 }  // namespace
 }  // namespace encore::testing

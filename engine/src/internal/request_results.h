@@ -42,8 +42,12 @@ class RequestResults {
   uint64_t size() const { return ring_.size(); }
   void AddToHash(StateHasher* hasher) const;
   void Save(class SnapshotWriter* writer) const;
-  // REQUIRES: empty. False on bad input.
+  // REQUIRES: empty. False on bad input. A ring saved with another capacity
+  // loads too: its newest records, as many as fit.
   bool Load(class SnapshotReader* reader);
+
+  // The largest capacity (CoreOptions::request_results_max).
+  static constexpr uint32_t kCapacityLimit = 1u << 26;
 
  private:
   static constexpr uint64_t kInitialBuckets = 64;

@@ -1,5 +1,8 @@
 // Save and Load of each part of a core's state, for snapshots. Loads check
 // sizes and ranges; the core runs CheckInvariants() on the whole afterwards.
+#include <algorithm>
+#include <vector>
+
 #include "internal/accounts.h"
 #include "internal/admission_queue.h"
 #include "internal/request_results.h"
@@ -189,10 +192,19 @@ void RequestResults::Save(SnapshotWriter* writer) const {
 }
 
 bool RequestResults::Load(SnapshotReader* reader) {
-  if (!reader->Get(&oldest_) || !reader->GetVector(&ring_, capacity_)) return reader->Fail();
-  if ((ring_.size() < capacity_ && oldest_ != 0) || (!ring_.empty() && oldest_ >= ring_.size())) {
-    return reader->Fail();
+  uint32_t oldest = 0;
+  std::vector<RequestRecorded> saved;
+  if (!reader->Get(&oldest) || !reader->GetVector(&saved, kCapacityLimit)) return reader->Fail();
+  if (saved.empty() ? oldest != 0 : oldest >= saved.size()) return reader->Fail();
+  // The snapshot may come from a core with another window (the operator
+  // changed it between runs): keep the newest records that fit, oldest
+  // first. With the same window this is the saved ring, in age order.
+  const size_t keep = std::min<size_t>(saved.size(), capacity_);
+  ring_.reserve(keep);
+  for (size_t age = saved.size() - keep; age < saved.size(); ++age) {
+    ring_.push_back(saved[(oldest + age) % saved.size()]);
   }
+  oldest_ = 0;
   uint64_t buckets = kInitialBuckets;
   while (buckets < uint64_t{ring_.size()} * 2) buckets *= 2;
   Rehash(buckets);
