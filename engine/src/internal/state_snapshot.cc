@@ -1,6 +1,8 @@
 // Save and Load of each part of a core's state, for snapshots. Loads check
 // sizes and ranges; the core runs CheckInvariants() on the whole afterwards.
 #include <algorithm>
+#include <cstddef>
+#include <utility>
 #include <vector>
 
 #include "internal/accounts.h"
@@ -199,11 +201,13 @@ bool RequestResults::Load(SnapshotReader* reader) {
   // The snapshot may come from a core with another window (the operator
   // changed it between runs): keep the newest records that fit, oldest
   // first. With the same window this is the saved ring, in age order.
+  std::rotate(saved.begin(), saved.begin() + oldest, saved.end());
   const size_t keep = std::min<size_t>(saved.size(), capacity_);
-  ring_.reserve(keep);
-  for (size_t age = saved.size() - keep; age < saved.size(); ++age) {
-    ring_.push_back(saved[(oldest + age) % saved.size()]);
+  if (keep < saved.size()) {
+    saved.erase(saved.begin(), saved.end() - static_cast<std::ptrdiff_t>(keep));
+    saved.shrink_to_fit();
   }
+  ring_ = std::move(saved);
   oldest_ = 0;
   uint64_t buckets = kInitialBuckets;
   while (buckets < uint64_t{ring_.size()} * 2) buckets *= 2;
