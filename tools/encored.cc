@@ -149,9 +149,6 @@ std::string ParseNumber(const Settings& settings, const std::string& key, Number
   return "";
 }
 
-// EngineOptions::request_results_max's range.
-constexpr uint32_t kIdempotencyWindowMax = 1u << 26;
-
 struct Config {
   std::string data_dir = "./var";
   std::string durability_name = "sync";
@@ -200,8 +197,9 @@ std::string BuildConfig(const Settings& settings, Config* config) {
     return "--shards must be 1 .. " + std::to_string(kShardsMax);
   }
   if (config->engine.request_results_max < 1 ||
-      config->engine.request_results_max > kIdempotencyWindowMax) {
-    return "--idempotency-window must be 1 .. " + std::to_string(kIdempotencyWindowMax);
+      config->engine.request_results_max > CoreOptions::kRequestResultsMaxLimit) {
+    return "--idempotency-window must be 1 .. " +
+           std::to_string(CoreOptions::kRequestResultsMaxLimit);
   }
   // One engine producer per I/O thread.
   config->engine.producers_max =

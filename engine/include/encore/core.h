@@ -57,6 +57,8 @@ struct DebitOutcome {
 };
 
 struct CoreOptions {
+  static constexpr uint32_t kRequestResultsMaxLimit = 1u << 26;
+
   // This core's shard among shard_count (see ShardOfUser). A payment whose
   // payer lives on another shard is not finished in Apply: its debit goes to
   // the outbox. Default: 0 of 1, so everything is local.
@@ -67,7 +69,8 @@ struct CoreOptions {
   // all zero, which is only fit for tests.
   std::array<uint64_t, 2> token_key{};
   // Idempotency window: how many request results the core keeps for repeats.
-  // The oldest is forgotten first. Default 262,144; range 1 .. 2^26.
+  // The oldest is forgotten first. Default 262,144; range 1 ..
+  // kRequestResultsMaxLimit (2^26).
   uint32_t request_results_max = 1u << 18;
 };
 

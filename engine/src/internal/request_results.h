@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "absl/hash/hash.h"
+#include "encore/core.h"
 #include "encore/event.h"
 #include "encore/reply.h"
 #include "internal/touch.h"
@@ -45,9 +46,6 @@ class RequestResults {
   // REQUIRES: empty. False on bad input. A ring saved with another capacity
   // loads too: its newest records, as many as fit.
   bool Load(class SnapshotReader* reader);
-
-  // The largest capacity (CoreOptions::request_results_max).
-  static constexpr uint32_t kCapacityLimit = 1u << 26;
 
  private:
   static constexpr uint64_t kInitialBuckets = 64;

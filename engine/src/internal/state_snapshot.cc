@@ -196,7 +196,8 @@ void RequestResults::Save(SnapshotWriter* writer) const {
 bool RequestResults::Load(SnapshotReader* reader) {
   uint32_t oldest = 0;
   std::vector<RequestRecorded> saved;
-  if (!reader->Get(&oldest) || !reader->GetVector(&saved, kCapacityLimit)) return reader->Fail();
+  if (!reader->Get(&oldest) || !reader->GetVector(&saved, CoreOptions::kRequestResultsMaxLimit))
+    return reader->Fail();
   if (saved.empty() ? oldest != 0 : oldest >= saved.size()) return reader->Fail();
   // The snapshot may come from a core with another window (the operator
   // changed it between runs): keep the newest records that fit, oldest

@@ -51,7 +51,8 @@ absl::Status ValidateEngineOptions(const EngineOptions& options) {
   if (options.idle_sleep_max_ms < 1 || options.idle_sleep_max_ms > 1000) {
     return invalid("idle_sleep_max_ms", options.idle_sleep_max_ms, "1 .. 1000");
   }
-  if (options.request_results_max < 1 || options.request_results_max > (1u << 26)) {
+  if (options.request_results_max < 1 ||
+      options.request_results_max > CoreOptions::kRequestResultsMaxLimit) {
     return invalid("request_results_max", options.request_results_max, "1 .. 67108864");
   }
   if (options.snapshot_log_ratio > 1000) {
