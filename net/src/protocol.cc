@@ -7,6 +7,7 @@
 
 #include "encore_generated.h"
 #include "flatbuffers/flatbuffers.h"
+#include "wire_template.h"
 
 namespace encore::net {
 namespace {
@@ -26,6 +27,7 @@ static_assert(static_cast<uint8_t>(w::QueueState::Left) == static_cast<uint8_t>(
 fb::FlatBufferBuilder& Builder() {
   thread_local fb::FlatBufferBuilder builder(1024);
   builder.Clear();
+  builder.ForceDefaults(false);
   return builder;
 }
 
@@ -285,8 +287,10 @@ void AppendErrorResponse(uint64_t id, ResultCode code, const std::string& messag
   AppendFinished(builder, out);
 }
 
-void AppendCommandResponse(uint64_t id, const Reply& reply, std::vector<uint8_t>* out) {
-  fb::FlatBufferBuilder& builder = Builder();
+namespace {
+
+void BuildCommandResponse(fb::FlatBufferBuilder& builder, uint64_t id, const Reply& reply,
+                          std::vector<uint8_t>* out) {
   const w::QueueToken token = ToWire(reply.token);
   w::CommandReplyBuilder body(builder);
   body.add_hold(reply.hold);
@@ -302,6 +306,22 @@ void AppendCommandResponse(uint64_t id, const Reply& reply, std::vector<uint8_t>
   body.add_active_deadline_ms(reply.active_deadline_ms);
   FinishResponse(builder, id, reply.code, w::ResponseBody::CommandReply, body.Finish(), out);
 }
+
+}  // namespace
+
+void AppendCommandResponse(uint64_t id, const Reply& reply, std::vector<uint8_t>* out) {
+  internal::AppendTemplatedCommandResponse(id, reply, out);
+}
+
+namespace internal {
+
+void BuildCommandResponseFrame(uint64_t id, const Reply& reply, std::vector<uint8_t>* out) {
+  fb::FlatBufferBuilder& builder = Builder();
+  builder.ForceDefaults(true);
+  BuildCommandResponse(builder, id, reply, out);
+}
+
+}  // namespace internal
 
 void AppendHelloResponse(uint64_t id, const HelloReplyInfo& hello, std::vector<uint8_t>* out) {
   fb::FlatBufferBuilder& builder = Builder();
@@ -374,10 +394,8 @@ void FinishRequest(fb::FlatBufferBuilder& builder, uint64_t id, RequestKey key, 
   AppendFinished(builder, out);
 }
 
-}  // namespace
-
-void AppendCommandRequest(uint64_t id, const Command& command, std::vector<uint8_t>* out) {
-  fb::FlatBufferBuilder& builder = Builder();
+void BuildCommandRequest(fb::FlatBufferBuilder& builder, uint64_t id, const Command& command,
+                         std::vector<uint8_t>* out) {
   const w::QueueToken token = ToWire(command.token);
   const RequestKey key = command.request_key;
   switch (command.type) {
@@ -447,6 +465,23 @@ void AppendCommandRequest(uint64_t id, const Command& command, std::vector<uint8
   builder.Finish(w::CreateRequest(builder, id, key));
   AppendFinished(builder, out);
 }
+
+}  // namespace
+
+void AppendCommandRequest(uint64_t id, const Command& command, std::vector<uint8_t>* out) {
+  if (internal::AppendTemplatedCommandRequest(id, command, out)) return;
+  BuildCommandRequest(Builder(), id, command, out);
+}
+
+namespace internal {
+
+void BuildCommandRequestFrame(uint64_t id, const Command& command, std::vector<uint8_t>* out) {
+  fb::FlatBufferBuilder& builder = Builder();
+  builder.ForceDefaults(true);
+  BuildCommandRequest(builder, id, command, out);
+}
+
+}  // namespace internal
 
 void AppendHelloRequest(uint64_t id, const HelloRequest& hello, std::vector<uint8_t>* out) {
   fb::FlatBufferBuilder& builder = Builder();

@@ -4,7 +4,8 @@
 #   usage: run_fuzz.sh <target> <source dir> <work dir> [seconds (default 20)]
 # Targets:
 #   frame_decoder  bytes -> frames -> Request decode/encode round trip, and
-#                  Response decode (net/src/protocol.cc).
+#                  Response decode (net/src/protocol.cc, and the templated
+#                  frames of wire_shapes.cc).
 #   command_path   bytes -> frames -> requests -> a Core with a fixed catalog,
 #                  invariants after every request, replay after each input
 #                  (net/src/protocol.cc and the engine core, engine/src/*.cc
@@ -23,10 +24,12 @@ seconds=${4:-20}
 
 case "$target" in
   frame_decoder)
-    sources=("$source_dir/net/src/protocol.cc")
+    sources=("$source_dir/net/src/protocol.cc" "$source_dir/net/src/wire_template.cc"
+             "$source_dir/net/src/wire_shapes.cc")
     ;;
   command_path)
-    sources=("$source_dir/net/src/protocol.cc" "$source_dir"/engine/src/*.cc
+    sources=("$source_dir/net/src/protocol.cc" "$source_dir/net/src/wire_template.cc"
+             "$source_dir/net/src/wire_shapes.cc" "$source_dir"/engine/src/*.cc
              "$source_dir"/engine/src/internal/*.cc)
     ;;
   *)

@@ -1,0 +1,200 @@
+// The templates of the hot messages (wire_template.h): every command request
+// without a string or list of its own size, by body type (and seat count for
+// HoldSeats), and the command reply. Built once, at first use, from the
+// builder's own encoding; a message is then a copy and a store per field.
+#include <algorithm>
+#include <array>
+#include <cstdint>
+#include <type_traits>
+#include <vector>
+
+#include "encore_generated.h"
+#include "flatbuffers/flatbuffers.h"
+#include "wire_template.h"
+
+namespace encore::net::internal {
+namespace {
+
+namespace fb = ::flatbuffers;
+namespace w = ::encore::wire;
+using Offset = WireTemplate::Offset;
+
+static_assert(sizeof(w::QueueToken) == 2 * sizeof(uint64_t), "locator, then mac");
+
+// Where a request's fields lie; kAbsent for those its body does not have.
+struct RequestShape {
+  WireTemplate frame;
+  Offset id = WireTemplate::kAbsent;
+  Offset request_key = WireTemplate::kAbsent;
+  Offset schedule = WireTemplate::kAbsent;
+  Offset user = WireTemplate::kAbsent;
+  Offset token_locator = WireTemplate::kAbsent;
+  Offset token_mac = WireTemplate::kAbsent;
+  Offset hold = WireTemplate::kAbsent;
+  Offset amount = WireTemplate::kAbsent;
+  Offset seats = WireTemplate::kAbsent;  // The first element; the others follow.
+  uint32_t seat_count = 0;
+};
+
+struct RequestShapes {
+  RequestShape enter_queue, queue_status, leave_queue, release_hold, pay, charge, balance;
+  std::array<RequestShape, kHoldSeatsMax + 1> hold_seats;  // By seat count.
+};
+
+template <typename Body>
+RequestShape MakeRequestShape(const Command& sample) {
+  std::vector<uint8_t> bytes;
+  BuildCommandRequestFrame(/*id=*/1, sample, &bytes);
+  RequestShape shape;
+  shape.frame = WireTemplate(std::move(bytes));
+  const WireTemplate& frame = shape.frame;
+  const w::Request* request = fb::GetRoot<w::Request>(frame.payload());
+  shape.id = frame.FieldOffset(request, w::Request::VT_ID);
+  shape.request_key = frame.FieldOffset(request, w::Request::VT_REQUEST_KEY);
+  const void* body = request->body();
+  if constexpr (requires { Body::VT_SCHEDULE; }) {
+    shape.schedule = frame.FieldOffset(body, Body::VT_SCHEDULE);
+  }
+  if constexpr (requires { Body::VT_USER; }) shape.user = frame.FieldOffset(body, Body::VT_USER);
+  if constexpr (requires { Body::VT_TOKEN; }) {
+    shape.token_locator = frame.FieldOffset(body, Body::VT_TOKEN);
+    shape.token_mac = shape.token_locator + sizeof(uint64_t);
+  }
+  if constexpr (requires { Body::VT_HOLD; }) shape.hold = frame.FieldOffset(body, Body::VT_HOLD);
+  if constexpr (requires { Body::VT_AMOUNT; }) {
+    shape.amount = frame.FieldOffset(body, Body::VT_AMOUNT);
+  }
+  if constexpr (std::is_same_v<Body, w::HoldSeats>) {
+    const auto* seats = request->body_as_HoldSeats()->seats();
+    shape.seat_count = seats->size();
+    if (shape.seat_count > 0) shape.seats = frame.OffsetOf(seats->data());
+  }
+  return shape;
+}
+
+RequestShapes BuildRequestShapes() {
+  RequestShapes shapes;
+  Command sample;
+  sample.type = CommandType::kEnterQueue;
+  shapes.enter_queue = MakeRequestShape<w::EnterQueue>(sample);
+  sample.type = CommandType::kQueueStatus;
+  shapes.queue_status = MakeRequestShape<w::QueueStatus>(sample);
+  sample.type = CommandType::kLeaveQueue;
+  shapes.leave_queue = MakeRequestShape<w::LeaveQueue>(sample);
+  sample.type = CommandType::kReleaseHold;
+  shapes.release_hold = MakeRequestShape<w::ReleaseHold>(sample);
+  sample.type = CommandType::kPay;
+  shapes.pay = MakeRequestShape<w::Pay>(sample);
+  sample.type = CommandType::kCharge;
+  shapes.charge = MakeRequestShape<w::Charge>(sample);
+  sample.type = CommandType::kBalance;
+  shapes.balance = MakeRequestShape<w::Balance>(sample);
+  sample.type = CommandType::kHoldSeats;
+  for (uint32_t count = 0; count <= kHoldSeatsMax; ++count) {
+    sample.seat_count = static_cast<uint8_t>(count);
+    shapes.hold_seats[count] = MakeRequestShape<w::HoldSeats>(sample);
+  }
+  return shapes;
+}
+
+const RequestShape* ShapeOf(const Command& command) {
+  static const RequestShapes shapes = BuildRequestShapes();
+  switch (command.type) {
+    case CommandType::kEnterQueue:
+      return &shapes.enter_queue;
+    case CommandType::kQueueStatus:
+      return &shapes.queue_status;
+    case CommandType::kLeaveQueue:
+      return &shapes.leave_queue;
+    case CommandType::kHoldSeats:
+      // As the builder does: seats past kHoldSeatsMax are not sent.
+      return &shapes.hold_seats[std::min<uint32_t>(command.seat_count, kHoldSeatsMax)];
+    case CommandType::kReleaseHold:
+      return &shapes.release_hold;
+    case CommandType::kPay:
+      return &shapes.pay;
+    case CommandType::kCharge:
+      return &shapes.charge;
+    case CommandType::kBalance:
+      return &shapes.balance;
+    default:
+      return nullptr;  // A string or list of its own size, or an unknown type.
+  }
+}
+
+// Where a command reply's fields lie.
+struct ReplyShape {
+  WireTemplate frame;
+  Offset id, code, hold, hold_deadline_ms, payment, amount, balance, seat_count, queue_state,
+      token_locator, token_mac, position, eta_ms, active_deadline_ms;
+};
+
+ReplyShape BuildReplyShape() {
+  std::vector<uint8_t> bytes;
+  BuildCommandResponseFrame(/*id=*/1, Reply{}, &bytes);
+  ReplyShape shape;
+  shape.frame = WireTemplate(std::move(bytes));
+  const WireTemplate& frame = shape.frame;
+  const w::Response* response = fb::GetRoot<w::Response>(frame.payload());
+  shape.id = frame.FieldOffset(response, w::Response::VT_ID);
+  shape.code = frame.FieldOffset(response, w::Response::VT_CODE);
+  const void* body = response->body();
+  using R = w::CommandReply;
+  shape.hold = frame.FieldOffset(body, R::VT_HOLD);
+  shape.hold_deadline_ms = frame.FieldOffset(body, R::VT_HOLD_DEADLINE_MS);
+  shape.payment = frame.FieldOffset(body, R::VT_PAYMENT);
+  shape.amount = frame.FieldOffset(body, R::VT_AMOUNT);
+  shape.balance = frame.FieldOffset(body, R::VT_BALANCE);
+  shape.seat_count = frame.FieldOffset(body, R::VT_SEAT_COUNT);
+  shape.queue_state = frame.FieldOffset(body, R::VT_QUEUE_STATE);
+  shape.token_locator = frame.FieldOffset(body, R::VT_TOKEN);
+  shape.token_mac = shape.token_locator + sizeof(uint64_t);
+  shape.position = frame.FieldOffset(body, R::VT_POSITION);
+  shape.eta_ms = frame.FieldOffset(body, R::VT_ETA_MS);
+  shape.active_deadline_ms = frame.FieldOffset(body, R::VT_ACTIVE_DEADLINE_MS);
+  return shape;
+}
+
+}  // namespace
+
+bool AppendTemplatedCommandRequest(uint64_t id, const Command& command,
+                                   std::vector<uint8_t>* out) {
+  const RequestShape* shape = ShapeOf(command);
+  if (shape == nullptr) return false;
+  const size_t at = shape->frame.AppendTo(out);
+  // Each field in its wire type (encore.fbs).
+  WireTemplate::Store<uint64_t>(out, at, shape->id, id);
+  WireTemplate::Store<uint64_t>(out, at, shape->request_key, command.request_key);
+  WireTemplate::Store<uint64_t>(out, at, shape->schedule, command.schedule);
+  WireTemplate::Store<uint64_t>(out, at, shape->user, command.user);
+  WireTemplate::Store<uint64_t>(out, at, shape->token_locator, command.token.locator);
+  WireTemplate::Store<uint64_t>(out, at, shape->token_mac, command.token.mac);
+  WireTemplate::Store<uint64_t>(out, at, shape->hold, command.hold);
+  WireTemplate::Store<int64_t>(out, at, shape->amount, command.amount);
+  for (uint32_t i = 0; i < shape->seat_count; ++i) {
+    WireTemplate::Store<uint32_t>(out, at, shape->seats + i * sizeof(uint32_t),
+                                  command.seats[i]);
+  }
+  return true;
+}
+
+void AppendTemplatedCommandResponse(uint64_t id, const Reply& reply, std::vector<uint8_t>* out) {
+  static const ReplyShape shape = BuildReplyShape();
+  const size_t at = shape.frame.AppendTo(out);
+  WireTemplate::Store<uint64_t>(out, at, shape.id, id);
+  WireTemplate::Store<uint16_t>(out, at, shape.code, static_cast<uint16_t>(reply.code));
+  WireTemplate::Store<uint64_t>(out, at, shape.hold, reply.hold);
+  WireTemplate::Store<int64_t>(out, at, shape.hold_deadline_ms, reply.hold_deadline_ms);
+  WireTemplate::Store<uint64_t>(out, at, shape.payment, reply.payment);
+  WireTemplate::Store<int64_t>(out, at, shape.amount, reply.amount);
+  WireTemplate::Store<int64_t>(out, at, shape.balance, reply.balance);
+  WireTemplate::Store<uint8_t>(out, at, shape.seat_count, reply.seat_count);
+  WireTemplate::Store<uint8_t>(out, at, shape.queue_state, static_cast<uint8_t>(reply.queue_state));
+  WireTemplate::Store<uint64_t>(out, at, shape.token_locator, reply.token.locator);
+  WireTemplate::Store<uint64_t>(out, at, shape.token_mac, reply.token.mac);
+  WireTemplate::Store<uint64_t>(out, at, shape.position, reply.position);
+  WireTemplate::Store<int64_t>(out, at, shape.eta_ms, reply.eta_ms);
+  WireTemplate::Store<int64_t>(out, at, shape.active_deadline_ms, reply.active_deadline_ms);
+}
+
+}  // namespace encore::net::internal

@@ -1,0 +1,45 @@
+#include "wire_template.h"
+
+#include <cstdio>
+#include <cstdlib>
+
+namespace encore::net::internal {
+namespace {
+
+// A template that does not have the shape its builder promised is a
+// programmer error: every message encoded from it would be wrong.
+void CheckShape(bool condition, const char* what) {
+  if (__builtin_expect(!condition, 0)) {
+    std::fprintf(stderr, "WireTemplate: %s\n", what);
+    std::abort();
+  }
+}
+
+template <typename T>
+T Load(const uint8_t* at) {
+  T value;
+  std::memcpy(&value, at, sizeof(value));
+  return value;
+}
+
+}  // namespace
+
+WireTemplate::Offset WireTemplate::FieldOffset(const void* table, uint16_t field) const {
+  // A table starts with the signed distance back to its vtable; the vtable
+  // holds its own size, the table's size, then one u16 offset per field
+  // (0: absent).
+  const uint8_t* start = static_cast<const uint8_t*>(table);
+  const uint8_t* vtable = start - Load<int32_t>(start);
+  CheckShape(field < Load<uint16_t>(vtable), "field beyond the vtable");
+  const uint16_t in_table = Load<uint16_t>(vtable + field);
+  CheckShape(in_table != 0, "field absent from the template");
+  return OffsetOf(start + in_table);
+}
+
+WireTemplate::Offset WireTemplate::OffsetOf(const void* address) const {
+  const uint8_t* at = static_cast<const uint8_t*>(address);
+  CheckShape(at >= payload() && at < frame_.data() + frame_.size(), "address outside the frame");
+  return static_cast<Offset>(at - frame_.data());
+}
+
+}  // namespace encore::net::internal
