@@ -158,12 +158,17 @@ class ScheduleSeats {
   ScheduleConfig config_;
   std::vector<uint32_t> seat_slot_;
   std::vector<uint32_t> next_seat_;
-  std::vector<Hold> holds_;
+  // The hold tables grow with every hold (holds_ up to the live holds, the
+  // others by one element per hold ever made): in chunks, so that growing
+  // never copies them inside the shard (hold-only: a doubling std::vector
+  // spent 3% of the shard in the copy and as much again faulting in its
+  // pages; docs/PERFORMANCE.md).
+  ChunkedVector<Hold> holds_;
   std::vector<uint32_t> free_holds_;
-  std::vector<uint32_t> hold_slots_;  // By hold id - 1: a live slot or a fate.
+  ChunkedVector<uint32_t> hold_slots_;  // By hold id - 1: a live slot or a fate.
   // By hold id - 1: who made it, kept after it ends so that a foreign user is
   // told HOLD_NOT_OWNED and nothing about what became of it.
-  std::vector<UserId> hold_owners_;
+  ChunkedVector<UserId> hold_owners_;
   ChunkedVector<PaymentRecord> payments_;  // By payment id - 1.
   UserCounts user_seats_;
   uint32_t seats_held_ = 0;
