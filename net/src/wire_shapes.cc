@@ -39,7 +39,18 @@ struct RequestShape {
 struct RequestShapes {
   RequestShape enter_queue, queue_status, leave_queue, release_hold, pay, charge, balance;
   std::array<RequestShape, kHoldSeatsMax + 1> hold_seats;  // By seat count.
+  std::vector<const RequestShape*> all;                    // Each of the above.
 };
+
+// Marks the value bytes of every field the shape has.
+void MarkFields(RequestShape* shape) {
+  WireTemplate& frame = shape->frame;
+  for (Offset offset : {shape->id, shape->request_key, shape->schedule, shape->user,
+                        shape->token_locator, shape->token_mac, shape->hold, shape->amount}) {
+    if (offset != WireTemplate::kAbsent) frame.MarkField(offset, sizeof(uint64_t));
+  }
+  if (shape->seat_count > 0) frame.MarkField(shape->seats, shape->seat_count * sizeof(uint32_t));
+}
 
 template <typename Body>
 RequestShape MakeRequestShape(const Command& sample) {
@@ -69,6 +80,7 @@ RequestShape MakeRequestShape(const Command& sample) {
     shape.seat_count = seats->size();
     if (shape.seat_count > 0) shape.seats = frame.OffsetOf(seats->data());
   }
+  MarkFields(&shape);
   return shape;
 }
 
@@ -94,11 +106,20 @@ RequestShapes BuildRequestShapes() {
     sample.seat_count = static_cast<uint8_t>(count);
     shapes.hold_seats[count] = MakeRequestShape<w::HoldSeats>(sample);
   }
+  shapes.all = {&shapes.enter_queue, &shapes.queue_status, &shapes.leave_queue,
+                &shapes.release_hold, &shapes.pay,         &shapes.charge,
+                &shapes.balance};
+  for (const RequestShape& shape : shapes.hold_seats) shapes.all.push_back(&shape);
+  return shapes;
+}
+
+const RequestShapes& Shapes() {
+  static const RequestShapes shapes = BuildRequestShapes();
   return shapes;
 }
 
 const RequestShape* ShapeOf(const Command& command) {
-  static const RequestShapes shapes = BuildRequestShapes();
+  const RequestShapes& shapes = Shapes();
   switch (command.type) {
     case CommandType::kEnterQueue:
       return &shapes.enter_queue;
@@ -152,6 +173,19 @@ ReplyShape BuildReplyShape() {
   shape.position = frame.FieldOffset(body, R::VT_POSITION);
   shape.eta_ms = frame.FieldOffset(body, R::VT_ETA_MS);
   shape.active_deadline_ms = frame.FieldOffset(body, R::VT_ACTIVE_DEADLINE_MS);
+  for (Offset offset : {shape.id, shape.hold, shape.hold_deadline_ms, shape.payment, shape.amount,
+                        shape.balance, shape.token_locator, shape.token_mac, shape.position,
+                        shape.eta_ms, shape.active_deadline_ms}) {
+    shape.frame.MarkField(offset, sizeof(uint64_t));
+  }
+  shape.frame.MarkField(shape.code, sizeof(uint16_t));
+  shape.frame.MarkField(shape.seat_count, sizeof(uint8_t));
+  shape.frame.MarkField(shape.queue_state, sizeof(uint8_t));
+  return shape;
+}
+
+const ReplyShape& TheReplyShape() {
+  static const ReplyShape shape = BuildReplyShape();
   return shape;
 }
 
@@ -179,7 +213,7 @@ bool AppendTemplatedCommandRequest(uint64_t id, const Command& command,
 }
 
 void AppendTemplatedCommandResponse(uint64_t id, const Reply& reply, std::vector<uint8_t>* out) {
-  static const ReplyShape shape = BuildReplyShape();
+  const ReplyShape& shape = TheReplyShape();
   const size_t at = shape.frame.AppendTo(out);
   WireTemplate::Store<uint64_t>(out, at, shape.id, id);
   WireTemplate::Store<uint16_t>(out, at, shape.code, static_cast<uint16_t>(reply.code));
@@ -195,6 +229,17 @@ void AppendTemplatedCommandResponse(uint64_t id, const Reply& reply, std::vector
   WireTemplate::Store<uint64_t>(out, at, shape.position, reply.position);
   WireTemplate::Store<int64_t>(out, at, shape.eta_ms, reply.eta_ms);
   WireTemplate::Store<int64_t>(out, at, shape.active_deadline_ms, reply.active_deadline_ms);
+}
+
+bool IsTemplatedCommandRequest(std::span<const uint8_t> payload) {
+  for (const RequestShape* shape : Shapes().all) {
+    if (shape->frame.Matches(payload)) return true;
+  }
+  return false;
+}
+
+bool IsTemplatedCommandResponse(std::span<const uint8_t> payload) {
+  return TheReplyShape().frame.Matches(payload);
 }
 
 }  // namespace encore::net::internal

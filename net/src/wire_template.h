@@ -18,6 +18,7 @@
 #include <bit>
 #include <cstdint>
 #include <cstring>
+#include <span>
 #include <type_traits>
 #include <vector>
 
@@ -38,8 +39,9 @@ class WireTemplate {
   static constexpr Offset kAbsent = 0;
 
   WireTemplate() = default;
-  // `frame`: one whole frame (header and payload).
-  explicit WireTemplate(std::vector<uint8_t> frame) : frame_(std::move(frame)) {}
+  // `frame`: one whole frame (header and payload), its payload a whole
+  // number of 8-byte words (flatbuffers pads a buffer with 8-byte scalars so).
+  explicit WireTemplate(std::vector<uint8_t> frame);
 
   const uint8_t* payload() const { return frame_.data() + kFrameHeaderBytes; }
   size_t frame_bytes() const { return frame_.size(); }
@@ -50,6 +52,16 @@ class WireTemplate {
   Offset FieldOffset(const void* table, uint16_t field) const;
   // The frame offset of `address`, a pointer into payload().
   Offset OffsetOf(const void* address) const;
+
+  // Says that the `bytes` at `offset` hold a field's value: they may differ
+  // from message to message, every other byte is the shape's.
+  void MarkField(Offset offset, uint32_t bytes);
+  // True when `payload` is this shape with any field values: its size and
+  // every byte outside the marked fields are the template's. Such a buffer
+  // passes the flatbuffers Verifier, which checks offsets, sizes and union
+  // types but no scalar's value, exactly as the template does; so a match
+  // needs no Verifier pass.
+  bool Matches(std::span<const uint8_t> payload) const;
 
   // Appends a copy of the frame to `out`; returns where it starts, for Store.
   size_t AppendTo(std::vector<uint8_t>* out) const {
@@ -69,6 +81,10 @@ class WireTemplate {
 
  private:
   std::vector<uint8_t> frame_;
+  // The payload as 8-byte words, and per word the bits of its shape's bytes
+  // (0x00 over a field's bytes, 0xff elsewhere).
+  std::vector<uint64_t> words_;
+  std::vector<uint64_t> shape_mask_;
 };
 
 // protocol.cc: the builder's frames with every field present, which the
@@ -82,6 +98,10 @@ void BuildCommandResponseFrame(uint64_t id, const Reply& reply, std::vector<uint
 // and nothing is appended. Every command reply has one shape.
 bool AppendTemplatedCommandRequest(uint64_t id, const Command& command, std::vector<uint8_t>* out);
 void AppendTemplatedCommandResponse(uint64_t id, const Reply& reply, std::vector<uint8_t>* out);
+// True when a payload is one of those templates' shapes (WireTemplate::Matches):
+// it needs no Verifier pass before it is read.
+bool IsTemplatedCommandRequest(std::span<const uint8_t> payload);
+bool IsTemplatedCommandResponse(std::span<const uint8_t> payload);
 
 }  // namespace encore::net::internal
 

@@ -2,7 +2,9 @@
 // flatbuffers builder writes with every field present, for random values of
 // every field, every fixed-shape request and the command reply; they decode
 // to what was encoded; a frame appended after other bytes patches only its
-// own; a request with no fixed shape is left to the builder.
+// own; a request with no fixed shape is left to the builder. A payload taken
+// for a template's shape (so read without the Verifier) is one the Verifier
+// accepts and differs from the template only in field values.
 #include "wire_template.h"
 
 #include <cstring>
@@ -11,6 +13,7 @@
 
 #include "encore/commands.h"
 #include "encore/net/protocol.h"
+#include "encore_generated.h"
 #include "gtest/gtest.h"
 #include "support/seed.h"
 
@@ -195,6 +198,98 @@ TEST(WireTemplateTest, RequestsWithoutAFixedShapeAreLeftToTheBuilder) {
     EXPECT_FALSE(net::internal::AppendTemplatedCommandRequest(1, command, &frame));
     EXPECT_EQ(frame, (std::vector<uint8_t>{7, 7}));
   }
+}
+
+// `frame` with 1 to 3 bytes of its payload set to random values.
+std::vector<uint8_t> Mutated(Random& random, std::vector<uint8_t> frame) {
+  const uint32_t changes = 1 + random.Below(3);
+  for (uint32_t i = 0; i < changes; ++i) {
+    const uint32_t at =
+        net::kFrameHeaderBytes + random.Below(static_cast<uint32_t>(frame.size()) - 4);
+    frame[at] = random.Value<uint8_t>();
+  }
+  return frame;
+}
+
+bool RequestVerifies(std::span<const uint8_t> payload) {
+  flatbuffers::Verifier verifier(payload.data(), payload.size());
+  return wire::VerifyRequestBuffer(verifier);
+}
+
+bool ResponseVerifies(std::span<const uint8_t> payload) {
+  flatbuffers::Verifier verifier(payload.data(), payload.size());
+  return verifier.VerifyBuffer<wire::Response>(nullptr);
+}
+
+TEST(WireTemplateTest, TemplatedFramesAreRecognized) {
+  Random random(SeedFromEnvOrRandom("ENCORE_WIRE_TEMPLATE_SEED"));
+  for (int round = 0; round < kRounds; ++round) {
+    for (CommandType type : kFixedShapes) {
+      std::vector<uint8_t> frame;
+      net::AppendCommandRequest(random.Value<uint64_t>(), RandomCommand(random, type), &frame);
+      ASSERT_TRUE(net::internal::IsTemplatedCommandRequest(PayloadOf(frame)));
+      ASSERT_FALSE(net::internal::IsTemplatedCommandResponse(PayloadOf(frame)));
+    }
+    std::vector<uint8_t> frame;
+    net::AppendCommandResponse(random.Value<uint64_t>(), RandomReply(random), &frame);
+    ASSERT_TRUE(net::internal::IsTemplatedCommandResponse(PayloadOf(frame)));
+    ASSERT_FALSE(net::internal::IsTemplatedCommandRequest(PayloadOf(frame)));
+  }
+  // Other shapes go through the Verifier.
+  std::vector<uint8_t> error;
+  net::AppendErrorResponse(1, ResultCode::kMalformed, "bad frame", &error);
+  EXPECT_FALSE(net::internal::IsTemplatedCommandResponse(PayloadOf(error)));
+  std::vector<uint8_t> concert;
+  net::AppendCommandRequest(1, MakeCreateConcert(1, "A title", 1), &concert);
+  EXPECT_FALSE(net::internal::IsTemplatedCommandRequest(PayloadOf(concert)));
+}
+
+TEST(WireTemplateTest, ARecognizedMutantVerifiesAndDiffersOnlyInFieldValues) {
+  Random random(SeedFromEnvOrRandom("ENCORE_WIRE_TEMPLATE_SEED"));
+  int recognized = 0;
+  int refused = 0;
+  for (int round = 0; round < 20 * kRounds; ++round) {
+    const CommandType type = kFixedShapes[random.Below(8)];
+    std::vector<uint8_t> original;
+    net::AppendCommandRequest(random.Value<uint64_t>(), RandomCommand(random, type), &original);
+    const std::vector<uint8_t> request = Mutated(random, original);
+    if (net::internal::IsTemplatedCommandRequest(PayloadOf(request))) {
+      ++recognized;
+      ASSERT_TRUE(RequestVerifies(PayloadOf(request))) << "round " << round;
+      const net::DecodeResult decoded = net::DecodeRequest(PayloadOf(request));
+      ASSERT_EQ(decoded.code, ResultCode::kOk) << decoded.message;
+      std::vector<uint8_t> again;
+      net::AppendCommandRequest(decoded.request.id, decoded.request.command, &again);
+      ASSERT_EQ(again, request) << "round " << round;
+    } else {
+      ++refused;
+      // Read as before: what the Verifier refuses is MALFORMED.
+      if (!RequestVerifies(PayloadOf(request))) {
+        EXPECT_EQ(net::DecodeRequest(PayloadOf(request)).code, ResultCode::kMalformed);
+      }
+    }
+
+    std::vector<uint8_t> reply_frame;
+    net::AppendCommandResponse(random.Value<uint64_t>(), RandomReply(random), &reply_frame);
+    const std::vector<uint8_t> response = Mutated(random, reply_frame);
+    if (net::internal::IsTemplatedCommandResponse(PayloadOf(response))) {
+      ASSERT_TRUE(ResponseVerifies(PayloadOf(response))) << "round " << round;
+      const absl::StatusOr<net::DecodedResponse> decoded =
+          net::DecodeResponse(PayloadOf(response));
+      ASSERT_TRUE(decoded.ok()) << decoded.status();
+      Reply reply = decoded->reply;
+      reply.code = decoded->code;
+      std::vector<uint8_t> again;
+      net::AppendCommandResponse(decoded->id, reply, &again);
+      ASSERT_EQ(again, response) << "round " << round;
+    } else {
+      EXPECT_EQ(net::DecodeResponse(PayloadOf(response)).ok(),
+                ResponseVerifies(PayloadOf(response)));
+    }
+  }
+  // Both kinds of mutant were made: field bytes and shape bytes.
+  EXPECT_GT(recognized, 0);
+  EXPECT_GT(refused, 0);
 }
 
 }  // namespace
