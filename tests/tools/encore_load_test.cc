@@ -41,6 +41,28 @@ LoadOptions FlashSaleOptions(const InProcessServer& server) {
   return options;
 }
 
+// The hold-only cursor walks requests in order without dividing; it must
+// give request k the target of the closed formula, across schedule ends, for
+// seat counts even and odd (an odd count can need a stride past n).
+TEST(EncoreLoadTest, HoldOnlyCursorWalksTheFormulasTargets) {
+  for (const uint32_t seats : {1u, 2u, 7u, 64u, 101u, 1000u}) {
+    for (const uint32_t schedules : {1u, 3u}) {
+      for (const uint64_t seed : {1ull, 42ull, 977ull}) {
+        const SeatPlan plan{schedules, seats};
+        const uint32_t users = HoldOnlyUsers(plan, 4);
+        HoldOnlyCursor cursor(plan, users, seed);
+        for (uint64_t k = 0; k < 3ull * seats * schedules + 5; ++k) {
+          const HoldOnlyCursor::Target walked = cursor.Next();
+          const HoldOnlyCursor::Target formula = cursor.TargetOf(k);
+          ASSERT_EQ(walked.schedule, formula.schedule) << seats << " seats, k " << k;
+          ASSERT_EQ(walked.user, formula.user) << seats << " seats, k " << k;
+          ASSERT_EQ(walked.seat, formula.seat) << seats << " seats, k " << k;
+        }
+      }
+    }
+  }
+}
+
 TEST(EncoreLoadTest, FlashSaleSellsOutAndTheServerAgrees) {
   InProcessServer server;
   const LoadOptions options = FlashSaleOptions(server);

@@ -96,55 +96,86 @@ inline absl::Status SetUpHoldOnly(std::vector<std::unique_ptr<Lane>>& lanes,
   return absl::OkStatus();
 }
 
+// Request k's schedule, seat and user (see the top of this file), walked in
+// order with no division: the workload's per-request cost is the tool's CPU
+// taken from a server on the same machine.
+class HoldOnlyCursor {
+ public:
+  struct Target {
+    uint32_t schedule = 0;  // Index in the lane's schedules.
+    uint32_t user = 0;      // Index in the lane's users.
+    SeatIndex seat = 0;
+  };
+
+  HoldOnlyCursor(const SeatPlan& plan, uint32_t users, uint64_t seed)
+      : plan_(plan), users_(users), order_(plan.seats_per_schedule, seed) {
+    at_.seat = order_(0);
+  }
+
+  // Request k's target, by the formula (for tests).
+  Target TargetOf(uint64_t k) const {
+    const uint64_t in_schedule = k % plan_.seats_per_schedule;
+    return Target{static_cast<uint32_t>(k / plan_.seats_per_schedule % plan_.schedules),
+                  static_cast<uint32_t>(in_schedule % users_), order_(in_schedule)};
+  }
+
+  // The next request's target; the first call gives request 0's.
+  Target Next() {
+    const Target target = at_;
+    if (++in_schedule_ == plan_.seats_per_schedule) {
+      in_schedule_ = 0;
+      at_.user = 0;
+      at_.seat = order_(0);
+      if (++at_.schedule == plan_.schedules) at_.schedule = 0;
+    } else {
+      if (++at_.user == users_) at_.user = 0;
+      at_.seat = order_.After(at_.seat);
+    }
+    return target;
+  }
+
+ private:
+  const SeatPlan plan_;
+  const uint32_t users_;
+  const SeatPermutation order_;
+  Target at_;                  // The next request's.
+  uint32_t in_schedule_ = 0;  // Its place in its schedule's walk.
+};
+
 class HoldOnlyWorkload final : public Workload {
  public:
   HoldOnlyWorkload(Lane* lane, const HoldOnlyLane* setup, uint32_t slots, uint64_t seed)
       : lane_(*lane),
         setup_(*setup),
-        order_(setup->plan.seats_per_schedule, seed),
-        slot_request_(slots) {}
+        cursor_(setup->plan, setup->users, seed),
+        slot_target_(slots) {}
 
   Command Next(uint32_t slot, Op* op) override {
-    const uint64_t k = next_++;
-    slot_request_[slot] = k;
-    const Target target = TargetOf(k);
+    const RequestKey key = kTimedKeyBase + next_++;
+    const HoldOnlyCursor::Target target = cursor_.Next();
+    slot_target_[slot] = target;
     *op = Op::kHold;
-    return MakeHoldSeats(target.schedule, target.user, *target.token,
-                         std::span<const SeatIndex>(&target.seat, 1), kTimedKeyBase + k);
+    return MakeHoldSeats(setup_.schedules[target.schedule], setup_.UserAt(target.user, lane_.run_id),
+                         setup_.tokens[uint64_t{target.schedule} * setup_.users + target.user],
+                         std::span<const SeatIndex>(&target.seat, 1), key);
   }
 
   void OnReply(uint32_t slot, Op, RequestKey key, const ReplyFields& r) override {
-    const Target target = TargetOf(slot_request_[slot]);
-    if (Classify(r.code) == Outcome::kError) MarkUncertain(lane_, target.user);
+    const HoldOnlyCursor::Target& target = slot_target_[slot];
+    const UserId user = setup_.UserAt(target.user, lane_.run_id);
+    if (Classify(r.code) == Outcome::kError) MarkUncertain(lane_, user);
     if (r.code == ResultCode::kOk && lane_.ack_log != nullptr) {
-      lane_.ack_log->Hold(lane_.run_id, target.schedule, target.user, key, r.hold,
+      lane_.ack_log->Hold(lane_.run_id, setup_.schedules[target.schedule], user, key, r.hold,
                           std::span<const SeatIndex>(&target.seat, 1));
     }
   }
 
  private:
-  struct Target {
-    ScheduleId schedule = 0;
-    UserId user = 0;
-    const QueueToken* token = nullptr;
-    SeatIndex seat = 0;
-  };
-
-  // Request k's schedule, seat and user.
-  Target TargetOf(uint64_t k) const {
-    const uint64_t seats = setup_.plan.seats_per_schedule;
-    const uint64_t in_schedule = k % seats;
-    const uint32_t schedule = static_cast<uint32_t>(k / seats % setup_.plan.schedules);
-    const uint32_t user = static_cast<uint32_t>(in_schedule % setup_.users);
-    return Target{setup_.schedules[schedule], setup_.UserAt(user, lane_.run_id),
-                  &setup_.tokens[uint64_t{schedule} * setup_.users + user], order_(in_schedule)};
-  }
-
   Lane& lane_;
   const HoldOnlyLane& setup_;
-  const SeatPermutation order_;
-  uint64_t next_ = 0;                   // The next request's k.
-  std::vector<uint64_t> slot_request_;  // The k of each slot's request in flight.
+  HoldOnlyCursor cursor_;
+  uint64_t next_ = 0;  // The next request's k.
+  std::vector<HoldOnlyCursor::Target> slot_target_;  // Of each slot's request in flight.
 };
 
 }  // namespace encore::load

@@ -52,16 +52,23 @@ class SeatPermutation {
     offset_ = SplitMix(seed) % n_;
     stride_ = SplitMix(seed ^ 0x5eed) % n_ | 1;
     while (std::gcd(stride_, n_) != 1) ++stride_;
+    step_ = stride_ % n_;
   }
   // The i-th seat; i may be any number (taken mod n).
   SeatIndex operator()(uint64_t i) const {
     return static_cast<SeatIndex>((offset_ + (i % n_) * stride_) % n_);
+  }
+  // The (i + 1)-th seat from the i-th, with no division.
+  SeatIndex After(SeatIndex seat) const {
+    const uint64_t next = seat + step_;
+    return static_cast<SeatIndex>(next >= n_ ? next - n_ : next);
   }
 
  private:
   uint64_t n_;
   uint64_t offset_ = 0;
   uint64_t stride_ = 1;
+  uint64_t step_ = stride_ % n_;  // stride_ may reach n_ + 1 (the gcd loop).
 };
 
 }  // namespace encore::load
