@@ -148,16 +148,22 @@ class HoldOnlyWorkload final : public Workload {
       : lane_(*lane),
         setup_(*setup),
         cursor_(setup->plan, setup->users, seed),
-        slot_target_(slots) {}
+        slot_target_(slots) {
+    const SeatIndex seat = 0;
+    command_ = MakeHoldSeats(0, 0, QueueToken{}, std::span<const SeatIndex>(&seat, 1), 0);
+  }
 
-  Command Next(uint32_t slot, Op* op) override {
-    const RequestKey key = kTimedKeyBase + next_++;
+  // A one-seat HOLD_SEATS whose target and key change from request to request.
+  const Command& Next(uint32_t slot, Op* op) override {
     const HoldOnlyCursor::Target target = cursor_.Next();
     slot_target_[slot] = target;
     *op = Op::kHold;
-    return MakeHoldSeats(setup_.schedules[target.schedule], setup_.UserAt(target.user, lane_.run_id),
-                         setup_.tokens[uint64_t{target.schedule} * setup_.users + target.user],
-                         std::span<const SeatIndex>(&target.seat, 1), key);
+    command_.schedule = setup_.schedules[target.schedule];
+    command_.user = setup_.UserAt(target.user, lane_.run_id);
+    command_.token = setup_.tokens[uint64_t{target.schedule} * setup_.users + target.user];
+    command_.seats[0] = target.seat;
+    command_.request_key = kTimedKeyBase + next_++;
+    return command_;
   }
 
   void OnReply(uint32_t slot, Op, RequestKey key, const ReplyFields& r) override {
@@ -174,6 +180,7 @@ class HoldOnlyWorkload final : public Workload {
   Lane& lane_;
   const HoldOnlyLane& setup_;
   HoldOnlyCursor cursor_;
+  Command command_;
   uint64_t next_ = 0;  // The next request's k.
   std::vector<HoldOnlyCursor::Target> slot_target_;  // Of each slot's request in flight.
 };

@@ -42,7 +42,10 @@ class MixWorkload final : public Workload {
     for (Shopper& shopper : shoppers_) shopper.user = UserIdOf(lane_.run_id, next_user_index_++);
   }
 
-  Command Next(uint32_t slot, Op* op) override { return Choose(shoppers_[slot], op); }
+  const Command& Next(uint32_t slot, Op* op) override {
+    command_ = Choose(shoppers_[slot], op);
+    return command_;
+  }
 
   void OnReply(uint32_t slot, Op op, RequestKey key, const ReplyFields& r) override {
     Shopper& s = shoppers_[slot];
@@ -168,6 +171,7 @@ class MixWorkload final : public Workload {
   std::vector<SeatIndex> free_seats_;  // Released seats, to hold again.
   SeatIndex next_seat_ = 0;            // Seats from here on were never held.
   RequestKey key_ = 0;
+  Command command_;  // The last one chosen (Next's result).
 };
 
 }  // namespace encore::load

@@ -164,16 +164,20 @@ class PayOnlyWorkload final : public Workload {
         paid_(setup->payments, 0),
         seats_paid_(setup->plan.schedules, 0) {}
 
-  Command Next(uint32_t slot, Op* op) override {
+  // A PAY whose user, schedule, token and hold change from request to request.
+  const Command& Next(uint32_t slot, Op* op) override {
     if (next_ >= setup_.payments) {
       *op = Op::kCount;
-      return Command{};
+      return command_;
     }
     const uint64_t i = next_++;
     slot_user_[slot] = i;
     *op = Op::kPay;
-    return MakePay(setup_.ScheduleOf(i), setup_.UserAt(i, lane_.run_id), setup_.tokens[i],
-                   setup_.holds[i], kPayOnlyPayKey);
+    command_.schedule = setup_.ScheduleOf(i);
+    command_.user = setup_.UserAt(i, lane_.run_id);
+    command_.token = setup_.tokens[i];
+    command_.hold = setup_.holds[i];
+    return command_;
   }
 
   void OnReply(uint32_t slot, Op, RequestKey key, const ReplyFields& r) override {
@@ -205,6 +209,7 @@ class PayOnlyWorkload final : public Workload {
  private:
   Lane& lane_;
   const PayOnlyLane& setup_;
+  Command command_ = MakePay(0, 0, QueueToken{}, 0, kPayOnlyPayKey);
   uint64_t next_ = 0;                 // The next user to pay.
   std::vector<uint64_t> slot_user_;   // The user of each slot's payment in flight.
   std::vector<Points> paid_;          // By user: what their payment took.
