@@ -183,6 +183,9 @@ class IoThread {
   std::vector<Pending> pending_;
   std::vector<uint32_t> free_pending_;
   uint64_t pending_count_ = 0;
+  // Frames of the read being processed, added to the server's request count
+  // once it is done (ProcessFrames).
+  uint64_t frames_uncounted_ = 0;
   uint64_t reads_in_flight_ = 0;
   uint64_t writes_in_flight_ = 0;
   std::vector<ConnectionPtr> dirty_;

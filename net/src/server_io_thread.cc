@@ -257,20 +257,31 @@ void IoThread::Service(const ConnectionPtr& connection) {
 }
 
 void IoThread::ProcessFrames(Connection& connection) {
-  while (MayTakeRequests(connection)) {
+  // The frames of one read go to the engine as one batch (Producer::BeginBatch),
+  // and are counted once: no locked instruction per request.
+  producer_->BeginBatch();
+  bool more = true;
+  while (more && MayTakeRequests(connection)) {
     std::span<const uint8_t> payload;
     switch (connection.reader.NextFrame(&payload)) {
       case FrameReader::Next::kNeedMore:
-        return;
+        more = false;
+        break;
       case FrameReader::Next::kTooLarge:
-        return Fail(connection, 0, ResultCode::kMalformed,
-                    "a frame is longer than the limit of " +
-                        std::to_string(server_->options().frame_bytes_max) + " bytes");
+        Fail(connection, 0, ResultCode::kMalformed,
+             "a frame is longer than the limit of " +
+                 std::to_string(server_->options().frame_bytes_max) + " bytes");
+        more = false;
+        break;
       case FrameReader::Next::kFrame:
+        ++frames_uncounted_;
         HandleFrame(connection, payload);
         break;
     }
   }
+  producer_->EndBatch();
+  server_->counters().requests.fetch_add(frames_uncounted_, std::memory_order_relaxed);
+  frames_uncounted_ = 0;
 }
 
 void IoThread::Fail(Connection& connection, uint64_t id, ResultCode code,
@@ -281,7 +292,6 @@ void IoThread::Fail(Connection& connection, uint64_t id, ResultCode code,
 }
 
 void IoThread::HandleFrame(Connection& connection, std::span<const uint8_t> payload) {
-  server_->counters().requests.fetch_add(1, std::memory_order_relaxed);
   const DecodeResult decoded = DecodeRequest(payload);
   // A request that went to the engine or the read pool is timed when its
   // reply comes back; one answered here is timed now.
@@ -355,7 +365,7 @@ void IoThread::HandleRequest(Connection& connection, const DecodedRequest& reque
       Engine& engine = *server_->engine();
       StatsInfo stats;
       stats.connections = static_cast<uint32_t>(server_->counters().connections_open.load());
-      stats.requests = server_->counters().requests.load();
+      stats.requests = server_->counters().requests.load() + frames_uncounted_;
       for (uint32_t shard = 0; shard < engine.shard_count(); ++shard) {
         const ShardStats figures = engine.shard_stats(shard);
         stats.shards.push_back(

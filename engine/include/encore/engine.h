@@ -159,6 +159,18 @@ class Producer {
   // engine is closing.
   ResultCode Submit(const Command& command, uint64_t tag);
 
+  // Between BeginBatch() and EndBatch(), Submit() leaves waking the shards to
+  // EndBatch(), which wakes each shard that got a command once: a producer
+  // that queues many commands at once (the server: every frame of one socket
+  // read) then runs no locked instruction per command. Each one drained the
+  // CPU's store buffer, so the ring slot just written had to reach the cache
+  // before the next command could be queued. A shard that is busy, or
+  // spinning, takes the commands as they come anyway; a sleeping one wakes at
+  // EndBatch(). REQUIRES: no nesting, and EndBatch() before this producer
+  // waits (Wait, Call).
+  void BeginBatch();
+  void EndBatch();
+
   // Takes the completions ready now, at most out.size(); returns how many.
   size_t Poll(std::span<Completion> out);
   // Like Poll, but first waits up to `timeout` for at least one. With

@@ -28,6 +28,7 @@
 #include "boost/lockfree/spsc_queue.hpp"
 #include "encore/engine.h"
 #include "encore/snapshot_buffer.h"
+#include "internal/check.h"
 #include "runtime/wakeup.h"
 
 namespace encore::internal {
@@ -77,6 +78,9 @@ class ProducerState {
   ProducerState(EngineState* engine, uint32_t index);
 
   ResultCode Submit(const Command& command, uint64_t tag);
+  void BeginBatch();
+  void EndBatch();
+  void CheckNotBatching() const { ENCORE_CHECK(!batching_); }
   size_t Poll(std::span<Completion> out);
   size_t Wait(std::span<Completion> out, std::chrono::milliseconds timeout);
   Reply Call(const Command& command);
@@ -103,7 +107,13 @@ class ProducerState {
   // Pushes `command` (head, and whole if it needs it) to `shard`; false if
   // the shard has ring_capacity commands in flight.
   bool Push(uint32_t shard, const Command& command, uint64_t tag, bool silent);
+  // Wakes the shards whose wake-up a batch left for later.
+  void WakeDeferred();
+  // Completions popped from the shards' rings (not the stash), at most
+  // out.size(); a broadcast's copies are counted, not handed out.
+  size_t TakeFromRings(std::span<Completion> out);
   bool AnyCompletion();
+  bool AnyInRings() const;
 
   EngineState* engine_;
   uint32_t index_;
@@ -113,7 +123,12 @@ class ProducerState {
   std::vector<std::unique_ptr<Ring<CompletionSlot>>> from_shard_;
   std::vector<uint32_t> in_flight_to_shard_;
   uint64_t in_flight_ = 0;
+  // Written by the producer's thread only (a load and a store: no locked
+  // instruction), read by the engine.
   std::atomic<uint64_t> submitted_{0};
+  bool batching_ = false;     // Between BeginBatch and EndBatch.
+  uint64_t wake_deferred_ = 0;  // Bit s: shard s got a command since the last wake-up.
+  static_assert(kShardsMax <= 64, "one bit per shard");
   // Completions taken from the rings while waiting for room (kBlock).
   std::deque<Completion> stash_;
   // CREATE_CONCERTs in flight, in submission order: one is answered only

@@ -38,29 +38,67 @@ bool ProducerState::Push(uint32_t shard, const Command& command, uint64_t tag, b
   ENCORE_CHECK(pushed);
   ++in_flight_to_shard_[shard];
   ++in_flight_;
-  submitted_.fetch_add(1, std::memory_order_release);
-  engine_->shard(shard).wakeup().Notify();
+  submitted_.store(submitted_.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+  if (batching_) {
+    wake_deferred_ |= uint64_t{1} << shard;
+  } else {
+    engine_->shard(shard).wakeup().Notify();
+  }
   return true;
 }
 
+void ProducerState::WakeDeferred() {
+  for (uint64_t bits = wake_deferred_; bits != 0; bits &= bits - 1) {
+    engine_->shard(static_cast<uint32_t>(__builtin_ctzll(bits))).wakeup().Notify();
+  }
+  wake_deferred_ = 0;
+}
+
+void ProducerState::BeginBatch() {
+  ENCORE_CHECK(!batching_);
+  // Counted once for the whole batch: Close() waits for it to end.
+  engine_->submits_under_way().fetch_add(1, std::memory_order_acq_rel);
+  batching_ = true;
+}
+
+void ProducerState::EndBatch() {
+  ENCORE_CHECK(batching_);
+  batching_ = false;
+  WakeDeferred();
+  engine_->submits_under_way().fetch_sub(1, std::memory_order_acq_rel);
+}
+
 bool ProducerState::WaitForRoom(uint32_t shard) {
+  // The shards must be awake to make room.
+  WakeDeferred();
   while (in_flight_to_shard_[shard] >= engine_->options().ring_capacity) {
     if (engine_->closing()) return false;
-    // Completions free room; keep them for the caller's next Poll.
+    // Completions free room; keep them for the caller's next Poll. Taken
+    // from the rings themselves: Poll hands out the stash first, so once 64
+    // were stashed it never reached the rings again, and a batch larger than
+    // the ring waited for ever.
     Completion completions[64];
-    const size_t taken = Wait(completions, std::chrono::milliseconds(10));
-    stash_.insert(stash_.end(), completions, completions + taken);
+    const size_t taken = TakeFromRings(completions);
+    if (taken > 0) {
+      stash_.insert(stash_.end(), completions, completions + taken);
+      continue;
+    }
+    wakeup_.Sleep(std::chrono::milliseconds(10), [this] { return AnyInRings(); });
   }
   return true;
 }
 
 ResultCode ProducerState::Submit(const Command& command, uint64_t tag) {
-  // Counted so Close() waits for a Submit that already passed the check.
-  engine_->submits_under_way().fetch_add(1, std::memory_order_acq_rel);
+  // Counted so Close() waits for a Submit that already passed the check (a
+  // batch is counted once, by BeginBatch).
   struct Done {
     EngineState* engine;
-    ~Done() { engine->submits_under_way().fetch_sub(1, std::memory_order_acq_rel); }
-  } done{engine_};
+    bool counted;
+    ~Done() {
+      if (counted) engine->submits_under_way().fetch_sub(1, std::memory_order_acq_rel);
+    }
+  } done{engine_, !batching_};
+  if (done.counted) engine_->submits_under_way().fetch_add(1, std::memory_order_acq_rel);
   if (engine_->closing() || engine_->failed()) return ResultCode::kUnavailable;
   const uint32_t shards = engine_->shard_count();
   const bool block = engine_->options().full_ring == FullRingPolicy::kBlock;
@@ -93,6 +131,22 @@ size_t ProducerState::Poll(std::span<Completion> out) {
     out[taken++] = stash_.front();
     stash_.pop_front();
   }
+  taken += TakeFromRings(out.subspan(taken));
+  // Broadcasts whose copies are all in, in order.
+  while (taken < out.size() && !broadcasts_.empty() && broadcasts_.front().copies_left == 0) {
+    Completion& completion = broadcasts_.front().completion;
+    if (broadcasts_.front().unavailable) {
+      completion.reply = MakeReply(CommandType::kCreateConcert, ResultCode::kUnavailable);
+    }
+    out[taken++] = completion;
+    broadcasts_.pop_front();
+    ++broadcasts_answered_;
+  }
+  return taken;
+}
+
+size_t ProducerState::TakeFromRings(std::span<Completion> out) {
+  size_t taken = 0;
   for (uint32_t shard = 0; shard < from_shard_.size() && taken < out.size(); ++shard) {
     CompletionSlot slot;
     while (taken < out.size() && from_shard_[shard]->pop(slot)) {
@@ -104,16 +158,6 @@ size_t ProducerState::Poll(std::span<Completion> out) {
         out[taken++] = slot.completion;
       }
     }
-  }
-  // Broadcasts whose copies are all in, in order.
-  while (taken < out.size() && !broadcasts_.empty() && broadcasts_.front().copies_left == 0) {
-    Completion& completion = broadcasts_.front().completion;
-    if (broadcasts_.front().unavailable) {
-      completion.reply = MakeReply(CommandType::kCreateConcert, ResultCode::kUnavailable);
-    }
-    out[taken++] = completion;
-    broadcasts_.pop_front();
-    ++broadcasts_answered_;
   }
   return taken;
 }
@@ -131,6 +175,10 @@ void ProducerState::TakeBroadcast(uint32_t shard, const CompletionSlot& slot) {
 bool ProducerState::AnyCompletion() {
   if (!stash_.empty()) return true;
   if (!broadcasts_.empty() && broadcasts_.front().copies_left == 0) return true;
+  return AnyInRings();
+}
+
+bool ProducerState::AnyInRings() const {
   for (const auto& ring : from_shard_) {
     if (ring->read_available() > 0) return true;
   }
@@ -182,11 +230,17 @@ Producer::~Producer() = default;
 ResultCode Producer::Submit(const Command& command, uint64_t tag) {
   return state_->Submit(command, tag);
 }
+void Producer::BeginBatch() { state_->BeginBatch(); }
+void Producer::EndBatch() { state_->EndBatch(); }
 size_t Producer::Poll(std::span<Completion> out) { return state_->Poll(out); }
 size_t Producer::Wait(std::span<Completion> out, std::chrono::milliseconds timeout) {
+  state_->CheckNotBatching();
   return state_->Wait(out, timeout);
 }
-Reply Producer::Call(const Command& command) { return state_->Call(command); }
+Reply Producer::Call(const Command& command) {
+  state_->CheckNotBatching();
+  return state_->Call(command);
+}
 uint64_t Producer::in_flight() const { return state_->in_flight(); }
 void Producer::SetCompletionCallback(std::function<void()> callback) {
   state_->SetCompletionCallback(std::move(callback));

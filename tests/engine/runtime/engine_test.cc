@@ -1,6 +1,7 @@
 // The sharded runtime: options, equivalence with the single-threaded core on
 // 1, 2 and 4 shards, concurrent cross-shard payments, a pinned hold that does
-// not expire under its in-flight debit, backpressure, and clean close.
+// not expire under its in-flight debit, backpressure, batched submission, and
+// clean close.
 #include "encore/engine.h"
 
 #include <atomic>
@@ -508,6 +509,59 @@ TEST(EngineTest, CloseAnswersEverythingInFlightThenRefuses) {
     engine->Inspect(shard, [&](const Core& core) { total += core.Stats().balances_total; });
   }
   EXPECT_EQ(total, 10 * kCommands);
+}
+
+// Sleeping shards (no spins) get a batch's commands at EndBatch; a batch
+// larger than the ring (kBlock) wakes them to make room instead of waiting
+// on itself; every command is applied once.
+TEST(EngineTest, ABatchOfSubmitsReachesSleepingShards) {
+  EngineOptions options;
+  options.shards = 4;
+  options.ring_capacity = 16;
+  options.batch_max = 16;
+  options.idle_spins = 1;
+  options.full_ring = FullRingPolicy::kBlock;
+  auto engine = OpenEngine(options);
+  auto producer = NewProducer(*engine);
+  constexpr uint32_t kCommands = 400;  // Over 16 in flight per shard.
+  std::vector<Completion> completions;
+  for (int round = 0; round < 3; ++round) {
+    producer->BeginBatch();
+    for (uint32_t i = 0; i < kCommands; ++i) {
+      const uint32_t n = round * kCommands + i;
+      ASSERT_EQ(producer->Submit(ChargeCommand(1 + n % 13, 10, 1 + n), n), ResultCode::kOk);
+    }
+    producer->EndBatch();
+    std::vector<Completion> taken(kCommands);
+    size_t received = 0;
+    for (int i = 0; i < 1000 && received + completions.size() < (round + 1) * kCommands; ++i) {
+      received += producer->Wait(std::span<Completion>(taken.data() + received,
+                                                       taken.size() - received),
+                                 std::chrono::milliseconds(100));
+    }
+    completions.insert(completions.end(), taken.begin(), taken.begin() + received);
+  }
+  ASSERT_EQ(completions.size(), 3 * kCommands);
+  for (const Completion& completion : completions) EXPECT_TRUE(completion.reply.ok());
+  Points total = 0;
+  for (uint32_t shard = 0; shard < 4; ++shard) {
+    engine->Inspect(shard, [&](const Core& core) { total += core.Stats().balances_total; });
+  }
+  EXPECT_EQ(total, 10 * 3 * kCommands);
+}
+
+TEST(EngineDeathTest, WaitingInsideABatchIsAProgrammerError) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");  // The engine has threads.
+  EngineOptions options;
+  auto engine = OpenEngine(options);
+  auto producer = NewProducer(*engine);
+  producer->BeginBatch();
+  Completion completion;
+  EXPECT_DEATH(producer->Wait(std::span<Completion>(&completion, 1), std::chrono::milliseconds(1)),
+               "batching");
+  EXPECT_DEATH(producer->Call(BalanceCommand(1)), "batching");
+  EXPECT_DEATH(producer->BeginBatch(), "batching");
+  producer->EndBatch();
 }
 
 }  // namespace
