@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <array>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <type_traits>
 #include <vector>
 
@@ -20,6 +22,18 @@ namespace w = ::encore::wire;
 using Offset = WireTemplate::Offset;
 
 static_assert(sizeof(w::QueueToken) == 2 * sizeof(uint64_t), "locator, then mac");
+
+// A template is a buffer the Verifier accepts, so that one of its shape
+// (WireTemplate::Matches) may skip the Verifier. The builder only writes
+// such buffers: failing here is a programmer error.
+template <typename Root>
+void CheckVerifies(const WireTemplate& frame) {
+  fb::Verifier verifier(frame.payload(), frame.frame_bytes() - kFrameHeaderBytes);
+  if (!verifier.VerifyBuffer<Root>(nullptr)) {
+    std::fprintf(stderr, "wire_shapes: a template fails the Verifier\n");
+    std::abort();
+  }
+}
 
 // Where a request's fields lie; kAbsent for those its body does not have.
 struct RequestShape {
@@ -59,6 +73,7 @@ RequestShape MakeRequestShape(const Command& sample) {
   RequestShape shape;
   shape.frame = WireTemplate(std::move(bytes));
   const WireTemplate& frame = shape.frame;
+  CheckVerifies<w::Request>(frame);
   const w::Request* request = fb::GetRoot<w::Request>(frame.payload());
   shape.id = frame.FieldOffset(request, w::Request::VT_ID);
   shape.request_key = frame.FieldOffset(request, w::Request::VT_REQUEST_KEY);
@@ -156,6 +171,7 @@ ReplyShape BuildReplyShape() {
   ReplyShape shape;
   shape.frame = WireTemplate(std::move(bytes));
   const WireTemplate& frame = shape.frame;
+  CheckVerifies<w::Response>(frame);
   const w::Response* response = fb::GetRoot<w::Response>(frame.payload());
   shape.id = frame.FieldOffset(response, w::Response::VT_ID);
   shape.code = frame.FieldOffset(response, w::Response::VT_CODE);
