@@ -59,7 +59,8 @@ class Workload {
   // The next request of `slot` (its key in request_key), and in *op which
   // operation it is; *op = Op::kCount when the workload has nothing more to
   // send (on any slot). The command is the workload's own, valid until the
-  // next call: a single-operation workload patches the few fields that change
+  // next call (so under the lane's mutex: copy it to use it after unlocking):
+  // a single-operation workload patches the few fields that change
   // in one it keeps, since clearing a 392-byte Command per request was most of
   // the time hold-only spent choosing its requests (perf).
   virtual const Command& Next(uint32_t slot, Op* op) = 0;
@@ -95,7 +96,8 @@ class TimedLane final : public net::ReplyHandler {
       std::unique_lock<std::mutex> lock(lane_.mutex);
       if (Allowed(1, now) == 0) return;
       Op op = Op::kCount;
-      const Command& command = Prepare(slot, now, &op);
+      // A copy: the workload's command changes under the lock, released below.
+      const Command command = Prepare(slot, now, &op);
       if (op == Op::kCount) return;
       // Off the reader thread a send may wait for room, which only the reader
       // makes: no lock is held here.
@@ -124,7 +126,8 @@ class TimedLane final : public net::ReplyHandler {
       const uint32_t slot = idle_.front();
       if (Allowed(1, Clock::now()) == 0) return;
       Op op = Op::kCount;
-      const Command& command = Prepare(slot, due, &op);
+      // A copy: the workload's command changes under the lock, released below.
+      const Command command = Prepare(slot, due, &op);
       if (op == Op::kCount) return;
       idle_.pop_front();
       lock.unlock();
