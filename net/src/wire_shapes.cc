@@ -121,8 +121,8 @@ RequestShapes BuildRequestShapes() {
     sample.seat_count = static_cast<uint8_t>(count);
     shapes.hold_seats[count] = MakeRequestShape<w::HoldSeats>(sample);
   }
-  shapes.all = {&shapes.enter_queue, &shapes.queue_status, &shapes.leave_queue,
-                &shapes.release_hold, &shapes.pay,         &shapes.charge,
+  shapes.all = {&shapes.enter_queue,  &shapes.queue_status, &shapes.leave_queue,
+                &shapes.release_hold, &shapes.pay,          &shapes.charge,
                 &shapes.balance};
   for (const RequestShape& shape : shapes.hold_seats) shapes.all.push_back(&shape);
   return shapes;
@@ -207,8 +207,7 @@ const ReplyShape& TheReplyShape() {
 
 }  // namespace
 
-bool AppendTemplatedCommandRequest(uint64_t id, const Command& command,
-                                   std::vector<uint8_t>* out) {
+bool AppendTemplatedCommandRequest(uint64_t id, const Command& command, std::vector<uint8_t>* out) {
   const RequestShape* shape = ShapeOf(command);
   if (shape == nullptr) return false;
   const size_t at = shape->frame.AppendTo(out);
@@ -222,8 +221,7 @@ bool AppendTemplatedCommandRequest(uint64_t id, const Command& command,
   WireTemplate::Store<uint64_t>(out, at, shape->hold, command.hold);
   WireTemplate::Store<int64_t>(out, at, shape->amount, command.amount);
   for (uint32_t i = 0; i < shape->seat_count; ++i) {
-    WireTemplate::Store<uint32_t>(out, at, shape->seats + i * sizeof(uint32_t),
-                                  command.seats[i]);
+    WireTemplate::Store<uint32_t>(out, at, shape->seats + i * sizeof(uint32_t), command.seats[i]);
   }
   return true;
 }

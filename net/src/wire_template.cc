@@ -45,8 +45,8 @@ bool WireTemplate::Matches(std::span<const uint8_t> payload) const {
   if (payload.size() != words_.size() * sizeof(uint64_t)) return false;
   uint64_t differences = 0;
   for (size_t i = 0; i < words_.size(); ++i) {
-    differences |= (Load<uint64_t>(payload.data() + i * sizeof(uint64_t)) ^ words_[i]) &
-                   shape_mask_[i];
+    differences |=
+        (Load<uint64_t>(payload.data() + i * sizeof(uint64_t)) ^ words_[i]) & shape_mask_[i];
   }
   return differences == 0;
 }

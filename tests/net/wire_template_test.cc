@@ -274,8 +274,7 @@ TEST(WireTemplateTest, ARecognizedMutantVerifiesAndDiffersOnlyInFieldValues) {
     const std::vector<uint8_t> response = Mutated(random, reply_frame);
     if (net::internal::IsTemplatedCommandResponse(PayloadOf(response))) {
       ASSERT_TRUE(ResponseVerifies(PayloadOf(response))) << "round " << round;
-      const absl::StatusOr<net::DecodedResponse> decoded =
-          net::DecodeResponse(PayloadOf(response));
+      const absl::StatusOr<net::DecodedResponse> decoded = net::DecodeResponse(PayloadOf(response));
       ASSERT_TRUE(decoded.ok()) << decoded.status();
       Reply reply = decoded->reply;
       reply.code = decoded->code;

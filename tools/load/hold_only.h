@@ -138,7 +138,7 @@ class HoldOnlyCursor {
   const SeatPlan plan_;
   const uint32_t users_;
   const SeatPermutation order_;
-  Target at_;                  // The next request's.
+  Target at_;                 // The next request's.
   uint32_t in_schedule_ = 0;  // Its place in its schedule's walk.
 };
 
@@ -181,7 +181,7 @@ class HoldOnlyWorkload final : public Workload {
   const HoldOnlyLane& setup_;
   HoldOnlyCursor cursor_;
   Command command_;
-  uint64_t next_ = 0;  // The next request's k.
+  uint64_t next_ = 0;                                // The next request's k.
   std::vector<HoldOnlyCursor::Target> slot_target_;  // Of each slot's request in flight.
 };
 

@@ -126,7 +126,7 @@ class ProducerState {
   // Written by the producer's thread only (a load and a store: no locked
   // instruction), read by the engine.
   std::atomic<uint64_t> submitted_{0};
-  bool batching_ = false;     // Between BeginBatch and EndBatch.
+  bool batching_ = false;       // Between BeginBatch and EndBatch.
   uint64_t wake_deferred_ = 0;  // Bit s: shard s got a command since the last wake-up.
   static_assert(kShardsMax <= 64, "one bit per shard");
   // Completions taken from the rings while waiting for room (kBlock).

@@ -535,9 +535,9 @@ TEST(EngineTest, ABatchOfSubmitsReachesSleepingShards) {
     std::vector<Completion> taken(kCommands);
     size_t received = 0;
     for (int i = 0; i < 1000 && received + completions.size() < (round + 1) * kCommands; ++i) {
-      received += producer->Wait(std::span<Completion>(taken.data() + received,
-                                                       taken.size() - received),
-                                 std::chrono::milliseconds(100));
+      received +=
+          producer->Wait(std::span<Completion>(taken.data() + received, taken.size() - received),
+                         std::chrono::milliseconds(100));
     }
     completions.insert(completions.end(), taken.begin(), taken.begin() + received);
   }
