@@ -61,9 +61,23 @@ Command RandomCommand(Random& random, CommandType type) {
   return command;
 }
 
-std::span<const uint8_t> PayloadOf(const std::vector<uint8_t>& frame) {
-  return std::span<const uint8_t>(frame).subspan(net::kFrameHeaderBytes);
-}
+// A frame's payload in 8-byte-aligned memory, as FrameReader hands it out
+// (flatbuffers reads its scalars aligned); usable as a span for the length of
+// the expression it is made in.
+class PayloadOf {
+ public:
+  explicit PayloadOf(const std::vector<uint8_t>& frame)
+      : bytes_(frame.size() - net::kFrameHeaderBytes), words_((bytes_ + 7) / 8) {
+    std::memcpy(words_.data(), frame.data() + net::kFrameHeaderBytes, bytes_);
+  }
+  operator std::span<const uint8_t>() const {
+    return std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(words_.data()), bytes_);
+  }
+
+ private:
+  size_t bytes_;
+  std::vector<uint64_t> words_;
+};
 
 constexpr CommandType kFixedShapes[] = {
     CommandType::kEnterQueue, CommandType::kQueueStatus, CommandType::kLeaveQueue,
