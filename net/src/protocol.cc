@@ -23,11 +23,12 @@ static_assert(static_cast<uint16_t>(w::ResultCode::QueueFull) ==
 static_assert(static_cast<uint8_t>(w::QueueState::Left) == static_cast<uint8_t>(QueueState::kLeft));
 
 // One builder per thread, cleared per message: encoding does not allocate
-// once warmed up.
-fb::FlatBufferBuilder& Builder() {
+// once warmed up. `force_defaults` writes every field, defaults too (the
+// templates' shapes, wire_template.h).
+fb::FlatBufferBuilder& Builder(bool force_defaults = false) {
   thread_local fb::FlatBufferBuilder builder(1024);
   builder.Clear();
-  builder.ForceDefaults(false);
+  builder.ForceDefaults(force_defaults);
   return builder;
 }
 
@@ -320,9 +321,7 @@ void AppendCommandResponse(uint64_t id, const Reply& reply, std::vector<uint8_t>
 namespace internal {
 
 void BuildCommandResponseFrame(uint64_t id, const Reply& reply, std::vector<uint8_t>* out) {
-  fb::FlatBufferBuilder& builder = Builder();
-  builder.ForceDefaults(true);
-  BuildCommandResponse(builder, id, reply, out);
+  BuildCommandResponse(Builder(/*force_defaults=*/true), id, reply, out);
 }
 
 }  // namespace internal
@@ -480,9 +479,7 @@ void AppendCommandRequest(uint64_t id, const Command& command, std::vector<uint8
 namespace internal {
 
 void BuildCommandRequestFrame(uint64_t id, const Command& command, std::vector<uint8_t>* out) {
-  fb::FlatBufferBuilder& builder = Builder();
-  builder.ForceDefaults(true);
-  BuildCommandRequest(builder, id, command, out);
+  BuildCommandRequest(Builder(/*force_defaults=*/true), id, command, out);
 }
 
 }  // namespace internal

@@ -5,8 +5,6 @@
 #include <algorithm>
 #include <array>
 #include <cstdint>
-#include <cstdio>
-#include <cstdlib>
 #include <type_traits>
 #include <vector>
 
@@ -29,10 +27,7 @@ static_assert(sizeof(w::QueueToken) == 2 * sizeof(uint64_t), "locator, then mac"
 template <typename Root>
 void CheckVerifies(const WireTemplate& frame) {
   fb::Verifier verifier(frame.payload(), frame.frame_bytes() - kFrameHeaderBytes);
-  if (!verifier.VerifyBuffer<Root>(nullptr)) {
-    std::fprintf(stderr, "wire_shapes: a template fails the Verifier\n");
-    std::abort();
-  }
+  CheckTemplate(verifier.VerifyBuffer<Root>(nullptr), "a template fails the Verifier");
 }
 
 // Where a request's fields lie; kAbsent for those its body does not have.
@@ -66,8 +61,12 @@ void MarkFields(RequestShape* shape) {
   if (shape->seat_count > 0) frame.MarkField(shape->seats, shape->seat_count * sizeof(uint32_t));
 }
 
+// The shape of a request of `type` (with `seat_count` seats for HoldSeats).
 template <typename Body>
-RequestShape MakeRequestShape(const Command& sample) {
+RequestShape MakeRequestShape(CommandType type, uint8_t seat_count = 0) {
+  Command sample;
+  sample.type = type;
+  sample.seat_count = seat_count;
   std::vector<uint8_t> bytes;
   BuildCommandRequestFrame(/*id=*/1, sample, &bytes);
   RequestShape shape;
@@ -101,25 +100,16 @@ RequestShape MakeRequestShape(const Command& sample) {
 
 RequestShapes BuildRequestShapes() {
   RequestShapes shapes;
-  Command sample;
-  sample.type = CommandType::kEnterQueue;
-  shapes.enter_queue = MakeRequestShape<w::EnterQueue>(sample);
-  sample.type = CommandType::kQueueStatus;
-  shapes.queue_status = MakeRequestShape<w::QueueStatus>(sample);
-  sample.type = CommandType::kLeaveQueue;
-  shapes.leave_queue = MakeRequestShape<w::LeaveQueue>(sample);
-  sample.type = CommandType::kReleaseHold;
-  shapes.release_hold = MakeRequestShape<w::ReleaseHold>(sample);
-  sample.type = CommandType::kPay;
-  shapes.pay = MakeRequestShape<w::Pay>(sample);
-  sample.type = CommandType::kCharge;
-  shapes.charge = MakeRequestShape<w::Charge>(sample);
-  sample.type = CommandType::kBalance;
-  shapes.balance = MakeRequestShape<w::Balance>(sample);
-  sample.type = CommandType::kHoldSeats;
+  shapes.enter_queue = MakeRequestShape<w::EnterQueue>(CommandType::kEnterQueue);
+  shapes.queue_status = MakeRequestShape<w::QueueStatus>(CommandType::kQueueStatus);
+  shapes.leave_queue = MakeRequestShape<w::LeaveQueue>(CommandType::kLeaveQueue);
+  shapes.release_hold = MakeRequestShape<w::ReleaseHold>(CommandType::kReleaseHold);
+  shapes.pay = MakeRequestShape<w::Pay>(CommandType::kPay);
+  shapes.charge = MakeRequestShape<w::Charge>(CommandType::kCharge);
+  shapes.balance = MakeRequestShape<w::Balance>(CommandType::kBalance);
   for (uint32_t count = 0; count <= kHoldSeatsMax; ++count) {
-    sample.seat_count = static_cast<uint8_t>(count);
-    shapes.hold_seats[count] = MakeRequestShape<w::HoldSeats>(sample);
+    shapes.hold_seats[count] =
+        MakeRequestShape<w::HoldSeats>(CommandType::kHoldSeats, static_cast<uint8_t>(count));
   }
   shapes.all = {&shapes.enter_queue,  &shapes.queue_status, &shapes.leave_queue,
                 &shapes.release_hold, &shapes.pay,          &shapes.charge,

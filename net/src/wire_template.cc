@@ -4,16 +4,14 @@
 #include <cstdlib>
 
 namespace encore::net::internal {
-namespace {
-
-// A template that does not have the shape its builder promised is a
-// programmer error: every message encoded from it would be wrong.
-void CheckShape(bool condition, const char* what) {
+void CheckTemplate(bool condition, const char* what) {
   if (__builtin_expect(!condition, 0)) {
     std::fprintf(stderr, "WireTemplate: %s\n", what);
     std::abort();
   }
 }
+
+namespace {
 
 template <typename T>
 T Load(const uint8_t* at) {
@@ -25,16 +23,16 @@ T Load(const uint8_t* at) {
 }  // namespace
 
 WireTemplate::WireTemplate(std::vector<uint8_t> frame) : frame_(std::move(frame)) {
-  CheckShape(frame_.size() >= kFrameHeaderBytes, "no frame header");
+  CheckTemplate(frame_.size() >= kFrameHeaderBytes, "no frame header");
   const size_t payload_bytes = frame_.size() - kFrameHeaderBytes;
-  CheckShape(payload_bytes % sizeof(uint64_t) == 0, "payload not a whole number of words");
+  CheckTemplate(payload_bytes % sizeof(uint64_t) == 0, "payload not a whole number of words");
   words_.resize(payload_bytes / sizeof(uint64_t));
   std::memcpy(words_.data(), payload(), payload_bytes);
   shape_mask_.assign(words_.size(), ~uint64_t{0});
 }
 
 void WireTemplate::MarkField(Offset offset, uint32_t bytes) {
-  CheckShape(offset >= kFrameHeaderBytes && offset + bytes <= frame_.size(), "field outside");
+  CheckTemplate(offset >= kFrameHeaderBytes && offset + bytes <= frame_.size(), "field outside");
   for (uint32_t i = 0; i < bytes; ++i) {
     const size_t at = offset - kFrameHeaderBytes + i;
     shape_mask_[at / sizeof(uint64_t)] &= ~(uint64_t{0xff} << (8 * (at % sizeof(uint64_t))));
@@ -57,15 +55,15 @@ WireTemplate::Offset WireTemplate::FieldOffset(const void* table, uint16_t field
   // (0: absent).
   const uint8_t* start = static_cast<const uint8_t*>(table);
   const uint8_t* vtable = start - Load<int32_t>(start);
-  CheckShape(field < Load<uint16_t>(vtable), "field beyond the vtable");
+  CheckTemplate(field < Load<uint16_t>(vtable), "field beyond the vtable");
   const uint16_t in_table = Load<uint16_t>(vtable + field);
-  CheckShape(in_table != 0, "field absent from the template");
+  CheckTemplate(in_table != 0, "field absent from the template");
   return OffsetOf(start + in_table);
 }
 
 WireTemplate::Offset WireTemplate::OffsetOf(const void* address) const {
   const uint8_t* at = static_cast<const uint8_t*>(address);
-  CheckShape(at >= payload() && at < frame_.data() + frame_.size(), "address outside the frame");
+  CheckTemplate(at >= payload() && at < frame_.data() + frame_.size(), "address outside the frame");
   return static_cast<Offset>(at - frame_.data());
 }
 

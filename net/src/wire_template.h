@@ -31,6 +31,11 @@ namespace encore::net::internal {
 static_assert(std::endian::native == std::endian::little,
               "WireTemplate stores scalars in native byte order");
 
+// A template that is not the shape its builder promised is a programmer
+// error (every message encoded from it would be wrong): prints `what` and
+// aborts unless `condition`.
+void CheckTemplate(bool condition, const char* what);
+
 class WireTemplate {
  public:
   // Where a field lies in the frame: 0 means the shape has no such field (the
