@@ -18,6 +18,9 @@
 namespace encore {
 
 using persistence_internal::LogStore;
+using persistence_internal::SegmentLog;
+
+static_assert(RocksDbJournalOptions::kLogSegmentBytesMin == SegmentLog::kSegmentBytesMin);
 
 namespace {
 
@@ -48,6 +51,11 @@ absl::Status ValidateOptions(const RocksDbJournalOptions& options) {
   if (options.durability != Durability::kNone && options.path.empty()) {
     return absl::InvalidArgumentError(
         "path (the data directory) is required unless durability is kNone");
+  }
+  if (options.log_segment_bytes < RocksDbJournalOptions::kLogSegmentBytesMin) {
+    return absl::InvalidArgumentError(absl::StrCat("log_segment_bytes must be at least ",
+                                                   RocksDbJournalOptions::kLogSegmentBytesMin,
+                                                   ", got ", options.log_segment_bytes));
   }
   if (options.pending_bytes_max < RocksDbJournalOptions::kPendingBytesMin) {
     return absl::InvalidArgumentError(absl::StrCat("pending_bytes_max must be at least ",
@@ -245,7 +253,7 @@ class RocksDbJournal::Impl {
 
   // Takes every shard's pending batches, writes them as one group, publishes.
   void WriteGroup() {
-    group_.Clear();
+    group_.clear();
     size_t group_bytes = 0;
     uint64_t group_batches = 0;
     uint64_t group_events = 0;
@@ -260,9 +268,9 @@ class RocksDbJournal::Impl {
       const Pending& taken = taken_[shard];
       size_t offset = 0;
       for (const PendingBatch& batch : taken.batches) {
-        LogStore::AddBatch(shard, batch.first_lsn, batch.count,
-                           std::span<const uint8_t>(taken.bytes).subspan(offset, batch.size),
-                           &group_);
+        group_.push_back(
+            SegmentLog::Batch{shard, batch.first_lsn, batch.count,
+                              std::span<const uint8_t>(taken.bytes).subspan(offset, batch.size)});
         offset += batch.size;
         group_events += batch.count;
       }
@@ -275,7 +283,7 @@ class RocksDbJournal::Impl {
         options_.inject_write_failure ? options_.inject_write_failure() : absl::OkStatus();
     const auto start = std::chrono::steady_clock::now();
     if (status.ok() && !failed_.load(std::memory_order_acquire))
-      status = store_->WriteGroup(&group_);
+      status = store_->AppendGroup(group_);
     const auto write_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
                               std::chrono::steady_clock::now() - start)
                               .count();
@@ -318,7 +326,7 @@ class RocksDbJournal::Impl {
 
   // Writer thread only.
   std::vector<Pending> taken_;
-  rocksdb::WriteBatch group_;
+  std::vector<SegmentLog::Batch> group_;
   std::thread writer_;
 
   std::atomic<size_t> pending_bytes_{0};
@@ -359,8 +367,9 @@ absl::StatusOr<std::unique_ptr<RocksDbJournal>> RocksDbJournal::Open(
       return absl::UnavailableError(
           absl::StrCat("cannot create data directory ", options.path, ": ", error.message()));
     }
-    absl::StatusOr<std::unique_ptr<LogStore>> opened = LogStore::Open(
-        options.path, options.durability == Durability::kSync, options.snapshot_write_bytes_per_s);
+    absl::StatusOr<std::unique_ptr<LogStore>> opened =
+        LogStore::Open(options.path, options.durability == Durability::kSync,
+                       options.snapshot_write_bytes_per_s, options.log_segment_bytes);
     if (!opened.ok()) return opened.status();
     store = *std::move(opened);
   }

@@ -56,6 +56,7 @@ enum class Durability {
 struct RocksDbJournalOptions {
   static constexpr uint32_t kShardsMaxLimit = 4096;
   static constexpr size_t kPendingBytesMin = 64 * 1024;
+  static constexpr uint64_t kLogSegmentBytesMin = 4096;
 
   // The data directory, created if missing. Unused (may be empty) with kNone.
   std::string path;
@@ -73,6 +74,10 @@ struct RocksDbJournalOptions {
   // A snapshot that falls due while one is being stored waits for it, and the
   // log since the last one grows meanwhile. Default: 256 MiB/s.
   uint64_t snapshot_write_bytes_per_s = uint64_t{256} << 20;
+  // A log segment file is closed, and the next one started, once it holds
+  // this many bytes; truncation deletes whole segments. At least
+  // kLogSegmentBytesMin. Default: 64 MiB.
+  uint64_t log_segment_bytes = uint64_t{64} << 20;
   // Test only: called before each group write; a non-OK status is taken as
   // the write's failure. Default: none.
   std::function<absl::Status()> inject_write_failure;

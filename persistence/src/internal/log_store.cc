@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "internal/file_util.h"
 #include "internal/info_logger.h"
 #include "internal/log_format.h"
 #include "rocksdb/convenience.h"
@@ -34,50 +35,24 @@ rocksdb::Slice AsSlice(const Key& key) { return rocksdb::Slice(key.data(), key.s
 rocksdb::Options LogOptions() {
   rocksdb::Options options;
   options.create_if_missing = true;
-  // The log is written by one thread in large groups and read back once, in
-  // order, at recovery: favor write throughput.
-  // Bigger memtables mean fewer flushes and fewer L0 files for the same input,
-  // and compacting only from 8 L0 files (2 GB) on leaves more of the log to be
-  // dropped by the next snapshot before any compaction reads it. Against 64 MB
-  // and 4: hold-only +8% async and +16% sync (A/B, docs/PERFORMANCE.md), for
-  // up to 1 GB of memtables under a sustained write load.
-  options.write_buffer_size = size_t{256} << 20;
-  options.level0_file_num_compaction_trigger = 8;
-  options.level0_slowdown_writes_trigger = 24;
-  options.level0_stop_writes_trigger = 40;
-  // Writes go on while up to three full memtables are being flushed.
-  options.max_write_buffer_number = 4;
-  // Two cores: one background job flushing while one compacts.
-  options.max_background_jobs = 2;
-  // No compression: the log lives only until the next snapshot drops it, so
-  // the disk it would save is small, while LZ4 in flush and compaction took
-  // about 5% of the server's CPU under load on two cores (perf), and turning it
-  // off raised encored's holds/s by 3 to 4% (docs/PERFORMANCE.md).
-  options.compression = rocksdb::kNoCompression;
-  // Each Write() hands its WAL record to the OS before returning, which is
-  // what makes kAsync survive a process crash (true is RocksDB's default too;
-  // stated because the mode depends on it).
+  // The database keeps small keys (snapshot pointers, metadata) and, in data
+  // directories written before the segment log, the log as keys: read back,
+  // then deleted by truncation. Defaults fit that, but for these:
+  // Each Write() hands its WAL record to the OS before returning (true is
+  // RocksDB's default too; stated because snapshot keys depend on it).
   options.manual_wal_flush = false;
-  // After a crash, keep every complete group up to the first torn one: a
-  // group that was not fully written was never reported durable.
+  // After a crash, keep every complete write up to the first torn one.
   options.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
-  // Truncation (DeleteBefore) leaves range tombstones behind; dynamic level
+  // Truncating a keyed log leaves range tombstones behind; dynamic level
   // sizes keep the space they cover from lingering in deep levels.
   options.level_compaction_dynamic_level_bytes = true;
+  options.compression = rocksdb::kNoCompression;
+  // Two cores: one background job flushing while one compacts.
+  options.max_background_jobs = 2;
   // RocksDB's own info LOG, bounded.
   options.max_log_file_size = size_t{16} << 20;
   options.keep_log_file_num = 4;
-  // A flush writes a 256 MB SST file; with everything left to its final
-  // fdatasync, that sync held the device for 90 to 160 ms, and the log's
-  // group commits waited behind it (strace, pay-only sync). Written back a
-  // MiB at a time as the file is written, the final sync has little to do.
-  options.bytes_per_sync = size_t{1} << 20;
   return options;
-}
-
-absl::Status Gap(uint32_t shard, uint64_t expected, uint64_t found) {
-  return absl::DataLossError(absl::StrCat("gap in the log at shard ", shard, ": expected lsn ",
-                                          expected, ", found ", found));
 }
 
 }  // namespace
@@ -94,24 +69,27 @@ absl::Status FromRocksDb(const rocksdb::Status& status, const std::string& conte
   return absl::InternalError(message);
 }
 
-LogStore::LogStore(rocksdb::DB* db, bool sync, std::string path,
-                   uint64_t snapshot_write_bytes_per_s)
-    : db_(db), path_(std::move(path)), snapshot_write_bytes_per_s_(snapshot_write_bytes_per_s) {
-  group_write_options_.sync = sync;
-  group_write_options_.disableWAL = false;  // The WAL is the durability.
-}
+LogStore::LogStore(rocksdb::DB* db, std::unique_ptr<SegmentLog> log, std::string path,
+                   uint64_t snapshot_write_bytes_per_s, bool has_keyed_log)
+    : db_(db),
+      log_(std::move(log)),
+      path_(std::move(path)),
+      snapshot_write_bytes_per_s_(snapshot_write_bytes_per_s),
+      has_keyed_log_(has_keyed_log) {}
 
 LogStore::~LogStore() { Close().IgnoreError(); }
 
 absl::StatusOr<std::unique_ptr<LogStore>> LogStore::Open(const std::string& path, bool sync,
-                                                         uint64_t snapshot_write_bytes_per_s) {
+                                                         uint64_t snapshot_write_bytes_per_s,
+                                                         uint64_t log_segment_bytes) {
   rocksdb::DB* db = nullptr;
   rocksdb::Options options = LogOptions();
   // RocksDB's info LOG through a logger that survives a full disk (see info_logger.h).
   std::error_code created;
   std::filesystem::create_directories(path, created);
   options.info_log = OpenInfoLogger(path, options.max_log_file_size);
-  // Obsolete WAL and SST files (256 MB each) are deleted a slice at a time:
+  // Obsolete WAL and SST files (of a keyed log: up to 256 MB each) are
+  // deleted a slice at a time:
   // unlinking one at once took 110 to 125 ms while ext4 freed its extents, and
   // the log's fdatasync calls beside it 44 to 62 ms (strace). RocksDB's
   // delete scheduler renames each to *.trash and truncates it
@@ -130,38 +108,40 @@ absl::StatusOr<std::unique_ptr<LogStore>> LogStore::Open(const std::string& path
   }
   const rocksdb::Status status = rocksdb::DB::Open(options, path, &db);
   if (!status.ok()) return FromRocksDb(status, absl::StrCat("opening journal ", path));
+  std::unique_ptr<rocksdb::DB> owned(db);
   std::error_code error;
   std::filesystem::create_directories(path + "/snapshots", error);
   if (error) {
-    delete db;
     return absl::InternalError(absl::StrCat("creating ", path, "/snapshots: ", error.message()));
   }
-  return std::unique_ptr<LogStore>(new LogStore(db, sync, path, snapshot_write_bytes_per_s));
+  // Opened after the database, whose lock keeps a second process out.
+  absl::StatusOr<std::unique_ptr<SegmentLog>> log =
+      SegmentLog::Open(path + "/log", sync, log_segment_bytes);
+  if (!log.ok()) return log.status();
+  // A log kept as keys by an earlier version: read still, until truncated.
+  bool has_keyed_log = false;
+  {
+    const Key lower = EncodeKey(kBatchKind, 0, 0);
+    std::unique_ptr<rocksdb::Iterator> it(owned->NewIterator(rocksdb::ReadOptions()));
+    it->Seek(AsSlice(lower));
+    if (!it->status().ok()) return FromRocksDb(it->status(), "reading journal");
+    has_keyed_log = it->Valid() && !it->key().empty() && it->key()[0] == kBatchKind;
+  }
+  return std::unique_ptr<LogStore>(new LogStore(owned.release(), *std::move(log), path,
+                                                snapshot_write_bytes_per_s, has_keyed_log));
 }
 
 absl::Status LogStore::Close() {
   if (db_ == nullptr) return absl::OkStatus();
-  const rocksdb::Status status = db_->Close();
+  absl::Status status = log_->Close();
+  const absl::Status closed = FromRocksDb(db_->Close(), "closing journal");
   db_.reset();
-  return FromRocksDb(status, "closing journal");
+  if (status.ok()) status = closed;
+  return status;
 }
 
-void LogStore::AddBatch(uint32_t shard, uint64_t first_lsn, uint32_t count,
-                        std::span<const uint8_t> records, rocksdb::WriteBatch* group) {
-  const Key key = EncodeKey(kBatchKind, shard, first_lsn);
-  const BatchHeader header = EncodeBatchHeader(count, records);
-  // Header and records go straight into the batch: no value is assembled.
-  const rocksdb::Slice key_part = AsSlice(key);
-  const rocksdb::Slice value_parts[2] = {
-      rocksdb::Slice(header.data(), header.size()),
-      rocksdb::Slice(reinterpret_cast<const char*>(records.data()), records.size())};
-  // Put only fails past the batch size limit, which is not set.
-  group->Put(rocksdb::SliceParts(&key_part, 1), rocksdb::SliceParts(value_parts, 2))
-      .PermitUncheckedError();
-}
-
-absl::Status LogStore::WriteGroup(rocksdb::WriteBatch* group) {
-  return FromRocksDb(db_->Write(group_write_options_, group), "writing journal group");
+absl::Status LogStore::AppendGroup(std::span<const SegmentLog::Batch> batches) {
+  return log_->Append(batches);
 }
 
 absl::StatusOr<std::optional<std::pair<uint64_t, std::string>>> LogStore::LastEntry(
@@ -185,13 +165,15 @@ absl::StatusOr<std::optional<std::pair<uint64_t, std::string>>> LogStore::LastEn
 }
 
 absl::StatusOr<uint64_t> LogStore::LastLogLsn(uint32_t shard) const {
+  const uint64_t segment_lsn = log_->LastLsn(shard);
+  if (!has_keyed_log_) return segment_lsn;
   auto last = LastEntry(kBatchKind, shard);
   if (!last.ok()) return last.status();
-  if (!last->has_value()) return 0;
+  if (!last->has_value()) return segment_lsn;
   const auto& [first_lsn, value] = **last;
   const absl::StatusOr<uint32_t> count = PeekBatchCount(value, shard, first_lsn);
   if (!count.ok()) return count.status();
-  return first_lsn + *count - 1;
+  return std::max(segment_lsn, first_lsn + *count - 1);
 }
 
 absl::StatusOr<uint64_t> LogStore::LastSnapshotLsn(uint32_t shard) const {
@@ -201,7 +183,14 @@ absl::StatusOr<uint64_t> LogStore::LastSnapshotLsn(uint32_t shard) const {
 }
 
 absl::Status LogStore::ReadShard(uint32_t shard, uint64_t from_lsn, const RecordsFn& fn) const {
-  from_lsn = std::max<uint64_t>(from_lsn, 1);
+  ShardScan scan(shard, from_lsn, log_->DeletedBefore(shard), fn);
+  if (has_keyed_log_) {
+    if (absl::Status status = ReadKeyedBatches(shard, &scan); !status.ok()) return status;
+  }
+  return log_->ReadShard(shard, from_lsn, &scan);
+}
+
+absl::Status LogStore::ReadKeyedBatches(uint32_t shard, ShardScan* scan) const {
   const Key lower = EncodeKey(kBatchKind, shard, 0);
   const Key upper = EncodeKey(kBatchKind, shard + 1, 0);
   const rocksdb::Slice lower_slice = AsSlice(lower);
@@ -212,45 +201,24 @@ absl::Status LogStore::ReadShard(uint32_t shard, uint64_t from_lsn, const Record
   read_options.fill_cache = false;                // A recovery scan reads each block once.
   read_options.readahead_size = size_t{2} << 20;  // And in order.
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(read_options));
-
-  // The batch holding from_lsn starts at or before it.
-  const Key from_key = EncodeKey(kBatchKind, shard, from_lsn);
-  it->SeekForPrev(AsSlice(from_key));
-  bool check_start = false;  // A batch found before from_lsn is where we start.
-  if (!it->Valid()) {
-    if (!it->status().ok()) return FromRocksDb(it->status(), "reading journal");
-    it->Seek(AsSlice(from_key));
-    check_start = true;  // Nothing before: the log must start at from_lsn.
-  }
-  uint64_t expected = from_lsn;
-  for (; it->Valid(); it->Next()) {
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
     const std::optional<DecodedKey> key = DecodeKey(it->key().ToStringView());
     if (!key.has_value()) {
       return absl::DataLossError(absl::StrCat("corrupt key in the journal of shard ", shard));
     }
-    uint64_t first_lsn = key->lsn;
-    if (check_start && first_lsn != expected) return Gap(shard, expected, first_lsn);
-    check_start = true;
-    const absl::StatusOr<BatchView> batch =
-        DecodeBatch(it->value().ToStringView(), shard, first_lsn);
-    if (!batch.ok()) return batch.status();
-    expected = first_lsn + batch->count;
-    if (expected <= from_lsn) continue;  // Wholly before from_lsn.
-    std::span<const uint8_t> records = batch->records;
-    uint32_t count = batch->count;
-    if (first_lsn < from_lsn) {  // Cut the events before from_lsn.
-      const auto skipped = static_cast<uint32_t>(from_lsn - first_lsn);
-      records = records.subspan(RecordOffset(records, skipped));
-      count -= skipped;
-      first_lsn = from_lsn;
+    if (absl::Status status = scan->Take(key->lsn, it->value().ToStringView()); !status.ok()) {
+      return status;
     }
-    absl::Status status = fn(first_lsn, records, count);
-    if (!status.ok()) return status;
   }
   return FromRocksDb(it->status(), "reading journal");
 }
 
 absl::Status LogStore::DeleteBefore(uint32_t shard, uint64_t lsn) {
+  log_->DeleteBefore(shard, lsn);
+  return has_keyed_log_ ? DeleteKeyedBatchesBefore(shard, lsn) : absl::OkStatus();
+}
+
+absl::Status LogStore::DeleteKeyedBatchesBefore(uint32_t shard, uint64_t lsn) {
   // Keep the batch holding lsn whole: find where it starts.
   uint64_t end_lsn = lsn;
   {
@@ -301,25 +269,6 @@ std::string LogStore::SnapshotFile(uint32_t shard, uint64_t lsn) const {
 }
 
 namespace {
-
-absl::Status ErrnoStatus(const std::string& what) {
-  return absl::InternalError(absl::StrCat(what, ": ", std::strerror(errno)));
-}
-
-// Writes every byte of `bytes` at the file's offset; false with errno set.
-bool WriteAll(int fd, const char* bytes, size_t size) {
-  size_t written = 0;
-  while (written < size) {
-    const ssize_t got = ::write(fd, bytes + written, size - written);
-    if (got < 0 && errno == EINTR) continue;
-    if (got <= 0) {
-      if (got == 0) errno = EIO;
-      return false;
-    }
-    written += static_cast<size_t>(got);
-  }
-  return true;
-}
 
 // Files are written in chunks of this size; O_DIRECT ones through an aligned
 // buffer of this size, reused.
@@ -456,35 +405,7 @@ absl::Status WriteFileDurably(const std::string& path,
   ::close(fd);
   if (::rename(temporary.c_str(), path.c_str()) != 0) return ErrnoStatus("renaming " + temporary);
   const std::string directory = std::filesystem::path(path).parent_path().string();
-  const int dir_fd = ::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dir_fd < 0) return ErrnoStatus("opening " + directory);
-  const int synced = ::fsync(dir_fd);
-  ::close(dir_fd);
-  if (synced != 0) return ErrnoStatus("syncing " + directory);
-  return absl::OkStatus();
-}
-
-// Removes the file at `path` a slice at a time: ftruncate by
-// kRemoveSliceBytes, a short pause, and so on, then unlink. Unlinking a
-// 640 MB file at once frees all its extents in one ext4 journal commit, which
-// a concurrent fdatasync of the log waits for: 58 ms, where slices of 16 MB
-// kept it under 4 ms (docs/PERFORMANCE.md). Best effort, like the unlink.
-void RemoveFileGradually(const std::string& path) {
-  constexpr off_t kRemoveSliceBytes = off_t{16} << 20;
-  constexpr std::chrono::milliseconds kRemovePause{2};
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
-  if (fd >= 0) {
-    struct stat status;
-    if (::fstat(fd, &status) == 0) {
-      for (off_t size = status.st_size; size > kRemoveSliceBytes;) {
-        size -= kRemoveSliceBytes;
-        if (::ftruncate(fd, size) != 0) break;
-        std::this_thread::sleep_for(kRemovePause);
-      }
-    }
-    ::close(fd);
-  }
-  ::unlink(path.c_str());
+  return SyncDirectory(directory);
 }
 
 }  // namespace

@@ -1,8 +1,13 @@
-// LogStore: the journal's RocksDB database: open with the options chosen for
-// a write-heavy log, group writes, scans and snapshots. No threads of its own.
+// LogStore: the journal's storage in a data directory: the event log in
+// segment files (internal/segment_log.h, in log/), and a RocksDB database for
+// snapshot pointers and metadata (snapshots in files of their own, in
+// snapshots/). Data directories written before the segment log kept the log
+// as RocksDB keys: those are read first, and truncated, as before. Group
+// appends, scans, truncation and snapshots. No threads of its own.
 //
-// Thread safety: all methods may be called concurrently (RocksDB is
-// thread-safe), except Close(), which must be the last call.
+// Thread safety: AppendGroup() from one thread at a time (the journal's
+// writer); the other methods from any thread, concurrently, except Close(),
+// which must be the last call.
 #ifndef ENCORE_PERSISTENCE_INTERNAL_LOG_STORE_H_
 #define ENCORE_PERSISTENCE_INTERNAL_LOG_STORE_H_
 
@@ -17,33 +22,33 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "internal/segment_log.h"
+#include "internal/shard_scan.h"
 #include "rocksdb/db.h"
-#include "rocksdb/write_batch.h"
 
 namespace encore::persistence_internal {
 
 class LogStore {
  public:
-  // Opens or creates the database in `path` (which must exist). `sync`: every
-  // group write is fsynced. Snapshot files are written at most
-  // `snapshot_write_bytes_per_s` (0: as fast as the disk takes them).
+  // Opens or creates the store in `path`. `sync`: every group is fdatasynced.
+  // Snapshot files are written at most `snapshot_write_bytes_per_s` (0: as
+  // fast as the disk takes them). Log segments are closed at
+  // `log_segment_bytes`.
   static absl::StatusOr<std::unique_ptr<LogStore>> Open(const std::string& path, bool sync,
-                                                        uint64_t snapshot_write_bytes_per_s);
+                                                        uint64_t snapshot_write_bytes_per_s,
+                                                        uint64_t log_segment_bytes);
   ~LogStore();
 
-  // Adds one submitted batch to `group`.
-  static void AddBatch(uint32_t shard, uint64_t first_lsn, uint32_t count,
-                       std::span<const uint8_t> records, rocksdb::WriteBatch* group);
-  // Writes a group atomically with the durability's write options.
-  absl::Status WriteGroup(rocksdb::WriteBatch* group);
+  // Appends one group of submitted batches to the log, durably under the
+  // mode when it returns OK.
+  absl::Status AppendGroup(std::span<const SegmentLog::Batch> batches);
 
   // The last LSN of the stored log of `shard` (0: none), without checksums.
   absl::StatusOr<uint64_t> LastLogLsn(uint32_t shard) const;
   // The LSN of the latest snapshot of `shard` (0: none).
   absl::StatusOr<uint64_t> LastSnapshotLsn(uint32_t shard) const;
 
-  using RecordsFn = std::function<absl::Status(uint64_t first_lsn, std::span<const uint8_t> records,
-                                               uint32_t count)>;
+  using RecordsFn = ShardScan::RecordsFn;
   // See RocksDbJournal::ReadShard.
   absl::Status ReadShard(uint32_t shard, uint64_t from_lsn, const RecordsFn& fn) const;
   absl::Status DeleteBefore(uint32_t shard, uint64_t lsn);
@@ -57,7 +62,8 @@ class LogStore {
   absl::Status Close();
 
  private:
-  LogStore(rocksdb::DB* db, bool sync, std::string path, uint64_t snapshot_write_bytes_per_s);
+  LogStore(rocksdb::DB* db, std::unique_ptr<SegmentLog> log, std::string path,
+           uint64_t snapshot_write_bytes_per_s, bool has_keyed_log);
   // Snapshots live in files beside the database (RocksDB keeps a small
   // pointer): a state of hundreds of megabytes never goes through the WAL,
   // memtables and compactions.
@@ -65,11 +71,17 @@ class LogStore {
   // The last key of kind `kind` of `shard` and its value, if any.
   absl::StatusOr<std::optional<std::pair<uint64_t, std::string>>> LastEntry(char kind,
                                                                             uint32_t shard) const;
+  // The log kept as keys ('E') by earlier versions.
+  absl::Status ReadKeyedBatches(uint32_t shard, ShardScan* scan) const;
+  absl::Status DeleteKeyedBatchesBefore(uint32_t shard, uint64_t lsn);
 
   std::unique_ptr<rocksdb::DB> db_;
-  rocksdb::WriteOptions group_write_options_;
+  std::unique_ptr<SegmentLog> log_;
   std::string path_;
   uint64_t snapshot_write_bytes_per_s_;
+  // Set at open if the database holds a keyed log; not cleared when
+  // truncation empties it (reading an empty range costs little).
+  const bool has_keyed_log_;
 };
 
 // A RocksDB status as an absl::Status, with `context` in front of its message.

@@ -1,0 +1,438 @@
+#include "internal/segment_log.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <filesystem>
+#include <optional>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "internal/crc32c.h"
+#include "internal/file_util.h"
+#include "internal/log_format.h"
+
+namespace encore::persistence_internal {
+namespace {
+
+constexpr char kMagic[8] = {'E', 'N', 'C', 'L', 'O', 'G', '\0', '\0'};
+constexpr size_t kSegmentHeaderBytes = 16;
+constexpr size_t kGroupHeaderBytes = 8;              // payload_bytes u32 | crc u32
+constexpr size_t kEntryPrefixBytes = kKeyBytes + 4;  // key | value_bytes u32
+constexpr char kSegmentPrefix[] = "segment-";
+constexpr char kSegmentSuffix[] = ".log";
+
+void StoreLittle32(uint32_t value, uint8_t* out) {
+  for (int i = 0; i < 4; ++i) out[i] = static_cast<uint8_t>(value >> (8 * i));
+}
+uint32_t LoadLittle32(const uint8_t* in) {
+  return uint32_t{in[0]} | uint32_t{in[1]} << 8 | uint32_t{in[2]} << 16 | uint32_t{in[3]} << 24;
+}
+
+// Checksums are stored masked, so that a CRC over bytes holding CRCs (each
+// batch carries its own) does not degenerate (as LevelDB and RocksDB do).
+uint32_t GroupCrc(const uint8_t* payload_bytes_field, std::span<const uint8_t> payload) {
+  const uint32_t crc = Crc32cExtend(Crc32c({payload_bytes_field, 4}), payload);
+  return ((crc >> 15) | (crc << 17)) + 0xa282ead8u;
+}
+
+std::string_view AsText(std::span<const uint8_t> bytes) {
+  return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
+}
+
+bool AllZero(std::span<const uint8_t> bytes) {
+  return std::all_of(bytes.begin(), bytes.end(), [](uint8_t b) { return b == 0; });
+}
+
+// The number in a segment's file name, or nullopt if it is not one.
+std::optional<uint64_t> SegmentNumber(std::string_view name) {
+  const std::string_view prefix = kSegmentPrefix;
+  const std::string_view suffix = kSegmentSuffix;
+  if (!name.starts_with(prefix) || !name.ends_with(suffix)) return std::nullopt;
+  const char* begin = name.data() + prefix.size();
+  const char* end = name.data() + name.size() - suffix.size();
+  uint64_t number = 0;
+  const auto [stop, error] = std::from_chars(begin, end, number);
+  if (error != std::errc() || stop != end || number == 0) return std::nullopt;
+  return number;
+}
+
+// How a walk over a segment's bytes ended.
+struct WalkEnd {
+  uint64_t valid_bytes = 0;  // Where the last whole group ends.
+  bool torn = false;         // The bytes after it are a torn write.
+  absl::Status damage;       // Or: they fail a check (DataLoss).
+};
+
+absl::Status Damage(const std::string& path, uint64_t offset, const char* what) {
+  return absl::DataLossError(absl::StrCat(what, " in ", path, " at offset ", offset));
+}
+
+// Walks the groups of a segment file's `bytes` from its header to the first
+// group that is not whole, calling fn(shard, first_lsn, value) for each
+// batch. A group reaching past the end, or zeros to the end, is torn; any
+// other failed check is damage. Returns fn's first non-OK status.
+template <typename Fn>
+absl::Status WalkSegment(const std::string& path, std::span<const uint8_t> bytes, WalkEnd* end,
+                         Fn&& fn) {
+  if (bytes.size() < kSegmentHeaderBytes || AllZero(bytes.first(kSegmentHeaderBytes))) {
+    // Created, but its header never (wholly) written: it holds no group.
+    end->torn = true;
+    return absl::OkStatus();
+  }
+  if (std::memcmp(bytes.data(), kMagic, sizeof(kMagic)) != 0) {
+    end->damage = absl::DataLossError(absl::StrCat("not an Encore log segment: ", path));
+    return absl::OkStatus();
+  }
+  const uint32_t version = LoadLittle32(bytes.data() + sizeof(kMagic));
+  if (version != SegmentLog::kFormatVersion) {
+    end->damage =
+        absl::DataLossError(absl::StrCat("unknown log segment version ", version, " in ", path));
+    return absl::OkStatus();
+  }
+  uint64_t offset = kSegmentHeaderBytes;
+  end->valid_bytes = offset;
+  while (offset < bytes.size()) {
+    const std::span<const uint8_t> rest = bytes.subspan(offset);
+    if (rest.size() < kGroupHeaderBytes) {
+      end->torn = true;
+      break;
+    }
+    const uint32_t payload_bytes = LoadLittle32(rest.data());
+    if (payload_bytes > rest.size() - kGroupHeaderBytes) {
+      end->torn = true;
+      break;
+    }
+    const std::span<const uint8_t> payload = rest.subspan(kGroupHeaderBytes, payload_bytes);
+    if (GroupCrc(rest.data(), payload) != LoadLittle32(rest.data() + 4)) {
+      end->torn = AllZero(rest);
+      if (!end->torn) end->damage = Damage(path, offset, "corrupt log group");
+      break;
+    }
+    for (size_t at = 0; at < payload.size();) {
+      const std::optional<DecodedKey> key = payload.size() - at >= kEntryPrefixBytes
+                                                ? DecodeKey(AsText(payload.subspan(at, kKeyBytes)))
+                                                : std::nullopt;
+      const uint32_t value_bytes =
+          key.has_value() ? LoadLittle32(payload.data() + at + kKeyBytes) : 0;
+      if (!key.has_value() || key->kind != kBatchKind ||
+          value_bytes > payload.size() - at - kEntryPrefixBytes) {
+        end->damage = Damage(path, offset, "malformed log group");
+        return absl::OkStatus();
+      }
+      const std::string_view value = AsText(payload.subspan(at + kEntryPrefixBytes, value_bytes));
+      if (absl::Status status = fn(key->shard, key->lsn, value); !status.ok()) return status;
+      at += kEntryPrefixBytes + value_bytes;
+    }
+    offset += kGroupHeaderBytes + payload_bytes;
+    end->valid_bytes = offset;
+  }
+  return absl::OkStatus();
+}
+
+// Reads bytes [0, limit) of `path` (all of it if limit is nullopt) into
+// `buffer`. NotFound if the file is gone.
+absl::Status ReadFile(const std::string& path, std::optional<uint64_t> limit,
+                      std::vector<uint8_t>* buffer) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return absl::NotFoundError(path);
+    return ErrnoStatus("opening " + path);
+  }
+  struct stat status;
+  if (::fstat(fd, &status) != 0) {
+    const absl::Status error = ErrnoStatus("reading " + path);
+    ::close(fd);
+    return error;
+  }
+  const uint64_t size = limit.value_or(static_cast<uint64_t>(status.st_size));
+  buffer->resize(size);
+  ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+  const ssize_t got = ReadAt(fd, buffer->data(), size, 0);
+  const absl::Status error = got < 0 ? ErrnoStatus("reading " + path) : absl::OkStatus();
+  ::close(fd);
+  if (!error.ok()) return error;
+  buffer->resize(static_cast<size_t>(got));
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+SegmentLog::SegmentLog(std::string directory, bool sync, uint64_t segment_bytes_max)
+    : directory_(std::move(directory)), sync_(sync), segment_bytes_max_(segment_bytes_max) {}
+
+SegmentLog::~SegmentLog() { Close().IgnoreError(); }
+
+std::string SegmentLog::SegmentPath(uint64_t number) const {
+  std::string digits = std::to_string(number);
+  digits.insert(0, 20 - std::min<size_t>(digits.size(), 20), '0');
+  return absl::StrCat(directory_, "/", kSegmentPrefix, digits, kSegmentSuffix);
+}
+
+absl::StatusOr<std::unique_ptr<SegmentLog>> SegmentLog::Open(const std::string& directory,
+                                                             bool sync,
+                                                             uint64_t segment_bytes_max) {
+  if (segment_bytes_max < kSegmentBytesMin) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "log segments must be at least ", kSegmentBytesMin, " bytes, got ", segment_bytes_max));
+  }
+  std::error_code error;
+  std::filesystem::create_directories(directory, error);
+  if (error) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot create log directory ", directory, ": ", error.message()));
+  }
+  std::unique_ptr<SegmentLog> log(new SegmentLog(directory, sync, segment_bytes_max));
+  std::vector<uint64_t> numbers;
+  for (const auto& entry : std::filesystem::directory_iterator(directory, error)) {
+    const std::optional<uint64_t> number = SegmentNumber(entry.path().filename().string());
+    if (number.has_value()) numbers.push_back(*number);
+  }
+  if (error) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot list log directory ", directory, ": ", error.message()));
+  }
+  std::sort(numbers.begin(), numbers.end());
+  for (size_t i = 0; i < numbers.size(); ++i) {
+    Segment segment;
+    segment.number = numbers[i];
+    segment.path = log->SegmentPath(numbers[i]);
+    if (absl::Status scanned = log->Scan(&segment, i + 1 == numbers.size()); !scanned.ok()) {
+      return scanned;
+    }
+    if (segment.valid_bytes == 0 && segment.damage.ok()) continue;  // Removed by Scan.
+    for (const auto& [shard, range] : segment.ranges) {
+      uint64_t& last = log->last_lsn_[shard];
+      last = std::max(last, range.last_lsn);
+    }
+    log->segments_.push_back(std::move(segment));
+  }
+  log->next_number_ = numbers.empty() ? 1 : numbers.back() + 1;
+  log->scan_buffer_ = std::vector<uint8_t>();
+  return log;
+}
+
+absl::Status SegmentLog::Scan(Segment* segment, bool last) {
+  if (absl::Status read = ReadFile(segment->path, std::nullopt, &scan_buffer_); !read.ok()) {
+    return read;
+  }
+  WalkEnd end;
+  absl::Status status = WalkSegment(
+      segment->path, scan_buffer_, &end,
+      [&](uint32_t shard, uint64_t first_lsn, std::string_view value) -> absl::Status {
+        const absl::StatusOr<uint32_t> count = PeekBatchCount(value, shard, first_lsn);
+        // Read as far as it goes; ReadShard() reports the batch's error.
+        if (!count.ok()) return count.status();
+        const uint64_t last_lsn = first_lsn + *count - 1;
+        auto [range, added] = segment->ranges.try_emplace(shard, LsnRange{first_lsn, last_lsn});
+        if (!added) range->second.last_lsn = std::max(range->second.last_lsn, last_lsn);
+        return absl::OkStatus();
+      });
+  segment->valid_bytes = end.valid_bytes;
+  if (!status.ok()) {
+    segment->damage = status;
+    return absl::OkStatus();
+  }
+  segment->damage = end.damage;
+  if (end.torn && last && end.valid_bytes == 0) {
+    // Created by a run that crashed before its header was written: it holds
+    // nothing, and would read as torn once another segment follows it.
+    if (::unlink(segment->path.c_str()) != 0) return ErrnoStatus("removing " + segment->path);
+  } else if (end.torn && last) {
+    // A write cut short by a crash: never acknowledged. Cut it off, so the
+    // file ends with its last whole group; new groups go to a new segment.
+    if (::truncate(segment->path.c_str(), static_cast<off_t>(end.valid_bytes)) != 0) {
+      return ErrnoStatus("cutting the torn tail of " + segment->path);
+    }
+  } else if (end.torn) {
+    // Only the last segment is written when a crash can tear a group.
+    segment->damage =
+        Damage(segment->path, end.valid_bytes, "torn log group before the last segment");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status SegmentLog::StartSegment() {
+  if (fd_ >= 0) {
+    ::close(fd_);
+    fd_ = -1;
+  }
+  const uint64_t number = next_number_++;
+  const std::string path = SegmentPath(number);
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0644);
+  if (fd < 0) return ErrnoStatus("creating log segment " + path);
+  uint8_t header[kSegmentHeaderBytes] = {};
+  std::memcpy(header, kMagic, sizeof(kMagic));
+  StoreLittle32(kFormatVersion, header + sizeof(kMagic));
+  if (!WriteAll(fd, header, sizeof(header))) {
+    const absl::Status status = ErrnoStatus("writing log segment " + path);
+    ::close(fd);
+    return status;
+  }
+  // Its blocks at once where the file system can (best effort): fewer
+  // extents to allocate as it grows, and to free when it goes.
+  ::fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, static_cast<off_t>(segment_bytes_max_));
+  if (sync_) {
+    if (::fdatasync(fd) != 0) {
+      const absl::Status status = ErrnoStatus("syncing log segment " + path);
+      ::close(fd);
+      return status;
+    }
+    if (absl::Status synced = SyncDirectory(directory_); !synced.ok()) {
+      ::close(fd);
+      return synced;
+    }
+  }
+  fd_ = fd;
+  written_bytes_ = sizeof(header);
+  std::lock_guard<std::mutex> lock(mutex_);
+  Segment segment;
+  segment.number = number;
+  segment.path = path;
+  segment.valid_bytes = written_bytes_;
+  segments_.push_back(std::move(segment));
+  active_number_ = number;
+  return absl::OkStatus();
+}
+
+absl::Status SegmentLog::Append(std::span<const Batch> batches) {
+  if (closed_) return absl::FailedPreconditionError("the log is closed");
+  if (fd_ < 0 || written_bytes_ >= segment_bytes_max_) {
+    if (absl::Status started = StartSegment(); !started.ok()) return started;
+  }
+  group_.resize(kGroupHeaderBytes);
+  for (const Batch& batch : batches) {
+    const Key key = EncodeKey(kBatchKind, batch.shard, batch.first_lsn);
+    const BatchHeader header = EncodeBatchHeader(batch.count, batch.records);
+    const size_t at = group_.size();
+    group_.resize(at + kEntryPrefixBytes + header.size() + batch.records.size());
+    uint8_t* out = group_.data() + at;
+    std::memcpy(out, key.data(), key.size());
+    StoreLittle32(static_cast<uint32_t>(header.size() + batch.records.size()), out + kKeyBytes);
+    std::memcpy(out + kEntryPrefixBytes, header.data(), header.size());
+    if (!batch.records.empty()) {
+      std::memcpy(out + kEntryPrefixBytes + header.size(), batch.records.data(),
+                  batch.records.size());
+    }
+  }
+  StoreLittle32(static_cast<uint32_t>(group_.size() - kGroupHeaderBytes), group_.data());
+  StoreLittle32(
+      GroupCrc(group_.data(), std::span<const uint8_t>(group_).subspan(kGroupHeaderBytes)),
+      group_.data() + 4);
+  if (!WriteAll(fd_, group_.data(), group_.size())) {
+    return ErrnoStatus("writing the log to " + SegmentPath(active_number_));
+  }
+  if (sync_ && ::fdatasync(fd_) != 0) {
+    return ErrnoStatus("syncing the log in " + SegmentPath(active_number_));
+  }
+  written_bytes_ += group_.size();
+  std::lock_guard<std::mutex> lock(mutex_);
+  Segment& segment = segments_.back();
+  segment.valid_bytes = written_bytes_;
+  for (const Batch& batch : batches) {
+    const uint64_t last_lsn = batch.first_lsn + batch.count - 1;
+    auto [range, added] =
+        segment.ranges.try_emplace(batch.shard, LsnRange{batch.first_lsn, last_lsn});
+    if (!added) range->second.last_lsn = last_lsn;
+    last_lsn_[batch.shard] = last_lsn;
+  }
+  return absl::OkStatus();
+}
+
+uint64_t SegmentLog::LastLsn(uint32_t shard) const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  const auto it = last_lsn_.find(shard);
+  return it == last_lsn_.end() ? 0 : it->second;
+}
+
+uint64_t SegmentLog::DeletedBefore(uint32_t shard) const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  const auto it = deleted_before_.find(shard);
+  return it == deleted_before_.end() ? 0 : it->second;
+}
+
+absl::Status SegmentLog::ReadShard(uint32_t shard, uint64_t from_lsn, ShardScan* scan) const {
+  struct ToRead {
+    std::string path;
+    uint64_t valid_bytes;
+    absl::Status damage;
+  };
+  std::vector<ToRead> to_read;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (const Segment& segment : segments_) {
+      const auto range = segment.ranges.find(shard);
+      const bool wanted = range != segment.ranges.end() && range->second.last_lsn >= from_lsn;
+      // A damaged segment may hold anything after its damage: read it.
+      if (wanted || !segment.damage.ok()) {
+        to_read.push_back(ToRead{segment.path, segment.valid_bytes, segment.damage});
+      }
+    }
+  }
+  std::vector<uint8_t> bytes;
+  for (const ToRead& segment : to_read) {
+    const absl::Status read = ReadFile(segment.path, segment.valid_bytes, &bytes);
+    // Gone: DeleteBefore() removed it, so every batch in it is deleted.
+    if (absl::IsNotFound(read)) continue;
+    if (!read.ok()) return read;
+    WalkEnd end;
+    absl::Status status =
+        WalkSegment(segment.path, bytes, &end,
+                    [&](uint32_t batch_shard, uint64_t first_lsn, std::string_view value) {
+                      return batch_shard == shard ? scan->Take(first_lsn, value) : absl::OkStatus();
+                    });
+    if (!status.ok()) return status;
+    if (!end.damage.ok()) return end.damage;
+    if (end.valid_bytes != segment.valid_bytes) {
+      return Damage(segment.path, end.valid_bytes, "log segment changed under the reader");
+    }
+    if (!segment.damage.ok()) return segment.damage;
+  }
+  return absl::OkStatus();
+}
+
+void SegmentLog::DeleteBefore(uint32_t shard, uint64_t lsn) {
+  std::vector<std::string> doomed;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    uint64_t& deleted_before = deleted_before_[shard];
+    deleted_before = std::max(deleted_before, lsn);
+    const auto deleted = [&](const Segment& segment) {
+      if (segment.number == active_number_ || !segment.damage.ok()) return false;
+      return std::all_of(segment.ranges.begin(), segment.ranges.end(), [&](const auto& entry) {
+        const auto it = deleted_before_.find(entry.first);
+        return it != deleted_before_.end() && entry.second.last_lsn < it->second;
+      });
+    };
+    std::erase_if(segments_, [&](const Segment& segment) {
+      if (!deleted(segment)) return false;
+      doomed.push_back(segment.path);
+      return true;
+    });
+  }
+  // Outside the lock: a reader that listed one of these skips it if it is
+  // gone (NotFound), which is right, as every batch in it is deleted.
+  for (const std::string& path : doomed) RemoveFileGradually(path);
+}
+
+absl::Status SegmentLog::Close() {
+  if (closed_) return absl::OkStatus();
+  closed_ = true;
+  if (fd_ < 0) return absl::OkStatus();
+  // Every group was synced as it was written (kSync); with kAsync the page
+  // cache keeps what a process crash would (a power loss is not covered).
+  const int closed = ::close(fd_);
+  fd_ = -1;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    active_number_ = 0;
+  }
+  return closed == 0 ? absl::OkStatus() : ErrnoStatus("closing the log");
+}
+
+}  // namespace encore::persistence_internal

@@ -1,0 +1,300 @@
+// The journal's log files on disk (internal/segment_log.h): a corrupt group,
+// an unknown segment version and a missing segment are DataLoss; a torn tail
+// (a crash in the middle of a write) is cut and writing goes on after it;
+// truncation deletes whole segments once every shard in them is past them;
+// and a log kept as RocksDB keys by an earlier version is read and continued.
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "encore/rocksdb_journal.h"
+#include "gtest/gtest.h"
+#include "internal/log_format.h"
+#include "persistence/journal_test_support.h"
+#include "rocksdb/db.h"
+
+namespace encore {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Group header (payload_bytes u32 | crc u32), then per batch key (13 bytes) |
+// value_bytes u32 | batch header (10 bytes) | records.
+constexpr size_t kSegmentHeaderBytes = 16;
+constexpr size_t kGroupOverheadBytes = 8 + 13 + 4 + 10;  // One batch a group.
+
+std::unique_ptr<RocksDbJournal> OpenWithSegments(const std::string& path, uint64_t segment_bytes) {
+  RocksDbJournalOptions options;
+  options.path = path;
+  options.log_segment_bytes = segment_bytes;
+  absl::StatusOr<std::unique_ptr<RocksDbJournal>> journal = RocksDbJournal::Open(options);
+  EXPECT_TRUE(journal.ok()) << journal.status();
+  return journal.ok() ? *std::move(journal) : nullptr;
+}
+
+// Submits a batch and waits until it is durable: each one its own group.
+Batch WriteGroup(RocksDbJournal& journal, uint32_t shard, uint32_t count, uint32_t seed) {
+  const Batch batch = SubmitBatch(journal, shard, count, seed);
+  journal.WaitDurable(shard, batch.first_lsn + count - 1, kWaitForever);
+  EXPECT_EQ(journal.DurableLsn(shard), batch.first_lsn + count - 1);
+  return batch;
+}
+
+std::vector<std::string> SegmentFiles(const std::string& path) {
+  std::vector<std::string> files;
+  for (const auto& entry : fs::directory_iterator(path + "/log")) {
+    files.push_back(entry.path().string());
+  }
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+void EditFile(const std::string& path, uint64_t offset, const std::string& bytes) {
+  std::fstream file(path, std::ios::in | std::ios::out | std::ios::binary);
+  ASSERT_TRUE(file.is_open()) << path;
+  file.seekp(static_cast<std::streamoff>(offset));
+  file.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  ASSERT_TRUE(file.good());
+}
+
+std::vector<uint64_t> FirstLsns(const std::vector<Batch>& batches) {
+  std::vector<uint64_t> lsns;
+  for (const Batch& batch : batches) lsns.push_back(batch.first_lsn);
+  return lsns;
+}
+
+// Three groups on shard 0 in one segment: lsn 1..3, 4..8, 9..10.
+std::vector<Batch> WriteThreeGroups(const std::string& path) {
+  std::unique_ptr<RocksDbJournal> journal = OpenJournal(path);
+  EXPECT_NE(journal, nullptr);
+  if (journal == nullptr) return {};
+  std::vector<Batch> batches = {WriteGroup(*journal, 0, 3, 1), WriteGroup(*journal, 0, 5, 2),
+                                WriteGroup(*journal, 0, 2, 3)};
+  EXPECT_TRUE(journal->Close().ok());
+  return batches;
+}
+
+TEST(SegmentLogTest, ACorruptGroupIsDataLossNamingFileAndOffset) {
+  TempDir dir;
+  const std::vector<Batch> batches = WriteThreeGroups(dir.path());
+  ASSERT_EQ(batches.size(), 3u);
+  const std::vector<std::string> files = SegmentFiles(dir.path());
+  ASSERT_EQ(files.size(), 1u);
+  const uint64_t second_group =
+      kSegmentHeaderBytes + kGroupOverheadBytes + batches[0].records.size();
+  // A byte inside the second group's records: not at the tail, so not torn.
+  EditFile(files[0], second_group + kGroupOverheadBytes + 5, "\x7f");
+  std::unique_ptr<RocksDbJournal> journal = OpenJournal(dir.path());
+  ASSERT_NE(journal, nullptr);
+  std::vector<uint64_t> delivered;
+  const absl::Status status =
+      journal->ReadShard(0, 1, [&](uint64_t first_lsn, std::span<const uint8_t>, uint32_t) {
+        delivered.push_back(first_lsn);
+        return absl::OkStatus();
+      });
+  EXPECT_EQ(status.code(), absl::StatusCode::kDataLoss);
+  EXPECT_EQ(status.message(),
+            "corrupt log group in " + files[0] + " at offset " + std::to_string(second_group));
+  EXPECT_EQ(delivered, std::vector<uint64_t>{1});  // What came before is good.
+  // Nothing was cut: the damage is still there after another open.
+  ASSERT_TRUE(journal->Close().ok());
+  journal = OpenJournal(dir.path());
+  ASSERT_NE(journal, nullptr);
+  EXPECT_EQ(ReadAll(*journal, 0).status().code(), absl::StatusCode::kDataLoss);
+}
+
+TEST(SegmentLogTest, UnknownSegmentVersionIsDataLoss) {
+  TempDir dir;
+  WriteThreeGroups(dir.path());
+  const std::vector<std::string> files = SegmentFiles(dir.path());
+  ASSERT_EQ(files.size(), 1u);
+  EditFile(files[0], 8, std::string("\x07\0\0\0", 4));  // u32 little-endian version
+  std::unique_ptr<RocksDbJournal> journal = OpenJournal(dir.path());
+  ASSERT_NE(journal, nullptr);
+  EXPECT_EQ(ReadAll(*journal, 0).status().message(),
+            "unknown log segment version 7 in " + files[0]);
+}
+
+TEST(SegmentLogTest, AMissingSegmentIsAGap) {
+  TempDir dir;
+  {
+    // 100 events of 12 to 102 bytes pass the 4 KiB minimum: a segment each.
+    std::unique_ptr<RocksDbJournal> journal = OpenWithSegments(dir.path(), 4096);
+    ASSERT_NE(journal, nullptr);
+    for (uint32_t seed = 1; seed <= 3; ++seed) WriteGroup(*journal, 0, 100, seed);
+    ASSERT_TRUE(journal->Close().ok());
+  }
+  const std::vector<std::string> files = SegmentFiles(dir.path());
+  ASSERT_EQ(files.size(), 3u);
+  fs::remove(files[1]);
+  std::unique_ptr<RocksDbJournal> journal = OpenWithSegments(dir.path(), 4096);
+  ASSERT_NE(journal, nullptr);
+  EXPECT_EQ(journal->LastLsn(0), 300u);
+  EXPECT_EQ(ReadAll(*journal, 0).status().message(),
+            "gap in the log at shard 0: expected lsn 101, found 201");
+}
+
+// A crash in the middle of a write leaves part of a group (or zeros, where
+// the file system extended the file but not its data): never acknowledged,
+// cut at the next open, and the log goes on after the last whole group.
+TEST(SegmentLogTest, ATornTailIsCutAndTheLogGoesOn) {
+  for (const bool zeros : {false, true}) {
+    SCOPED_TRACE(zeros ? "zeros after the last group" : "a group cut short");
+    TempDir dir;
+    std::vector<Batch> batches = WriteThreeGroups(dir.path());
+    ASSERT_EQ(batches.size(), 3u);
+    const std::string file = SegmentFiles(dir.path())[0];
+    batches.pop_back();
+    if (zeros) {  // Zeros where the third group was, and more.
+      const uint64_t third = kSegmentHeaderBytes + 2 * kGroupOverheadBytes +
+                             batches[0].records.size() + batches[1].records.size();
+      fs::resize_file(file, third);
+      fs::resize_file(file, third + 300);
+    } else {
+      fs::resize_file(file, fs::file_size(file) - 7);
+    }
+    {
+      std::unique_ptr<RocksDbJournal> journal = OpenJournal(dir.path());
+      ASSERT_NE(journal, nullptr);
+      EXPECT_EQ(journal->LastLsn(0), 8u);
+      absl::StatusOr<std::vector<Batch>> read = ReadAll(*journal, 0);
+      ASSERT_TRUE(read.ok()) << read.status();
+      EXPECT_EQ(*read, batches);
+      batches.push_back(WriteGroup(*journal, 0, 4, 9));  // 9..12
+      ASSERT_TRUE(journal->Close().ok());
+    }
+    std::unique_ptr<RocksDbJournal> journal = OpenJournal(dir.path());
+    ASSERT_NE(journal, nullptr);
+    EXPECT_EQ(journal->LastLsn(0), 12u);
+    absl::StatusOr<std::vector<Batch>> read = ReadAll(*journal, 0);
+    ASSERT_TRUE(read.ok()) << read.status();
+    EXPECT_EQ(*read, batches);
+  }
+}
+
+// A crash right after a segment is created leaves it empty (or with part of
+// its header): it holds nothing, and goes at the next open.
+TEST(SegmentLogTest, AnEmptyLastSegmentIsRemoved) {
+  for (const std::string& start : {std::string(), std::string("ENC")}) {
+    TempDir dir;
+    std::vector<Batch> batches = WriteThreeGroups(dir.path());
+    const std::string empty = dir.path() + "/log/segment-00000000000000000009.log";
+    std::ofstream(empty) << start;
+    {
+      std::unique_ptr<RocksDbJournal> journal = OpenJournal(dir.path());
+      ASSERT_NE(journal, nullptr);
+      EXPECT_FALSE(fs::exists(empty));
+      batches.push_back(WriteGroup(*journal, 0, 4, 9));  // 11..14
+      ASSERT_TRUE(journal->Close().ok());
+    }
+    std::unique_ptr<RocksDbJournal> journal = OpenJournal(dir.path());
+    ASSERT_NE(journal, nullptr);
+    absl::StatusOr<std::vector<Batch>> read = ReadAll(*journal, 0);
+    ASSERT_TRUE(read.ok()) << read.status();
+    EXPECT_EQ(*read, batches);
+  }
+}
+
+TEST(SegmentLogTest, TruncationDeletesASegmentOnceEveryShardInItIsPast) {
+  TempDir dir;
+  std::unique_ptr<RocksDbJournal> journal = OpenWithSegments(dir.path(), 4096);
+  ASSERT_NE(journal, nullptr);
+  // Segment 1: shard 0 lsn 1..100 and shard 1 lsn 1..100 (one group);
+  // segment 2: shard 0 lsn 101..200; segment 3: shard 0 lsn 201..300.
+  SubmitBatch(*journal, 0, 100, 1);
+  SubmitBatch(*journal, 1, 100, 2);
+  journal->WaitDurable(0, 100, kWaitForever);
+  journal->WaitDurable(1, 100, kWaitForever);
+  // The two may have gone out as one group or two: count what is there.
+  const size_t before = SegmentFiles(dir.path()).size();
+  WriteGroup(*journal, 0, 100, 3);
+  WriteGroup(*journal, 0, 100, 4);
+  ASSERT_EQ(SegmentFiles(dir.path()).size(), before + 2);
+
+  ASSERT_TRUE(journal->DeleteBefore(0, 201).ok());
+  // Left: the segment holding shard 1 (with or without shard 0's 1..100),
+  // and the one being written.
+  std::vector<std::string> left = SegmentFiles(dir.path());
+  EXPECT_EQ(left.size(), 2u);
+  // Reads honour the truncation before the files go.
+  EXPECT_EQ(ReadAll(*journal, 0, 1).status().message(),
+            "gap in the log at shard 0: expected lsn 1, found 201");
+  absl::StatusOr<std::vector<Batch>> read = ReadAll(*journal, 0, 201);
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_EQ(FirstLsns(*read), std::vector<uint64_t>{201});
+  read = ReadAll(*journal, 1, 1);
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_EQ(FirstLsns(*read), std::vector<uint64_t>{1});
+
+  ASSERT_TRUE(journal->DeleteBefore(1, 101).ok());
+  left = SegmentFiles(dir.path());
+  ASSERT_EQ(left.size(), 1u);  // Only the one being written.
+  read = ReadAll(*journal, 1, 101);
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_TRUE(read->empty());
+  ASSERT_TRUE(journal->Close().ok());
+  journal = OpenWithSegments(dir.path(), 4096);
+  ASSERT_NE(journal, nullptr);
+  EXPECT_EQ(journal->LastLsn(0), 300u);
+  read = ReadAll(*journal, 0, 201);
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_EQ(FirstLsns(*read), std::vector<uint64_t>{201});
+}
+
+// Data directories written before the segment log kept each batch as a
+// RocksDB key ('E' | shard | first_lsn, format 2 value): still read, the
+// log continued in segments after it, and truncated as before.
+TEST(SegmentLogTest, AKeyedLogFromAnEarlierVersionIsReadAndContinued) {
+  TempDir dir;
+  std::vector<Batch> batches = {{1, 3, MakeRecords(3, 1)}, {4, 5, MakeRecords(5, 2)}};
+  {
+    rocksdb::Options options;
+    options.create_if_missing = true;
+    rocksdb::DB* raw = nullptr;
+    ASSERT_TRUE(rocksdb::DB::Open(options, dir.path(), &raw).ok());
+    std::unique_ptr<rocksdb::DB> db(raw);
+    for (const Batch& batch : batches) {
+      using namespace persistence_internal;
+      const Key key = EncodeKey(kBatchKind, 0, batch.first_lsn);
+      const BatchHeader header = EncodeBatchHeader(batch.count, batch.records);
+      std::string value(header.data(), header.size());
+      value.append(reinterpret_cast<const char*>(batch.records.data()), batch.records.size());
+      ASSERT_TRUE(
+          db->Put(rocksdb::WriteOptions(), std::string(key.data(), key.size()), value).ok());
+    }
+    ASSERT_TRUE(db->Close().ok());
+  }
+  {
+    std::unique_ptr<RocksDbJournal> journal = OpenJournal(dir.path());
+    ASSERT_NE(journal, nullptr);
+    EXPECT_EQ(journal->LastLsn(0), 8u);
+    batches.push_back(WriteGroup(*journal, 0, 2, 3));  // 9..10, in a segment
+    ASSERT_TRUE(journal->Close().ok());
+  }
+  std::unique_ptr<RocksDbJournal> journal = OpenJournal(dir.path());
+  ASSERT_NE(journal, nullptr);
+  EXPECT_EQ(journal->LastLsn(0), 10u);
+  absl::StatusOr<std::vector<Batch>> read = ReadAll(*journal, 0);
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_EQ(*read, batches);
+  read = ReadAll(*journal, 0, 6);  // From inside a keyed batch.
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_EQ(FirstLsns(*read), (std::vector<uint64_t>{6, 9}));
+  ASSERT_TRUE(journal->DeleteBefore(0, 9).ok());
+  EXPECT_EQ(ReadAll(*journal, 0, 1).status().message(),
+            "gap in the log at shard 0: expected lsn 1, found 9");
+  ASSERT_TRUE(journal->Close().ok());
+  // The keyed batches are gone for good (a range deletion), the segment stays.
+  journal = OpenJournal(dir.path());
+  ASSERT_NE(journal, nullptr);
+  read = ReadAll(*journal, 0, 9);
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_EQ(FirstLsns(*read), std::vector<uint64_t>{9});
+  EXPECT_EQ(ReadAll(*journal, 0, 1).status().message(),
+            "gap in the log at shard 0: expected lsn 1, found 9");
+}
+
+}  // namespace
+}  // namespace encore
