@@ -1,4 +1,4 @@
-// encore-wal: look into an Encore data directory (the RocksDB journal).
+// encore-wal: look into an Encore data directory (the journal).
 //
 //   encore-wal dump   <dir> [--shard N] [--from LSN] [--limit N]
 //       one line per event: shard, LSN, type and its fields

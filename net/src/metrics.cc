@@ -313,7 +313,7 @@ void MetricsState::Build() {
 
   if (journal_) {
     journal_groups_ = &Register(prometheus::BuildCounter(), "encore_journal_groups_total",
-                                "Journal group commits (RocksDB writes).", registry)
+                                "Journal group commits (appends to the log).", registry)
                            .Add({});
     journal_batches_ = &Register(prometheus::BuildCounter(), "encore_journal_batches_total",
                                  "Shard batches written.", registry)
@@ -326,7 +326,7 @@ void MetricsState::Build() {
                           .Add({});
     journal_write_seconds_ =
         &Register(prometheus::BuildCounter(), "encore_journal_write_seconds_total",
-                  "Time inside RocksDB Write(), sync included.", registry)
+                  "Time appending groups to the log, sync included.", registry)
              .Add({});
     journal_commit_mean_seconds_ =
         &Register(prometheus::BuildGauge(), "encore_journal_commit_mean_seconds",

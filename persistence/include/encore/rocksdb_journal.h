@@ -1,18 +1,26 @@
-// RocksDbJournal: the Journal that keeps the shards' events in RocksDB.
+// RocksDbJournal: the Journal that keeps the shards' events on disk: the log
+// in segment files of its own, snapshots in files, and a RocksDB database for
+// the snapshot pointers and metadata.
 //
 // Submit() copies a shard's batch into that shard's pending buffer and wakes
 // one writer thread. The writer takes everything pending from every shard,
-// writes it as one RocksDB WriteBatch (one record per submitted batch) with the
-// durability mode's write options, then publishes DurableLsn() per shard and
-// wakes WaitDurable(). While a group is being written (and synced), the shards
-// go on applying and submitting: that next group is what the writer takes next.
+// appends it to the log as one group (one entry per submitted batch) with one
+// write(), and one fdatasync() in kSync, then publishes DurableLsn() per shard
+// and wakes WaitDurable(). While a group is being written (and synced), the
+// shards go on applying and submitting: that next group is what the writer
+// takes next.
 //
-// On disk (one RocksDB database, default column family):
-//   key   'E' | shard u32 BE | first_lsn u64 BE      one record per batch
+// On disk, in the data directory:
+//   log/segment-<n>.log  the log (internal/segment_log.h has the layout); each
+//         group holds, per submitted batch, the key below, the value's size
+//         (u32 LE), then the value:
+//   key   'E' | shard u32 BE | first_lsn u64 BE
 //   value version u16 | count u32 | crc32c u32 | EventBuffer records
 //         (little-endian; the CRC covers count and records). Version 2 (written
 //         now) allows packed records (encore/event_buffer.h); version 1 (read
-//         still) has raw records only.
+//         still) has raw records only. Data directories of earlier versions
+//         hold these records as RocksDB keys: read first, truncated as before.
+// The RocksDB database (default column family):
 //   key   'S' | shard u32 BE | lsn u64 BE            a shard snapshot
 //   value "file": in snapshots/shard-<shard>-lsn-<lsn>.snapshot,
 //         version u16 | crc32c u32 | snapshot bytes
@@ -49,7 +57,7 @@ namespace encore {
 
 enum class Durability {
   kNone,   // Memory only: nothing is written; DurableLsn advances at once.
-  kAsync,  // Written to RocksDB's WAL without fsync: survives a process crash.
+  kAsync,  // Written to the log's file without fsync: survives a process crash.
   kSync,   // fsync per group commit: survives power loss.
 };
 
@@ -85,11 +93,11 @@ struct RocksDbJournalOptions {
 
 // Counters of the writer thread, for benchmarks and metrics.
 struct RocksDbJournalStats {
-  uint64_t groups_written = 0;   // RocksDB writes (group commits).
+  uint64_t groups_written = 0;   // Group commits (appends to the log).
   uint64_t batches_written = 0;  // Submitted shard batches written.
   uint64_t events_written = 0;
   uint64_t bytes_written = 0;   // Record bytes, without keys and headers.
-  uint64_t write_ns_total = 0;  // Time inside RocksDB Write(), sync included.
+  uint64_t write_ns_total = 0;  // Time appending groups, sync included.
 };
 
 class RocksDbJournal final : public Journal {
@@ -136,8 +144,11 @@ class RocksDbJournal final : public Journal {
                                        const BatchReader& fn) override;
 
   // Deletes the stored batches of `shard` whose events are all before `lsn`
-  // (a batch holding lsn is kept whole). For log truncation after a snapshot
-  // at lsn - 1. REQUIRES: a snapshot at lsn - 1 or later is stored.
+  // (a batch holding lsn is kept whole): ReadShard() no longer sees them, and
+  // a segment file goes once every shard in it is truncated past it. Not
+  // synced: after a crash the files still there show their batches again
+  // (recovery starts after the snapshot). For log truncation after a
+  // snapshot at lsn - 1. REQUIRES: a snapshot at lsn - 1 or later is stored.
   [[nodiscard]] absl::Status DeleteBefore(uint32_t shard, uint64_t lsn) override;
 
   // Stores a snapshot of `shard` holding its events up to `lsn`, synced with
