@@ -107,8 +107,8 @@ class RocksDbJournal::Impl {
     ENCORE_PERSISTENCE_CHECK(!closing_.load(std::memory_order_acquire),
                              "Submit to shard %u after Close", shard);
     ENCORE_PERSISTENCE_CHECK(count > 0, "empty batch for shard %u", shard);
-    ENCORE_PERSISTENCE_CHECK(records.size() <= UINT32_MAX, "batch of %zu bytes for shard %u",
-                             records.size(), shard);
+    ENCORE_PERSISTENCE_CHECK(records.size() <= SegmentLog::kBatchBytesMax,
+                             "batch of %zu bytes for shard %u", records.size(), shard);
     ShardState& state = shards_[shard];
     // Only this shard's thread writes last_submitted_lsn: no lock needed.
     const uint64_t last_submitted_lsn = state.last_submitted_lsn.load(std::memory_order_relaxed);

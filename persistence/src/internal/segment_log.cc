@@ -13,6 +13,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "internal/check.h"
 #include "internal/crc32c.h"
 #include "internal/file_util.h"
 #include "internal/log_format.h"
@@ -305,8 +306,39 @@ absl::Status SegmentLog::Append(std::span<const Batch> batches) {
   if (fd_ < 0 || written_bytes_ >= segment_bytes_max_) {
     if (absl::Status started = StartSegment(); !started.ok()) return started;
   }
-  group_.resize(kGroupHeaderBytes);
+  for (size_t next = 0; next < batches.size();) {
+    next = EncodeGroup(batches, next);
+    if (!WriteAll(fd_, group_.data(), group_.size())) {
+      return ErrnoStatus("writing the log to " + SegmentPath(active_number_));
+    }
+    written_bytes_ += group_.size();
+  }
+  if (sync_ && ::fdatasync(fd_) != 0) {
+    return ErrnoStatus("syncing the log in " + SegmentPath(active_number_));
+  }
+  std::lock_guard<std::mutex> lock(mutex_);
+  Segment& segment = segments_.back();
+  segment.valid_bytes = written_bytes_;
   for (const Batch& batch : batches) {
+    const uint64_t last_lsn = batch.first_lsn + batch.count - 1;
+    auto [range, added] =
+        segment.ranges.try_emplace(batch.shard, LsnRange{batch.first_lsn, last_lsn});
+    if (!added) range->second.last_lsn = last_lsn;
+    last_lsn_[batch.shard] = last_lsn;
+  }
+  return absl::OkStatus();
+}
+
+size_t SegmentLog::EncodeGroup(std::span<const Batch> batches, size_t first) {
+  group_.resize(kGroupHeaderBytes);
+  size_t next = first;
+  for (; next < batches.size(); ++next) {
+    const Batch& batch = batches[next];
+    const size_t entry_bytes = kEntryPrefixBytes + kBatchHeaderBytes + batch.records.size();
+    ENCORE_PERSISTENCE_CHECK(batch.records.size() <= kBatchBytesMax,
+                             "batch of %zu bytes for shard %u", batch.records.size(), batch.shard);
+    // A group that would pass the limit ends before this batch (never empty).
+    if (next > first && group_.size() + entry_bytes > kGroupBytesMax) break;
     const Key key = EncodeKey(kBatchKind, batch.shard, batch.first_lsn);
     const BatchHeader header = EncodeBatchHeader(batch.count, batch.records);
     const size_t at = group_.size();
@@ -324,24 +356,7 @@ absl::Status SegmentLog::Append(std::span<const Batch> batches) {
   StoreLittle32(
       GroupCrc(group_.data(), std::span<const uint8_t>(group_).subspan(kGroupHeaderBytes)),
       group_.data() + 4);
-  if (!WriteAll(fd_, group_.data(), group_.size())) {
-    return ErrnoStatus("writing the log to " + SegmentPath(active_number_));
-  }
-  if (sync_ && ::fdatasync(fd_) != 0) {
-    return ErrnoStatus("syncing the log in " + SegmentPath(active_number_));
-  }
-  written_bytes_ += group_.size();
-  std::lock_guard<std::mutex> lock(mutex_);
-  Segment& segment = segments_.back();
-  segment.valid_bytes = written_bytes_;
-  for (const Batch& batch : batches) {
-    const uint64_t last_lsn = batch.first_lsn + batch.count - 1;
-    auto [range, added] =
-        segment.ranges.try_emplace(batch.shard, LsnRange{batch.first_lsn, last_lsn});
-    if (!added) range->second.last_lsn = last_lsn;
-    last_lsn_[batch.shard] = last_lsn;
-  }
-  return absl::OkStatus();
+  return next;
 }
 
 uint64_t SegmentLog::LastLsn(uint32_t shard) const {
@@ -362,6 +377,9 @@ absl::Status SegmentLog::ReadShard(uint32_t shard, uint64_t from_lsn, ShardScan*
     uint64_t valid_bytes;
     absl::Status damage;
   };
+  // No segment file is removed while this reads: one cut short under it
+  // would read as damage.
+  std::shared_lock<std::shared_mutex> reading(removal_mutex_);
   std::vector<ToRead> to_read;
   {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -415,8 +433,11 @@ void SegmentLog::DeleteBefore(uint32_t shard, uint64_t lsn) {
       return true;
     });
   }
-  // Outside the lock: a reader that listed one of these skips it if it is
-  // gone (NotFound), which is right, as every batch in it is deleted.
+  // Outside mutex_ (the writer goes on); readers wait. A reader that listed
+  // one of these before skips it once it is gone (NotFound), which is right,
+  // as every batch in it is deleted.
+  if (doomed.empty()) return;
+  std::unique_lock<std::shared_mutex> removing(removal_mutex_);
   for (const std::string& path : doomed) RemoveFileGradually(path);
 }
 

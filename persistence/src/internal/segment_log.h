@@ -37,6 +37,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <shared_mutex>
 #include <span>
 #include <string>
 #include <vector>
@@ -51,6 +52,10 @@ class SegmentLog {
  public:
   static constexpr uint64_t kSegmentBytesMin = 4096;
   static constexpr uint32_t kFormatVersion = 1;
+  // Limits that keep every size field within its u32: a batch's records, and
+  // a group's payload (an Append() over it is written as several groups).
+  static constexpr size_t kBatchBytesMax = size_t{1} << 30;
+  static constexpr size_t kGroupBytesMax = size_t{1} << 30;
 
   // One submitted batch to append.
   struct Batch {
@@ -114,6 +119,9 @@ class SegmentLog {
   absl::Status Scan(Segment* segment, bool last);
   // Starts segment number next_number_ for writing.
   absl::Status StartSegment();
+  // Encodes batches [first, returned) into group_: all the rest, or as many
+  // as fit in kGroupBytesMax (at least one).
+  size_t EncodeGroup(std::span<const Batch> batches, size_t first);
   std::string SegmentPath(uint64_t number) const;
 
   const std::string directory_;
@@ -128,6 +136,8 @@ class SegmentLog {
   bool closed_ = false;
   std::vector<uint8_t> scan_buffer_;  // Open only.
 
+  // Held shared by ReadShard(), exclusive while DeleteBefore() removes files.
+  mutable std::shared_mutex removal_mutex_;
   mutable std::mutex mutex_;
   std::vector<Segment> segments_;                // Guarded by mutex_; oldest first.
   uint64_t active_number_ = 0;                   // Guarded by mutex_; 0: none.
