@@ -5,12 +5,14 @@
 //           [--api-key KEY] [--admin-key KEY] [--connections-max N]
 //           [--idle-timeout-ms N] [--snapshot-every-events N]
 //           [--snapshot-log-ratio N] [--snapshot-write-mb-per-s N]
-//           [--idempotency-window N]
+//           [--idempotency-window N] [--huge-pages on|off]
 //           [--metrics-listen HOST:PORT|off] [--config FILE]
 //
 // The config file holds `key = value` lines with the flags' names without
 // dashes (`durability = async`); `#` starts a comment. Flags override it.
-// Opens the RocksDB journal in the data dir (created if missing), recovers
+// With --huge-pages on (the default) it first starts itself again with
+// glibc's malloc asking for transparent huge pages (huge_pages.h).
+// Opens the journal in the data dir (created if missing), recovers
 // the engine, serves, and on SIGINT or SIGTERM stops cleanly: the server
 // answers what is in flight, the engine finishes, the journal is synced.
 // Prometheus metrics are served at http://<metrics-listen>/metrics
@@ -21,6 +23,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <functional>
 #include <map>
@@ -31,6 +34,7 @@
 #include "encore/net/metrics.h"
 #include "encore/net/server.h"
 #include "encore/rocksdb_journal.h"
+#include "huge_pages.h"
 
 namespace encore {
 namespace {
@@ -54,6 +58,8 @@ constexpr const char* kUsage =
     "                               do not wait behind them; 0 unpaced (default 256)\n"
     "  --idempotency-window N       request results each shard keeps for repeats, about\n"
     "                               140 bytes each; 1..67108864 (default 262144)\n"
+    "  --huge-pages on|off          the heap on transparent huge pages where the kernel has\n"
+    "                               them on madvise (glibc.malloc.hugetlb=1) (default on)\n"
     "  --metrics-listen HOST:PORT   Prometheus /metrics listener, or off (default 127.0.0.1:9464)\n"
     "  --config FILE                `key = value` lines, same names without dashes\n"
     "  --help                       this text\n";
@@ -75,6 +81,7 @@ const char* const kKnownKeys[] = {"data-dir",
                                   "snapshot-log-ratio",
                                   "snapshot-write-mb-per-s",
                                   "idempotency-window",
+                                  "huge-pages",
                                   "metrics-listen",
                                   "config"};
 
@@ -158,6 +165,8 @@ struct Config {
   net::ServerOptions server;
   bool metrics_enabled = true;
   net::MetricsOptions metrics;
+  bool huge_pages = true;
+  std::string huge_pages_note;  // Why the heap is not (made) on huge pages by us.
 };
 
 std::string BuildConfig(const Settings& settings, Config* config) {
@@ -173,6 +182,12 @@ std::string BuildConfig(const Settings& settings, Config* config) {
   text("admin-key", &config->server.admin_key);
   text("metrics-listen", &config->metrics.listen);
   config->metrics_enabled = config->metrics.listen != "off";
+  std::string huge_pages = "on";
+  text("huge-pages", &huge_pages);
+  if (huge_pages != "on" && huge_pages != "off") {
+    return "--huge-pages must be on or off, got \"" + huge_pages + "\"";
+  }
+  config->huge_pages = huge_pages == "on";
   if (config->durability_name == "none") {
     config->durability = Durability::kNone;
   } else if (config->durability_name == "async") {
@@ -315,6 +330,13 @@ int Run(const Config& config) {
         config.metrics.listen.substr(0, config.metrics.listen.rfind(':'));
     std::printf("encored metrics on http://%s:%u/metrics\n", metrics_host.c_str(), metrics->port());
   }
+  if (!config.huge_pages) {
+    std::printf("encored heap: --huge-pages off\n");
+  } else if (tools::MallocHugePagesTunableSet()) {
+    std::printf("encored heap: GLIBC_TUNABLES=%s\n", std::getenv("GLIBC_TUNABLES"));
+  } else {
+    std::printf("encored heap: 4 KiB pages (%s)\n", config.huge_pages_note.c_str());
+  }
   std::fflush(stdout);
 
   bool failure_reported = false;
@@ -350,6 +372,8 @@ int Main(int argc, char** argv) {
     std::fprintf(stderr, "encored: %s\n%s", error.c_str(), kUsage);
     return 1;
   }
+  // Before anything large is allocated; returns only if it did not start again.
+  if (config.huge_pages) config.huge_pages_note = tools::ReexecWithHugePages(argv);
   return Run(config);
 }
 
