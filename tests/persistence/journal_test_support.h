@@ -61,11 +61,13 @@ struct Batch {
   bool operator==(const Batch&) const = default;
 };
 
-inline std::unique_ptr<RocksDbJournal> OpenJournal(const std::string& path,
-                                                   Durability durability = Durability::kSync) {
+inline std::unique_ptr<RocksDbJournal> OpenJournal(
+    const std::string& path, Durability durability = Durability::kSync,
+    uint64_t log_segment_bytes = RocksDbJournalOptions().log_segment_bytes) {
   RocksDbJournalOptions options;
   options.path = path;
   options.durability = durability;
+  options.log_segment_bytes = log_segment_bytes;
   absl::StatusOr<std::unique_ptr<RocksDbJournal>> journal = RocksDbJournal::Open(options);
   EXPECT_TRUE(journal.ok()) << journal.status();
   return journal.ok() ? *std::move(journal) : nullptr;

@@ -26,12 +26,7 @@ constexpr size_t kSegmentHeaderBytes = 16;
 constexpr size_t kGroupOverheadBytes = 8 + 13 + 4 + 10;  // One batch a group.
 
 std::unique_ptr<RocksDbJournal> OpenWithSegments(const std::string& path, uint64_t segment_bytes) {
-  RocksDbJournalOptions options;
-  options.path = path;
-  options.log_segment_bytes = segment_bytes;
-  absl::StatusOr<std::unique_ptr<RocksDbJournal>> journal = RocksDbJournal::Open(options);
-  EXPECT_TRUE(journal.ok()) << journal.status();
-  return journal.ok() ? *std::move(journal) : nullptr;
+  return OpenJournal(path, Durability::kSync, segment_bytes);
 }
 
 // Submits a batch and waits until it is durable: each one its own group.
@@ -63,6 +58,17 @@ std::vector<uint64_t> FirstLsns(const std::vector<Batch>& batches) {
   std::vector<uint64_t> lsns;
   for (const Batch& batch : batches) lsns.push_back(batch.first_lsn);
   return lsns;
+}
+
+// Opens the journal in `path`: its last LSN of shard 0 is `last_lsn` and its
+// log reads back as `batches`.
+void ExpectLog(const std::string& path, uint64_t last_lsn, const std::vector<Batch>& batches) {
+  std::unique_ptr<RocksDbJournal> journal = OpenJournal(path);
+  ASSERT_NE(journal, nullptr);
+  EXPECT_EQ(journal->LastLsn(0), last_lsn);
+  absl::StatusOr<std::vector<Batch>> read = ReadAll(*journal, 0);
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_EQ(*read, batches);
 }
 
 // Three groups on shard 0 in one segment: lsn 1..3, 4..8, 9..10.
@@ -165,12 +171,7 @@ TEST(SegmentLogTest, ATornTailIsCutAndTheLogGoesOn) {
       batches.push_back(WriteGroup(*journal, 0, 4, 9));  // 9..12
       ASSERT_TRUE(journal->Close().ok());
     }
-    std::unique_ptr<RocksDbJournal> journal = OpenJournal(dir.path());
-    ASSERT_NE(journal, nullptr);
-    EXPECT_EQ(journal->LastLsn(0), 12u);
-    absl::StatusOr<std::vector<Batch>> read = ReadAll(*journal, 0);
-    ASSERT_TRUE(read.ok()) << read.status();
-    EXPECT_EQ(*read, batches);
+    ExpectLog(dir.path(), 12, batches);
   }
 }
 
@@ -189,11 +190,7 @@ TEST(SegmentLogTest, AnEmptyLastSegmentIsRemoved) {
       batches.push_back(WriteGroup(*journal, 0, 4, 9));  // 11..14
       ASSERT_TRUE(journal->Close().ok());
     }
-    std::unique_ptr<RocksDbJournal> journal = OpenJournal(dir.path());
-    ASSERT_NE(journal, nullptr);
-    absl::StatusOr<std::vector<Batch>> read = ReadAll(*journal, 0);
-    ASSERT_TRUE(read.ok()) << read.status();
-    EXPECT_EQ(*read, batches);
+    ExpectLog(dir.path(), 14, batches);
   }
 }
 
@@ -273,13 +270,10 @@ TEST(SegmentLogTest, AKeyedLogFromAnEarlierVersionIsReadAndContinued) {
     batches.push_back(WriteGroup(*journal, 0, 2, 3));  // 9..10, in a segment
     ASSERT_TRUE(journal->Close().ok());
   }
+  ExpectLog(dir.path(), 10, batches);
   std::unique_ptr<RocksDbJournal> journal = OpenJournal(dir.path());
   ASSERT_NE(journal, nullptr);
-  EXPECT_EQ(journal->LastLsn(0), 10u);
-  absl::StatusOr<std::vector<Batch>> read = ReadAll(*journal, 0);
-  ASSERT_TRUE(read.ok()) << read.status();
-  EXPECT_EQ(*read, batches);
-  read = ReadAll(*journal, 0, 6);  // From inside a keyed batch.
+  absl::StatusOr<std::vector<Batch>> read = ReadAll(*journal, 0, 6);  // From inside a keyed batch.
   ASSERT_TRUE(read.ok()) << read.status();
   EXPECT_EQ(FirstLsns(*read), (std::vector<uint64_t>{6, 9}));
   ASSERT_TRUE(journal->DeleteBefore(0, 9).ok());
