@@ -1,6 +1,7 @@
 // The journal's log files on disk (internal/segment_log.h): a corrupt group,
 // an unknown segment version and a missing segment are DataLoss; a torn tail
-// (a crash in the middle of a write) is cut and writing goes on after it;
+// (a crash in the middle of a write) is cut and writing goes on after it, as
+// after a tear before the last segment under kAsync (damage under kSync);
 // truncation deletes whole segments once every shard in them is past them;
 // and a log kept as RocksDB keys by an earlier version is read and continued.
 #include <filesystem>
@@ -173,6 +174,42 @@ TEST(SegmentLogTest, ATornTailIsCutAndTheLogGoesOn) {
     }
     ExpectLog(dir.path(), 12, batches);
   }
+}
+
+// Only an OS crash or power loss under kAsync can leave a segment torn with a
+// later one written (groups are synced in order under kSync). Opened with
+// kSync that is damage; opened with kAsync the log ends at the tear, as at a
+// torn tail, and the later segments are kept aside, never read.
+TEST(SegmentLogTest, ATearBeforeTheLastSegmentIsDamageInSyncAndTheEndInAsync) {
+  TempDir dir;
+  std::vector<Batch> batches;
+  {
+    std::unique_ptr<RocksDbJournal> journal = OpenWithSegments(dir.path(), 4096);
+    ASSERT_NE(journal, nullptr);
+    for (uint32_t seed = 1; seed <= 3; ++seed)
+      batches.push_back(WriteGroup(*journal, 0, 100, seed));
+    ASSERT_TRUE(journal->Close().ok());
+  }
+  const std::vector<std::string> files = SegmentFiles(dir.path());
+  ASSERT_EQ(files.size(), 3u);
+  fs::resize_file(files[1], fs::file_size(files[1]) - 7);
+  {
+    std::unique_ptr<RocksDbJournal> journal = OpenJournal(dir.path(), Durability::kSync, 4096);
+    ASSERT_NE(journal, nullptr);
+    EXPECT_EQ(ReadAll(*journal, 0).status().message(),
+              "torn log group before the last segment in " + files[1] + " at offset 16");
+  }
+  batches.resize(1);
+  {
+    std::unique_ptr<RocksDbJournal> journal = OpenJournal(dir.path(), Durability::kAsync, 4096);
+    ASSERT_NE(journal, nullptr);
+    EXPECT_EQ(journal->LastLsn(0), 100u);
+    EXPECT_TRUE(fs::exists(files[2] + ".after-torn"));
+    EXPECT_FALSE(fs::exists(files[2]));
+    batches.push_back(WriteGroup(*journal, 0, 5, 4));  // 101..105
+    ASSERT_TRUE(journal->Close().ok());
+  }
+  ExpectLog(dir.path(), 105, batches);
 }
 
 // A crash right after a segment is created leaves it empty (or with part of

@@ -213,6 +213,11 @@ absl::StatusOr<std::unique_ptr<SegmentLog>> SegmentLog::Open(const std::string& 
     }
     log->segments_.push_back(std::move(segment));
   }
+  // With kSync a tear before the last segment is damage (groups are synced
+  // in order, so no crash makes one); with kAsync the log ends there.
+  if (!sync) {
+    if (absl::Status cut = log->CutAtFirstTear(); !cut.ok()) return cut;
+  }
   log->next_number_ = numbers.empty() ? 1 : numbers.back() + 1;
   log->scan_buffer_ = std::vector<uint8_t>();
   return log;
@@ -240,22 +245,62 @@ absl::Status SegmentLog::Scan(Segment* segment, bool last) {
     return absl::OkStatus();
   }
   segment->damage = end.damage;
-  if (end.torn && last && end.valid_bytes == 0) {
+  if (end.torn && end.valid_bytes == 0) {
     // Created by a run that crashed before its header was written: it holds
-    // nothing, and would read as torn once another segment follows it.
+    // nothing (no group is written before the header is).
     if (::unlink(segment->path.c_str()) != 0) return ErrnoStatus("removing " + segment->path);
-  } else if (end.torn && last) {
-    // A write cut short by a crash: never acknowledged. Cut it off, so the
-    // file ends with its last whole group; new groups go to a new segment.
-    if (::truncate(segment->path.c_str(), static_cast<off_t>(end.valid_bytes)) != 0) {
-      return ErrnoStatus("cutting the torn tail of " + segment->path);
-    }
-  } else if (end.torn) {
-    // Only the last segment is written when a crash can tear a group.
+    return SyncDirectory(directory_);
+  }
+  if (end.torn && last) return CutTornTail(*segment);
+  // A crash tears only the last segment, but for one case: with kAsync, an
+  // OS crash or power loss may have written a later segment and not this
+  // one's tail. Open() decides (kAsync is not promised to survive that).
+  if (end.torn) {
+    segment->torn = true;
     segment->damage =
         Damage(segment->path, end.valid_bytes, "torn log group before the last segment");
   }
   return absl::OkStatus();
+}
+
+absl::Status SegmentLog::CutTornTail(const Segment& segment) const {
+  // A write cut short by a crash: never acknowledged. Cut it off, durably
+  // (or after a power loss it would be back, behind newer segments), so the
+  // file ends with its last whole group; new groups go to a new segment.
+  const int fd = ::open(segment.path.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return ErrnoStatus("opening " + segment.path);
+  const bool cut =
+      ::ftruncate(fd, static_cast<off_t>(segment.valid_bytes)) == 0 && ::fsync(fd) == 0;
+  const absl::Status status =
+      cut ? absl::OkStatus() : ErrnoStatus("cutting the torn tail of " + segment.path);
+  ::close(fd);
+  return status;
+}
+
+absl::Status SegmentLog::CutAtFirstTear() {
+  const auto torn = std::find_if(segments_.begin(), segments_.end(),
+                                 [](const Segment& segment) { return segment.torn; });
+  if (torn == segments_.end()) return absl::OkStatus();
+  torn->torn = false;
+  torn->damage = absl::OkStatus();
+  if (absl::Status cut = CutTornTail(*torn); !cut.ok()) return cut;
+  // What was written after the tear goes aside, kept for a look but never
+  // read again: replay ends where the log is whole, as at a torn tail.
+  for (auto later = torn + 1; later != segments_.end(); ++later) {
+    const std::string aside = later->path + ".after-torn";
+    if (::rename(later->path.c_str(), aside.c_str()) != 0) {
+      return ErrnoStatus("moving aside " + later->path);
+    }
+  }
+  segments_.erase(torn + 1, segments_.end());
+  last_lsn_.clear();
+  for (const Segment& segment : segments_) {
+    for (const auto& [shard, range] : segment.ranges) {
+      uint64_t& last = last_lsn_[shard];
+      last = std::max(last, range.last_lsn);
+    }
+  }
+  return SyncDirectory(directory_);
 }
 
 absl::Status SegmentLog::StartSegment() {

@@ -25,8 +25,12 @@
 // cache; kSync: fdatasynced, the segment's directory entry fsynced when it
 // was created). At open, the last segment's torn tail (a group reaching past
 // the end of the file, or zeros to the end) is cut off: it was never
-// acknowledged. A group that fails its checksum anywhere else is corruption:
-// ReadShard() reaching it returns DataLoss naming the file and offset.
+// acknowledged. A segment torn before the last one can only come from an OS
+// crash or power loss under kAsync (which promises nothing there): opened
+// with kAsync, the log ends at that tear (later segments are renamed
+// *.after-torn); opened with kSync, it is damage. A group that fails its
+// checksum anywhere is corruption. ReadShard() reaching damage returns
+// DataLoss naming the file and offset.
 //
 // Thread safety: Append() from one thread at a time (the journal's writer);
 // every other method from any thread.
@@ -110,6 +114,7 @@ class SegmentLog {
     uint64_t valid_bytes = 0;  // Where its last whole group ends.
     // DataLoss naming the file and offset if a check failed at valid_bytes.
     absl::Status damage;
+    bool torn = false;  // Torn at valid_bytes, and not the last segment.
     std::map<uint32_t, LsnRange> ranges;
   };
 
@@ -117,6 +122,11 @@ class SegmentLog {
   // Reads one segment for its ranges and where its whole groups end; the
   // last one's torn tail is cut off.
   absl::Status Scan(Segment* segment, bool last);
+  // Cuts `segment` to its valid_bytes, synced.
+  absl::Status CutTornTail(const Segment& segment) const;
+  // kAsync at open: ends the log at the first segment torn before the last
+  // (cut there; the later segments renamed *.after-torn).
+  absl::Status CutAtFirstTear();
   // Starts segment number next_number_ for writing.
   absl::Status StartSegment();
   // Encodes batches [first, returned) into group_: all the rest, or as many
