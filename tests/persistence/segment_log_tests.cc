@@ -13,6 +13,8 @@
 #include "encore/rocksdb_journal.h"
 #include "gtest/gtest.h"
 #include "internal/log_format.h"
+#include "internal/segment_log.h"
+#include "internal/shard_scan.h"
 #include "persistence/journal_test_support.h"
 #include "rocksdb/db.h"
 
@@ -154,18 +156,26 @@ TEST(SegmentLogTest, ATornTailIsCutAndTheLogGoesOn) {
     ASSERT_EQ(batches.size(), 3u);
     const std::string file = SegmentFiles(dir.path())[0];
     batches.pop_back();
+    const uint64_t third = kSegmentHeaderBytes + 2 * kGroupOverheadBytes +
+                           batches[0].records.size() + batches[1].records.size();
     if (zeros) {  // Zeros where the third group was, and more.
-      const uint64_t third = kSegmentHeaderBytes + 2 * kGroupOverheadBytes +
-                             batches[0].records.size() + batches[1].records.size();
       fs::resize_file(file, third);
       fs::resize_file(file, third + 300);
     } else {
       fs::resize_file(file, fs::file_size(file) - 7);
     }
+    const uint64_t torn_bytes = fs::file_size(file) - third;
     {
       std::unique_ptr<RocksDbJournal> journal = OpenJournal(dir.path());
       ASSERT_NE(journal, nullptr);
       EXPECT_EQ(journal->LastLsn(0), 8u);
+      // The bytes cut are kept beside the segment, unless they were zeros.
+      const std::string aside = file + ".torn-at-" + std::to_string(third);
+      EXPECT_EQ(fs::exists(aside), !zeros);
+      if (!zeros) {
+        EXPECT_EQ(fs::file_size(aside), torn_bytes);
+      }
+      EXPECT_EQ(fs::file_size(file), third);
       absl::StatusOr<std::vector<Batch>> read = ReadAll(*journal, 0);
       ASSERT_TRUE(read.ok()) << read.status();
       EXPECT_EQ(*read, batches);
@@ -325,6 +335,47 @@ TEST(SegmentLogTest, AKeyedLogFromAnEarlierVersionIsReadAndContinued) {
   EXPECT_EQ(FirstLsns(*read), std::vector<uint64_t>{9});
   EXPECT_EQ(ReadAll(*journal, 0, 1).status().message(),
             "gap in the log at shard 0: expected lsn 1, found 9");
+}
+
+// An append larger than a group may be (1 GiB; 100 bytes here) is written as
+// several whole groups, in order, each holding at least one batch: read back
+// the same, and the file is exactly those groups.
+TEST(SegmentLogTest, AnAppendOverTheGroupLimitIsWrittenAsSeveralGroups) {
+  using persistence_internal::SegmentLog;
+  using persistence_internal::ShardScan;
+  TempDir dir;
+  const std::vector<Batch> batches = {
+      {1, 2, MakeRecords(2, 1)}, {3, 1, MakeRecords(1, 2)}, {4, 3, MakeRecords(3, 3)}};
+  std::vector<SegmentLog::Batch> appended;
+  size_t records_bytes = 0;
+  for (const Batch& batch : batches) {
+    appended.push_back(SegmentLog::Batch{0, batch.first_lsn, batch.count, batch.records});
+    records_bytes += batch.records.size();
+  }
+  {
+    absl::StatusOr<std::unique_ptr<SegmentLog>> log =
+        SegmentLog::Open(dir.path(), /*sync=*/false, 4096, /*group_bytes_max=*/100);
+    ASSERT_TRUE(log.ok()) << log.status();
+    ASSERT_TRUE((*log)->Append(appended).ok());
+    EXPECT_EQ((*log)->LastLsn(0), 6u);
+    ASSERT_TRUE((*log)->Close().ok());
+  }
+  // Every batch is over 100 bytes with its entry: one group each.
+  const std::string file = dir.path() + "/segment-00000000000000000001.log";
+  EXPECT_EQ(fs::file_size(file), kSegmentHeaderBytes + 3 * kGroupOverheadBytes + records_bytes);
+  absl::StatusOr<std::unique_ptr<SegmentLog>> log =
+      SegmentLog::Open(dir.path(), /*sync=*/false, 4096);
+  ASSERT_TRUE(log.ok()) << log.status();
+  EXPECT_EQ((*log)->LastLsn(0), 6u);
+  std::vector<Batch> read;
+  const ShardScan::RecordsFn collect = [&](uint64_t first_lsn, std::span<const uint8_t> records,
+                                           uint32_t count) {
+    read.push_back(Batch{first_lsn, count, {records.begin(), records.end()}});
+    return absl::OkStatus();
+  };
+  ShardScan scan(0, 1, 0, collect);
+  ASSERT_TRUE((*log)->ReadShard(0, 1, &scan).ok());
+  EXPECT_EQ(read, batches);
 }
 
 }  // namespace

@@ -164,8 +164,12 @@ absl::Status ReadFile(const std::string& path, std::optional<uint64_t> limit,
 
 }  // namespace
 
-SegmentLog::SegmentLog(std::string directory, bool sync, uint64_t segment_bytes_max)
-    : directory_(std::move(directory)), sync_(sync), segment_bytes_max_(segment_bytes_max) {}
+SegmentLog::SegmentLog(std::string directory, bool sync, uint64_t segment_bytes_max,
+                       size_t group_bytes_max)
+    : directory_(std::move(directory)),
+      sync_(sync),
+      segment_bytes_max_(segment_bytes_max),
+      group_bytes_max_(group_bytes_max) {}
 
 SegmentLog::~SegmentLog() { Close().IgnoreError(); }
 
@@ -176,8 +180,10 @@ std::string SegmentLog::SegmentPath(uint64_t number) const {
 }
 
 absl::StatusOr<std::unique_ptr<SegmentLog>> SegmentLog::Open(const std::string& directory,
-                                                             bool sync,
-                                                             uint64_t segment_bytes_max) {
+                                                             bool sync, uint64_t segment_bytes_max,
+                                                             size_t group_bytes_max) {
+  ENCORE_PERSISTENCE_CHECK(group_bytes_max > 0 && group_bytes_max <= kGroupBytesMax,
+                           "group_bytes_max %zu", group_bytes_max);
   if (segment_bytes_max < kSegmentBytesMin) {
     return absl::InvalidArgumentError(absl::StrCat(
         "log segments must be at least ", kSegmentBytesMin, " bytes, got ", segment_bytes_max));
@@ -188,7 +194,8 @@ absl::StatusOr<std::unique_ptr<SegmentLog>> SegmentLog::Open(const std::string& 
     return absl::UnavailableError(
         absl::StrCat("cannot create log directory ", directory, ": ", error.message()));
   }
-  std::unique_ptr<SegmentLog> log(new SegmentLog(directory, sync, segment_bytes_max));
+  std::unique_ptr<SegmentLog> log(
+      new SegmentLog(directory, sync, segment_bytes_max, group_bytes_max));
   std::vector<uint64_t> numbers;
   for (const auto& entry : std::filesystem::directory_iterator(directory, error)) {
     const std::optional<uint64_t> number = SegmentNumber(entry.path().filename().string());
@@ -263,12 +270,40 @@ absl::Status SegmentLog::Scan(Segment* segment, bool last) {
   return absl::OkStatus();
 }
 
+// Writes bytes [from, end) of the file `fd` (at `path`) to
+// "<path>.torn-at-<from>", synced, unless they are all zeros.
+static absl::Status KeepTailAside(int fd, const std::string& path, uint64_t from) {
+  struct stat status;
+  if (::fstat(fd, &status) != 0) return ErrnoStatus("reading " + path);
+  const auto size = static_cast<uint64_t>(status.st_size);
+  if (size <= from) return absl::OkStatus();
+  std::vector<uint8_t> tail(size - from);
+  if (ReadAt(fd, tail.data(), tail.size(), from) != static_cast<ssize_t>(tail.size())) {
+    return ErrnoStatus("reading the torn tail of " + path);
+  }
+  if (AllZero(tail)) return absl::OkStatus();
+  const std::string aside = absl::StrCat(path, ".torn-at-", from);
+  const int out = ::open(aside.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (out < 0) return ErrnoStatus("creating " + aside);
+  const bool kept = WriteAll(out, tail.data(), tail.size()) && ::fsync(out) == 0;
+  const absl::Status result = kept ? absl::OkStatus() : ErrnoStatus("writing " + aside);
+  ::close(out);
+  return result;
+}
+
 absl::Status SegmentLog::CutTornTail(const Segment& segment) const {
   // A write cut short by a crash: never acknowledged. Cut it off, durably
   // (or after a power loss it would be back, behind newer segments), so the
   // file ends with its last whole group; new groups go to a new segment.
-  const int fd = ::open(segment.path.c_str(), O_WRONLY | O_CLOEXEC);
+  // The bytes cut, unless all zeros, are kept beside it first: a length
+  // field damaged in place reads as a torn tail too, and what followed it
+  // would then be in them.
+  const int fd = ::open(segment.path.c_str(), O_RDWR | O_CLOEXEC);
   if (fd < 0) return ErrnoStatus("opening " + segment.path);
+  if (absl::Status kept = KeepTailAside(fd, segment.path, segment.valid_bytes); !kept.ok()) {
+    ::close(fd);
+    return kept;
+  }
   const bool cut =
       ::ftruncate(fd, static_cast<off_t>(segment.valid_bytes)) == 0 && ::fsync(fd) == 0;
   const absl::Status status =
@@ -383,7 +418,7 @@ size_t SegmentLog::EncodeGroup(std::span<const Batch> batches, size_t first) {
     ENCORE_PERSISTENCE_CHECK(batch.records.size() <= kBatchBytesMax,
                              "batch of %zu bytes for shard %u", batch.records.size(), batch.shard);
     // A group that would pass the limit ends before this batch (never empty).
-    if (next > first && group_.size() + entry_bytes > kGroupBytesMax) break;
+    if (next > first && group_.size() + entry_bytes > group_bytes_max_) break;
     const Key key = EncodeKey(kBatchKind, batch.shard, batch.first_lsn);
     const BatchHeader header = EncodeBatchHeader(batch.count, batch.records);
     const size_t at = group_.size();

@@ -25,7 +25,7 @@
 // cache; kSync: fdatasynced, the segment's directory entry fsynced when it
 // was created). At open, the last segment's torn tail (a group reaching past
 // the end of the file, or zeros to the end) is cut off: it was never
-// acknowledged. A segment torn before the last one can only come from an OS
+// acknowledged (its bytes, unless zeros, are kept as <segment>.torn-at-<offset>). A segment torn before the last one can only come from an OS
 // crash or power loss under kAsync (which promises nothing there): opened
 // with kAsync, the log ends at that tear (later segments are renamed
 // *.after-torn); opened with kSync, it is damage. A group that fails its
@@ -71,10 +71,12 @@ class SegmentLog {
 
   // Opens the log in `directory` (created if missing) and reads every segment
   // once: each shard's LSN ranges per segment, and the last segment's torn
-  // tail cut off. `sync`: each group is fdatasynced. REQUIRES:
-  // segment_bytes_max >= kSegmentBytesMin.
+  // tail cut off. `sync`: each group is fdatasynced. `group_bytes_max`: at
+  // most kGroupBytesMax (smaller only in tests of the split). Segment sizes
+  // below kSegmentBytesMin are InvalidArgument.
   [[nodiscard]] static absl::StatusOr<std::unique_ptr<SegmentLog>> Open(
-      const std::string& directory, bool sync, uint64_t segment_bytes_max);
+      const std::string& directory, bool sync, uint64_t segment_bytes_max,
+      size_t group_bytes_max = kGroupBytesMax);
   ~SegmentLog();
   SegmentLog(const SegmentLog&) = delete;
   SegmentLog& operator=(const SegmentLog&) = delete;
@@ -118,7 +120,7 @@ class SegmentLog {
     std::map<uint32_t, LsnRange> ranges;
   };
 
-  SegmentLog(std::string directory, bool sync, uint64_t segment_bytes_max);
+  SegmentLog(std::string directory, bool sync, uint64_t segment_bytes_max, size_t group_bytes_max);
   // Reads one segment for its ranges and where its whole groups end; the
   // last one's torn tail is cut off.
   absl::Status Scan(Segment* segment, bool last);
@@ -130,13 +132,14 @@ class SegmentLog {
   // Starts segment number next_number_ for writing.
   absl::Status StartSegment();
   // Encodes batches [first, returned) into group_: all the rest, or as many
-  // as fit in kGroupBytesMax (at least one).
+  // as fit in group_bytes_max_ (at least one).
   size_t EncodeGroup(std::span<const Batch> batches, size_t first);
   std::string SegmentPath(uint64_t number) const;
 
   const std::string directory_;
   const bool sync_;
   const uint64_t segment_bytes_max_;
+  const size_t group_bytes_max_;
 
   // Writer only.
   int fd_ = -1;                 // The segment being written; -1: none yet.
