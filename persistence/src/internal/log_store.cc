@@ -26,6 +26,7 @@
 #include "rocksdb/options.h"
 #include "rocksdb/slice.h"
 #include "rocksdb/sst_file_manager.h"
+#include "rocksdb/write_batch.h"
 
 namespace encore::persistence_internal {
 namespace {
