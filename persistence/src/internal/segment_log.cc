@@ -162,6 +162,27 @@ absl::Status ReadFile(const std::string& path, std::optional<uint64_t> limit,
   return absl::OkStatus();
 }
 
+// Writes bytes [from, end) of the file `fd` (at `path`) to
+// "<path>.torn-at-<from>", synced, unless they are all zeros.
+absl::Status KeepTailAside(int fd, const std::string& path, uint64_t from) {
+  struct stat status;
+  if (::fstat(fd, &status) != 0) return ErrnoStatus("reading " + path);
+  const auto size = static_cast<uint64_t>(status.st_size);
+  if (size <= from) return absl::OkStatus();
+  std::vector<uint8_t> tail(size - from);
+  if (ReadAt(fd, tail.data(), tail.size(), from) != static_cast<ssize_t>(tail.size())) {
+    return ErrnoStatus("reading the torn tail of " + path);
+  }
+  if (AllZero(tail)) return absl::OkStatus();
+  const std::string aside = absl::StrCat(path, ".torn-at-", from);
+  const int out = ::open(aside.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (out < 0) return ErrnoStatus("creating " + aside);
+  const bool kept = WriteAll(out, tail.data(), tail.size()) && ::fsync(out) == 0;
+  const absl::Status result = kept ? absl::OkStatus() : ErrnoStatus("writing " + aside);
+  ::close(out);
+  return result;
+}
+
 }  // namespace
 
 SegmentLog::SegmentLog(std::string directory, bool sync, uint64_t segment_bytes_max,
@@ -214,16 +235,18 @@ absl::StatusOr<std::unique_ptr<SegmentLog>> SegmentLog::Open(const std::string& 
       return scanned;
     }
     if (segment.valid_bytes == 0 && segment.damage.ok()) continue;  // Removed by Scan.
-    for (const auto& [shard, range] : segment.ranges) {
-      uint64_t& last = log->last_lsn_[shard];
-      last = std::max(last, range.last_lsn);
-    }
     log->segments_.push_back(std::move(segment));
   }
   // With kSync a tear before the last segment is damage (groups are synced
   // in order, so no crash makes one); with kAsync the log ends there.
   if (!sync) {
     if (absl::Status cut = log->CutAtFirstTear(); !cut.ok()) return cut;
+  }
+  for (const Segment& segment : log->segments_) {
+    for (const auto& [shard, range] : segment.ranges) {
+      uint64_t& last = log->last_lsn_[shard];
+      last = std::max(last, range.last_lsn);
+    }
   }
   log->next_number_ = numbers.empty() ? 1 : numbers.back() + 1;
   log->scan_buffer_ = std::vector<uint8_t>();
@@ -235,17 +258,15 @@ absl::Status SegmentLog::Scan(Segment* segment, bool last) {
     return read;
   }
   WalkEnd end;
-  absl::Status status = WalkSegment(
-      segment->path, scan_buffer_, &end,
-      [&](uint32_t shard, uint64_t first_lsn, std::string_view value) -> absl::Status {
-        const absl::StatusOr<uint32_t> count = PeekBatchCount(value, shard, first_lsn);
-        // Read as far as it goes; ReadShard() reports the batch's error.
-        if (!count.ok()) return count.status();
-        const uint64_t last_lsn = first_lsn + *count - 1;
-        auto [range, added] = segment->ranges.try_emplace(shard, LsnRange{first_lsn, last_lsn});
-        if (!added) range->second.last_lsn = std::max(range->second.last_lsn, last_lsn);
-        return absl::OkStatus();
-      });
+  absl::Status status =
+      WalkSegment(segment->path, scan_buffer_, &end,
+                  [&](uint32_t shard, uint64_t first_lsn, std::string_view value) -> absl::Status {
+                    const absl::StatusOr<uint32_t> count = PeekBatchCount(value, shard, first_lsn);
+                    // Read as far as it goes; ReadShard() reports the batch's error.
+                    if (!count.ok()) return count.status();
+                    segment->AddRange(shard, first_lsn, first_lsn + *count - 1);
+                    return absl::OkStatus();
+                  });
   segment->valid_bytes = end.valid_bytes;
   if (!status.ok()) {
     segment->damage = status;
@@ -268,27 +289,6 @@ absl::Status SegmentLog::Scan(Segment* segment, bool last) {
         Damage(segment->path, end.valid_bytes, "torn log group before the last segment");
   }
   return absl::OkStatus();
-}
-
-// Writes bytes [from, end) of the file `fd` (at `path`) to
-// "<path>.torn-at-<from>", synced, unless they are all zeros.
-static absl::Status KeepTailAside(int fd, const std::string& path, uint64_t from) {
-  struct stat status;
-  if (::fstat(fd, &status) != 0) return ErrnoStatus("reading " + path);
-  const auto size = static_cast<uint64_t>(status.st_size);
-  if (size <= from) return absl::OkStatus();
-  std::vector<uint8_t> tail(size - from);
-  if (ReadAt(fd, tail.data(), tail.size(), from) != static_cast<ssize_t>(tail.size())) {
-    return ErrnoStatus("reading the torn tail of " + path);
-  }
-  if (AllZero(tail)) return absl::OkStatus();
-  const std::string aside = absl::StrCat(path, ".torn-at-", from);
-  const int out = ::open(aside.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (out < 0) return ErrnoStatus("creating " + aside);
-  const bool kept = WriteAll(out, tail.data(), tail.size()) && ::fsync(out) == 0;
-  const absl::Status result = kept ? absl::OkStatus() : ErrnoStatus("writing " + aside);
-  ::close(out);
-  return result;
 }
 
 absl::Status SegmentLog::CutTornTail(const Segment& segment) const {
@@ -328,13 +328,6 @@ absl::Status SegmentLog::CutAtFirstTear() {
     }
   }
   segments_.erase(torn + 1, segments_.end());
-  last_lsn_.clear();
-  for (const Segment& segment : segments_) {
-    for (const auto& [shard, range] : segment.ranges) {
-      uint64_t& last = last_lsn_[shard];
-      last = std::max(last, range.last_lsn);
-    }
-  }
   return SyncDirectory(directory_);
 }
 
@@ -401,9 +394,7 @@ absl::Status SegmentLog::Append(std::span<const Batch> batches) {
   segment.valid_bytes = written_bytes_;
   for (const Batch& batch : batches) {
     const uint64_t last_lsn = batch.first_lsn + batch.count - 1;
-    auto [range, added] =
-        segment.ranges.try_emplace(batch.shard, LsnRange{batch.first_lsn, last_lsn});
-    if (!added) range->second.last_lsn = last_lsn;
+    segment.AddRange(batch.shard, batch.first_lsn, last_lsn);
     last_lsn_[batch.shard] = last_lsn;
   }
   return absl::OkStatus();

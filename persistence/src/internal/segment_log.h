@@ -25,10 +25,11 @@
 // cache; kSync: fdatasynced, the segment's directory entry fsynced when it
 // was created). At open, the last segment's torn tail (a group reaching past
 // the end of the file, or zeros to the end) is cut off: it was never
-// acknowledged (its bytes, unless zeros, are kept as <segment>.torn-at-<offset>). A segment torn before the last one can only come from an OS
-// crash or power loss under kAsync (which promises nothing there): opened
-// with kAsync, the log ends at that tear (later segments are renamed
-// *.after-torn); opened with kSync, it is damage. A group that fails its
+// acknowledged (its bytes, unless zeros, are kept as
+// <segment>.torn-at-<offset>). A segment torn before the last one can only
+// come from an OS crash or power loss under kAsync (which promises nothing
+// there): opened with kAsync, the log ends at that tear (later segments are
+// renamed *.after-torn); opened with kSync, it is damage. A group that fails its
 // checksum anywhere is corruption. ReadShard() reaching damage returns
 // DataLoss naming the file and offset.
 //
@@ -37,6 +38,7 @@
 #ifndef ENCORE_PERSISTENCE_INTERNAL_SEGMENT_LOG_H_
 #define ENCORE_PERSISTENCE_INTERNAL_SEGMENT_LOG_H_
 
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -118,6 +120,12 @@ class SegmentLog {
     absl::Status damage;
     bool torn = false;  // Torn at valid_bytes, and not the last segment.
     std::map<uint32_t, LsnRange> ranges;
+
+    // Widens the range of `shard` to hold first_lsn..last_lsn.
+    void AddRange(uint32_t shard, uint64_t first_lsn, uint64_t last_lsn) {
+      auto [range, added] = ranges.try_emplace(shard, LsnRange{first_lsn, last_lsn});
+      if (!added) range->second.last_lsn = std::max(range->second.last_lsn, last_lsn);
+    }
   };
 
   SegmentLog(std::string directory, bool sync, uint64_t segment_bytes_max, size_t group_bytes_max);
