@@ -203,6 +203,10 @@ class RocksDbJournal::Impl {
     return store_.get();  // nullptr with kNone: nothing is stored.
   }
 
+  std::vector<std::string> cuts() const {
+    return store_ == nullptr ? std::vector<std::string>() : store_->cuts();
+  }
+
   RocksDbJournalStats stats() const {
     RocksDbJournalStats stats;
     stats.groups_written = groups_written_.load(std::memory_order_relaxed);
@@ -367,9 +371,12 @@ absl::StatusOr<std::unique_ptr<RocksDbJournal>> RocksDbJournal::Open(
       return absl::UnavailableError(
           absl::StrCat("cannot create data directory ", options.path, ": ", error.message()));
     }
-    absl::StatusOr<std::unique_ptr<LogStore>> opened =
-        LogStore::Open(options.path, options.durability == Durability::kSync,
-                       options.snapshot_write_bytes_per_s, options.log_segment_bytes);
+    LogStore::Options store_options;
+    store_options.sync = options.durability == Durability::kSync;
+    store_options.snapshot_write_bytes_per_s = options.snapshot_write_bytes_per_s;
+    store_options.log_segment_bytes = options.log_segment_bytes;
+    store_options.cut_log_at_damage = options.cut_log_at_damage;
+    absl::StatusOr<std::unique_ptr<LogStore>> opened = LogStore::Open(options.path, store_options);
     if (!opened.ok()) return opened.status();
     store = *std::move(opened);
   }
@@ -394,6 +401,7 @@ absl::Status RocksDbJournal::status() const { return impl_->status(); }
 absl::Status RocksDbJournal::Close() { return impl_->Close(); }
 uint64_t RocksDbJournal::LastLsn(uint32_t shard) const { return impl_->LastLsn(shard); }
 RocksDbJournalStats RocksDbJournal::stats() const { return impl_->stats(); }
+std::vector<std::string> RocksDbJournal::cuts() const { return impl_->cuts(); }
 
 absl::Status RocksDbJournal::ReadShard(uint32_t shard, uint64_t from_lsn, const BatchReader& fn) {
   absl::StatusOr<LogStore*> store = impl_->StoreFor(shard);

@@ -1,7 +1,8 @@
 // The journal's log files on disk (internal/segment_log.h): a corrupt group,
-// an unknown segment version and a missing segment are DataLoss; a torn tail
-// (a crash in the middle of a write) is cut and writing goes on after it, as
-// after a tear before the last segment under kAsync (damage under kSync);
+// an unknown segment version, a missing segment, a bad group before whole
+// ones, a tear before the last segment, a log ending short of its end mark
+// and a lost database are DataLoss (cut only with cut_log_at_damage); a torn
+// tail (a crash in the middle of a write) is cut and writing goes on after it;
 // truncation deletes whole segments once every shard in them is past them;
 // and a log kept as RocksDB keys by an earlier version is read and continued.
 #include <filesystem>
@@ -146,8 +147,9 @@ TEST(SegmentLogTest, AMissingSegmentIsAGap) {
 }
 
 // A crash in the middle of a write leaves part of a group (or zeros, where
-// the file system extended the file but not its data): never acknowledged,
-// cut at the next open, and the log goes on after the last whole group.
+// the file system extended the file but not its data) after the last
+// acknowledged one: never acknowledged, cut at the next open, and the log
+// goes on after the last whole group.
 TEST(SegmentLogTest, ATornTailIsCutAndTheLogGoesOn) {
   for (const bool zeros : {false, true}) {
     SCOPED_TRACE(zeros ? "zeros after the last group" : "a group cut short");
@@ -155,42 +157,81 @@ TEST(SegmentLogTest, ATornTailIsCutAndTheLogGoesOn) {
     std::vector<Batch> batches = WriteThreeGroups(dir.path());
     ASSERT_EQ(batches.size(), 3u);
     const std::string file = SegmentFiles(dir.path())[0];
-    batches.pop_back();
-    const uint64_t third = kSegmentHeaderBytes + 2 * kGroupOverheadBytes +
-                           batches[0].records.size() + batches[1].records.size();
-    if (zeros) {  // Zeros where the third group was, and more.
-      fs::resize_file(file, third);
-      fs::resize_file(file, third + 300);
-    } else {
-      fs::resize_file(file, fs::file_size(file) - 7);
+    const uint64_t end = fs::file_size(file);
+    const uint64_t third = end - kGroupOverheadBytes - batches[2].records.size();
+    std::string tail;
+    if (zeros) {
+      tail.assign(300, '\0');
+    } else {  // A fourth group cut short: the third one's bytes, but its last 7.
+      std::ifstream in(file, std::ios::binary);
+      tail.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+      tail = tail.substr(third, end - third - 7);
     }
-    const uint64_t torn_bytes = fs::file_size(file) - third;
+    std::ofstream(file, std::ios::binary | std::ios::app) << tail;
     {
       std::unique_ptr<RocksDbJournal> journal = OpenJournal(dir.path());
       ASSERT_NE(journal, nullptr);
-      EXPECT_EQ(journal->LastLsn(0), 8u);
+      EXPECT_EQ(journal->LastLsn(0), 10u);
       // The bytes cut are kept beside the segment, unless they were zeros.
-      const std::string aside = file + ".torn-at-" + std::to_string(third);
+      const std::string aside = file + ".torn-at-" + std::to_string(end);
       EXPECT_EQ(fs::exists(aside), !zeros);
       if (!zeros) {
-        EXPECT_EQ(fs::file_size(aside), torn_bytes);
+        EXPECT_EQ(fs::file_size(aside), tail.size());
       }
-      EXPECT_EQ(fs::file_size(file), third);
+      EXPECT_EQ(fs::file_size(file), end);
       absl::StatusOr<std::vector<Batch>> read = ReadAll(*journal, 0);
       ASSERT_TRUE(read.ok()) << read.status();
       EXPECT_EQ(*read, batches);
-      batches.push_back(WriteGroup(*journal, 0, 4, 9));  // 9..12
+      batches.push_back(WriteGroup(*journal, 0, 4, 9));  // 11..14
       ASSERT_TRUE(journal->Close().ok());
     }
-    ExpectLog(dir.path(), 12, batches);
+    ExpectLog(dir.path(), 14, batches);
   }
 }
 
-// Only an OS crash or power loss under kAsync can leave a segment torn with a
-// later one written (groups are synced in order under kSync). Opened with
-// kSync that is damage; opened with kAsync the log ends at the tear, as at a
-// torn tail, and the later segments are kept aside, never read.
-TEST(SegmentLogTest, ATearBeforeTheLastSegmentIsDamageInSyncAndTheEndInAsync) {
+// A length field damaged in place (here: 0x7FFFFFFF, reaching past the end
+// of the file) looks like a torn write, but whole groups follow it: damage,
+// refused with DataLoss naming the file and offset. Cut only when the
+// operator says so (cut_log_at_damage), which keeps the rest aside.
+TEST(SegmentLogTest, ADamagedLengthFollowedByWholeGroupsIsDamageNotATornTail) {
+  TempDir dir;
+  std::vector<Batch> batches = WriteThreeGroups(dir.path());
+  ASSERT_EQ(batches.size(), 3u);
+  const std::string file = SegmentFiles(dir.path())[0];
+  const uint64_t size = fs::file_size(file);
+  const uint64_t second = kSegmentHeaderBytes + kGroupOverheadBytes + batches[0].records.size();
+  const uint64_t third = second + kGroupOverheadBytes + batches[1].records.size();
+  EditFile(file, second, std::string("\xff\xff\xff\x7f", 4));
+  for (int open = 0; open < 2; ++open) {  // Refused every time: nothing is cut.
+    std::unique_ptr<RocksDbJournal> journal = OpenJournal(dir.path());
+    ASSERT_NE(journal, nullptr);
+    EXPECT_EQ(ReadAll(*journal, 0).status(),
+              absl::DataLossError("corrupt log group in " + file + " at offset " +
+                                  std::to_string(second) + ": a whole group follows at offset " +
+                                  std::to_string(third) + ", so it is damage, not a torn write"));
+    EXPECT_TRUE(journal->cuts().empty());
+    EXPECT_EQ(fs::file_size(file), size);
+  }
+  RocksDbJournalOptions options;
+  options.path = dir.path();
+  options.cut_log_at_damage = true;
+  absl::StatusOr<std::unique_ptr<RocksDbJournal>> cut = RocksDbJournal::Open(options);
+  ASSERT_TRUE(cut.ok()) << cut.status();
+  EXPECT_EQ((*cut)->LastLsn(0), 3u);
+  ASSERT_EQ((*cut)->cuts().size(), 1u);
+  EXPECT_EQ((*cut)->cuts()[0].rfind("cut " + file + " at offset " + std::to_string(second), 0), 0u)
+      << (*cut)->cuts()[0];
+  EXPECT_EQ(fs::file_size(file + ".damaged-at-" + std::to_string(second)), size - second);
+  EXPECT_EQ(fs::file_size(file), second);
+  ASSERT_TRUE((*cut)->Close().ok());
+  cut->reset();
+  ExpectLog(dir.path(), 3, {batches[0]});  // And opens normally from then on.
+}
+
+// Groups are synced in order (kSync) and a segment is synced when it is
+// closed (kAsync): no crash tears a segment before the last one. Such a
+// tear is damage in both modes, unless the operator cuts the log there.
+TEST(SegmentLogTest, ATearBeforeTheLastSegmentIsDamageUnlessCut) {
   TempDir dir;
   std::vector<Batch> batches;
   {
@@ -203,23 +244,106 @@ TEST(SegmentLogTest, ATearBeforeTheLastSegmentIsDamageInSyncAndTheEndInAsync) {
   const std::vector<std::string> files = SegmentFiles(dir.path());
   ASSERT_EQ(files.size(), 3u);
   fs::resize_file(files[1], fs::file_size(files[1]) - 7);
-  {
-    std::unique_ptr<RocksDbJournal> journal = OpenJournal(dir.path(), Durability::kSync, 4096);
+  for (const Durability durability : {Durability::kSync, Durability::kAsync}) {
+    std::unique_ptr<RocksDbJournal> journal = OpenJournal(dir.path(), durability, 4096);
     ASSERT_NE(journal, nullptr);
     EXPECT_EQ(ReadAll(*journal, 0).status().message(),
               "torn log group before the last segment in " + files[1] + " at offset 16");
   }
   batches.resize(1);
   {
-    std::unique_ptr<RocksDbJournal> journal = OpenJournal(dir.path(), Durability::kAsync, 4096);
-    ASSERT_NE(journal, nullptr);
-    EXPECT_EQ(journal->LastLsn(0), 100u);
-    EXPECT_TRUE(fs::exists(files[2] + ".after-torn"));
+    RocksDbJournalOptions options;
+    options.path = dir.path();
+    options.log_segment_bytes = 4096;
+    options.cut_log_at_damage = true;
+    absl::StatusOr<std::unique_ptr<RocksDbJournal>> journal = RocksDbJournal::Open(options);
+    ASSERT_TRUE(journal.ok()) << journal.status();
+    EXPECT_EQ((*journal)->LastLsn(0), 100u);
+    // The tear, the segment after it, and the shortfall of the end mark.
+    EXPECT_EQ((*journal)->cuts().size(), 3u);
+    EXPECT_TRUE(fs::exists(files[2] + ".after-damage"));
     EXPECT_FALSE(fs::exists(files[2]));
-    batches.push_back(WriteGroup(*journal, 0, 5, 4));  // 101..105
-    ASSERT_TRUE(journal->Close().ok());
+    batches.push_back(WriteGroup(**journal, 0, 5, 4));  // 101..105
+    ASSERT_TRUE((*journal)->Close().ok());
   }
   ExpectLog(dir.path(), 105, batches);
+}
+
+// The database records how far the log reached on disk (its end mark, at
+// every segment roll and close): a last segment cut short or deleted, which
+// once read as a shorter log, is DataLoss at open in both modes, for
+// encore-wal as for encored. The operator may accept the loss.
+TEST(SegmentLogTest, ALogEndingShortOfItsEndMarkIsDataLoss) {
+  for (const bool deleted : {false, true}) {
+    for (const Durability durability : {Durability::kSync, Durability::kAsync}) {
+      SCOPED_TRACE(std::string(deleted ? "deleted" : "cut to half") +
+                   (durability == Durability::kSync ? ", sync" : ", async"));
+      TempDir dir;
+      {
+        std::unique_ptr<RocksDbJournal> journal = OpenJournal(dir.path(), durability, 4096);
+        ASSERT_NE(journal, nullptr);
+        for (uint32_t seed = 1; seed <= 4; ++seed) WriteGroup(*journal, 0, 100, seed);
+        ASSERT_TRUE(journal->Close().ok());
+      }
+      const std::vector<std::string> files = SegmentFiles(dir.path());
+      ASSERT_EQ(files.size(), 4u);
+      if (deleted) {
+        fs::remove(files[3]);
+      } else {
+        fs::resize_file(files[3], fs::file_size(files[3]) / 2);
+      }
+      for (int open = 0; open < 2; ++open) {
+        RocksDbJournalOptions options;
+        options.path = dir.path();
+        options.durability = durability;
+        absl::StatusOr<std::unique_ptr<RocksDbJournal>> journal = RocksDbJournal::Open(options);
+        ASSERT_EQ(journal.status().code(), absl::StatusCode::kDataLoss) << journal.status();
+        EXPECT_EQ(journal.status().message().rfind(
+                      "the log of shard 0 ends at lsn 300, short of lsn 400, which was on disk", 0),
+                  0u)
+            << journal.status();
+      }
+      RocksDbJournalOptions options;
+      options.path = dir.path();
+      options.durability = durability;
+      options.cut_log_at_damage = true;
+      absl::StatusOr<std::unique_ptr<RocksDbJournal>> journal = RocksDbJournal::Open(options);
+      ASSERT_TRUE(journal.ok()) << journal.status();
+      EXPECT_EQ((*journal)->LastLsn(0), 300u);
+      ASSERT_FALSE((*journal)->cuts().empty());
+      EXPECT_EQ((*journal)->cuts().back().rfind("accepted: the log of shard 0 ends at lsn 300", 0),
+                0u);
+      ASSERT_TRUE((*journal)->Close().ok());
+      journal->reset();
+      std::unique_ptr<RocksDbJournal> reopened = OpenJournal(dir.path(), durability);
+      ASSERT_NE(reopened, nullptr);  // The mark now says where the log ends.
+      EXPECT_EQ(reopened->LastLsn(0), 300u);
+    }
+  }
+}
+
+// The RocksDB database holds the queue-token key, the snapshot pointers and
+// the log's end mark. Gone (its CURRENT file, or all of it) while the log is
+// there: DataLoss, not a fresh database with a new key.
+TEST(SegmentLogTest, ALostDatabaseBesideALogIsDataLoss) {
+  for (const bool everything : {false, true}) {
+    SCOPED_TRACE(everything ? "every database file removed" : "CURRENT removed");
+    TempDir dir;
+    WriteThreeGroups(dir.path());
+    for (const auto& entry : fs::directory_iterator(dir.path())) {
+      const std::string name = entry.path().filename().string();
+      if (name == "CURRENT" || (everything && name != "log" && name != "snapshots")) {
+        fs::remove_all(entry.path());
+      }
+    }
+    RocksDbJournalOptions options;
+    options.path = dir.path();
+    absl::StatusOr<std::unique_ptr<RocksDbJournal>> journal = RocksDbJournal::Open(options);
+    ASSERT_EQ(journal.status().code(), absl::StatusCode::kDataLoss) << journal.status();
+    EXPECT_NE(journal.status().message().find("is missing (no CURRENT file)"), std::string::npos)
+        << journal.status();
+    EXPECT_FALSE(fs::exists(dir.path() + "/CURRENT"));  // Nothing was created.
+  }
 }
 
 // A crash right after a segment is created leaves it empty (or with part of
@@ -257,6 +381,8 @@ TEST(SegmentLogTest, TruncationDeletesASegmentOnceEveryShardInItIsPast) {
   WriteGroup(*journal, 0, 100, 4);
   ASSERT_EQ(SegmentFiles(dir.path()).size(), before + 2);
 
+  // Truncation follows a snapshot (its contract): stored, then the log cut.
+  ASSERT_TRUE(journal->PutSnapshot(0, 200, std::vector<uint8_t>{1, 2, 3}).ok());
   ASSERT_TRUE(journal->DeleteBefore(0, 201).ok());
   // Left: the segment holding shard 1 (with or without shard 0's 1..100),
   // and the one being written.
@@ -272,6 +398,7 @@ TEST(SegmentLogTest, TruncationDeletesASegmentOnceEveryShardInItIsPast) {
   ASSERT_TRUE(read.ok()) << read.status();
   EXPECT_EQ(FirstLsns(*read), std::vector<uint64_t>{1});
 
+  ASSERT_TRUE(journal->PutSnapshot(1, 100, std::vector<uint8_t>{4, 5}).ok());
   ASSERT_TRUE(journal->DeleteBefore(1, 101).ok());
   left = SegmentFiles(dir.path());
   ASSERT_EQ(left.size(), 1u);  // Only the one being written.
@@ -352,9 +479,13 @@ TEST(SegmentLogTest, AnAppendOverTheGroupLimitIsWrittenAsSeveralGroups) {
     appended.push_back(SegmentLog::Batch{0, batch.first_lsn, batch.count, batch.records});
     records_bytes += batch.records.size();
   }
+  SegmentLog::Options options;
+  options.sync = false;
+  options.segment_bytes_max = 4096;
   {
-    absl::StatusOr<std::unique_ptr<SegmentLog>> log =
-        SegmentLog::Open(dir.path(), /*sync=*/false, 4096, /*group_bytes_max=*/100);
+    SegmentLog::Options split = options;
+    split.group_bytes_max = 100;
+    absl::StatusOr<std::unique_ptr<SegmentLog>> log = SegmentLog::Open(dir.path(), split);
     ASSERT_TRUE(log.ok()) << log.status();
     ASSERT_TRUE((*log)->Append(appended).ok());
     EXPECT_EQ((*log)->LastLsn(0), 6u);
@@ -363,8 +494,7 @@ TEST(SegmentLogTest, AnAppendOverTheGroupLimitIsWrittenAsSeveralGroups) {
   // Every batch is over 100 bytes with its entry: one group each.
   const std::string file = dir.path() + "/segment-00000000000000000001.log";
   EXPECT_EQ(fs::file_size(file), kSegmentHeaderBytes + 3 * kGroupOverheadBytes + records_bytes);
-  absl::StatusOr<std::unique_ptr<SegmentLog>> log =
-      SegmentLog::Open(dir.path(), /*sync=*/false, 4096);
+  absl::StatusOr<std::unique_ptr<SegmentLog>> log = SegmentLog::Open(dir.path(), options);
   ASSERT_TRUE(log.ok()) << log.status();
   EXPECT_EQ((*log)->LastLsn(0), 6u);
   std::vector<Batch> read;

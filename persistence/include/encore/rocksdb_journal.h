@@ -27,6 +27,13 @@
 //   key   'M' | name                                 engine metadata (raw value)
 // Big-endian keys sort a shard's batches in LSN order.
 //
+// Damage: a corrupt group, a bad group followed by whole ones (damage, not a
+// torn write), a log that ends short of its end mark (a segment cut short or
+// deleted: the database records how far the log reached on disk, see
+// internal/log_end.h), or a database gone while the log is there, are
+// DataLoss at Open() or ReadShard(), naming what and where, unless
+// cut_log_at_damage.
+//
 // Failure: when a write fails, status() returns the error for good, no
 // DurableLsn() advances again and WaitDurable() returns at once. Nothing is
 // retried: the engine must not answer clients whose events may be lost.
@@ -86,6 +93,11 @@ struct RocksDbJournalOptions {
   // this many bytes; truncation deletes whole segments. At least
   // kLogSegmentBytesMin. Default: 64 MiB.
   uint64_t log_segment_bytes = uint64_t{64} << 20;
+  // The operator's word after a DataLoss at open: cut the log at its first
+  // damaged or torn group (the rest kept aside, see cuts()) and accept a log
+  // that ends short of its end mark, instead of refusing. What was cut is
+  // lost. Default: false (refuse).
+  bool cut_log_at_damage = false;
   // Test only: called before each group write; a non-OK status is taken as
   // the write's failure. Default: none.
   std::function<absl::Status()> inject_write_failure;
@@ -168,6 +180,8 @@ class RocksDbJournal final : public Journal {
                                          const std::string& value) override;
 
   RocksDbJournalStats stats() const;
+  // What Open() cut or accepted with cut_log_at_damage, one line each.
+  std::vector<std::string> cuts() const;
 
  private:
   class Impl;

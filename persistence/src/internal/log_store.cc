@@ -20,6 +20,7 @@
 #include "absl/strings/str_cat.h"
 #include "internal/file_util.h"
 #include "internal/info_logger.h"
+#include "internal/log_end.h"
 #include "internal/log_format.h"
 #include "rocksdb/convenience.h"
 #include "rocksdb/iterator.h"
@@ -71,20 +72,66 @@ absl::Status FromRocksDb(const rocksdb::Status& status, const std::string& conte
 }
 
 LogStore::LogStore(rocksdb::DB* db, std::unique_ptr<SegmentLog> log, std::string path,
-                   uint64_t snapshot_write_bytes_per_s, bool has_keyed_log)
+                   const Options& options, bool has_keyed_log)
     : db_(db),
       log_(std::move(log)),
       path_(std::move(path)),
-      snapshot_write_bytes_per_s_(snapshot_write_bytes_per_s),
+      options_(options),
       has_keyed_log_(has_keyed_log) {}
+
+namespace {
+
+// The last key of kind `kind` of `shard` in `db` and its value, if any.
+absl::StatusOr<std::optional<std::pair<uint64_t, std::string>>> LastEntryOf(rocksdb::DB* db,
+                                                                            char kind,
+                                                                            uint32_t shard) {
+  const Key lower = EncodeKey(kind, shard, 0);
+  const Key last = EncodeKey(kind, shard, std::numeric_limits<uint64_t>::max());
+  const rocksdb::Slice lower_slice = AsSlice(lower);
+  rocksdb::ReadOptions read_options;
+  read_options.iterate_lower_bound = &lower_slice;
+  std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(read_options));
+  it->SeekForPrev(AsSlice(last));
+  if (!it->Valid()) {
+    if (!it->status().ok()) return FromRocksDb(it->status(), "reading journal");
+    return std::optional<std::pair<uint64_t, std::string>>();
+  }
+  const std::optional<DecodedKey> key = DecodeKey(it->key().ToStringView());
+  if (!key.has_value()) {
+    return absl::DataLossError(absl::StrCat("corrupt key in the journal of shard ", shard));
+  }
+  return std::make_pair(key->lsn, it->value().ToString());
+}
+
+// Whether `directory` holds any entry (false if it does not exist).
+bool HasEntries(const std::string& directory) {
+  std::error_code error;
+  return std::filesystem::is_directory(directory, error) &&
+         std::filesystem::directory_iterator(directory, error) !=
+             std::filesystem::directory_iterator();
+}
+
+}  // namespace
 
 LogStore::~LogStore() { Close().IgnoreError(); }
 
-absl::StatusOr<std::unique_ptr<LogStore>> LogStore::Open(const std::string& path, bool sync,
-                                                         uint64_t snapshot_write_bytes_per_s,
-                                                         uint64_t log_segment_bytes) {
+absl::StatusOr<std::unique_ptr<LogStore>> LogStore::Open(const std::string& path,
+                                                         const Options& store_options) {
   rocksdb::DB* db = nullptr;
   rocksdb::Options options = LogOptions();
+  // A data directory whose database is gone (its CURRENT file, or all of
+  // it) but whose log or snapshots are there has lost its metadata: a new
+  // database would draw a new queue-token key (every token issued would read
+  // TOKEN_INVALID) and forget the snapshot pointers and the log's end mark.
+  std::error_code missing;
+  if (!std::filesystem::exists(path + "/CURRENT", missing) &&
+      (HasEntries(path + "/log") || HasEntries(path + "/snapshots"))) {
+    return absl::DataLossError(absl::StrCat(
+        "the journal's database in ", path,
+        " is missing (no CURRENT file), but its log or "
+        "snapshots are there: its metadata (the queue-token key, snapshot pointers, the log's "
+        "end mark) is lost; restore the directory from a backup"));
+  }
   // RocksDB's info LOG through a logger that survives a full disk (see info_logger.h).
   std::error_code created;
   std::filesystem::create_directories(path, created);
@@ -115,10 +162,6 @@ absl::StatusOr<std::unique_ptr<LogStore>> LogStore::Open(const std::string& path
   if (error) {
     return absl::InternalError(absl::StrCat("creating ", path, "/snapshots: ", error.message()));
   }
-  // Opened after the database, whose lock keeps a second process out.
-  absl::StatusOr<std::unique_ptr<SegmentLog>> log =
-      SegmentLog::Open(path + "/log", sync, log_segment_bytes);
-  if (!log.ok()) return log.status();
   // A log kept as keys by an earlier version: read still, until truncated.
   bool has_keyed_log = false;
   {
@@ -128,13 +171,73 @@ absl::StatusOr<std::unique_ptr<LogStore>> LogStore::Open(const std::string& path
     if (!it->status().ok()) return FromRocksDb(it->status(), "reading journal");
     has_keyed_log = it->Valid() && !it->key().empty() && it->key()[0] == kBatchKind;
   }
-  return std::unique_ptr<LogStore>(new LogStore(owned.release(), *std::move(log), path,
-                                                snapshot_write_bytes_per_s, has_keyed_log));
+  absl::StatusOr<SegmentLog::Extent> end_mark = ReadEndMark(owned.get(), has_keyed_log);
+  if (!end_mark.ok()) return end_mark.status();
+  // Opened after the database, whose lock keeps a second process out.
+  SegmentLog::Options log_options;
+  log_options.sync = store_options.sync;
+  log_options.segment_bytes_max = store_options.log_segment_bytes;
+  log_options.end_mark = *std::move(end_mark);
+  log_options.cut_at_damage = store_options.cut_log_at_damage;
+  absl::StatusOr<std::unique_ptr<SegmentLog>> log = SegmentLog::Open(path + "/log", log_options);
+  if (!log.ok()) return log.status();
+  std::unique_ptr<LogStore> store(
+      new LogStore(owned.release(), *std::move(log), path, store_options, has_keyed_log));
+  // The log as found is the new mark: it passed the check (or the operator
+  // accepted where it ends).
+  if (absl::Status marked = store->MarkLogEnd(); !marked.ok()) return marked;
+  store->marking_ = true;
+  return store;
+}
+
+absl::StatusOr<SegmentLog::Extent> LogStore::ReadEndMark(rocksdb::DB* db, bool has_keyed_log) {
+  std::string value;
+  const rocksdb::Status got = db->Get(rocksdb::ReadOptions(), kLogEndKey, &value);
+  if (got.IsNotFound()) return SegmentLog::Extent();  // Written before the mark was kept.
+  if (!got.ok()) return FromRocksDb(got, "reading the log's end mark");
+  absl::StatusOr<SegmentLog::Extent> mark = DecodeLogEnd(value);
+  if (!mark.ok()) return mark.status();
+  // A shard whose snapshot (or log kept as keys) reaches the mark needs no
+  // segment to: truncation deletes the segments a snapshot covers.
+  for (auto it = mark->last_lsn.begin(); it != mark->last_lsn.end();) {
+    const uint32_t shard = it->first;
+    absl::StatusOr<std::optional<std::pair<uint64_t, std::string>>> snapshot =
+        LastEntryOf(db, kSnapshotKind, shard);
+    if (!snapshot.ok()) return snapshot.status();
+    uint64_t covered = snapshot->has_value() ? (*snapshot)->first : 0;
+    if (has_keyed_log) {
+      absl::StatusOr<std::optional<std::pair<uint64_t, std::string>>> keyed =
+          LastEntryOf(db, kBatchKind, shard);
+      if (!keyed.ok()) return keyed.status();
+      if (keyed->has_value()) {
+        const absl::StatusOr<uint32_t> count =
+            PeekBatchCount((*keyed)->second, shard, (*keyed)->first);
+        if (!count.ok()) return count.status();
+        covered = std::max(covered, (*keyed)->first + *count - 1);
+      }
+    }
+    it = covered >= it->second ? mark->last_lsn.erase(it) : std::next(it);
+  }
+  return mark;
+}
+
+absl::Status LogStore::MarkLogEnd() {
+  const SegmentLog::Extent extent = log_->DurableExtent();
+  rocksdb::WriteOptions write_options;
+  write_options.sync = true;
+  const absl::Status status = FromRocksDb(db_->Put(write_options, kLogEndKey, EncodeLogEnd(extent)),
+                                          "writing the log's end mark");
+  if (!status.ok()) return status;
+  marked_segment_ = extent.segment;
+  next_mark_at_ = std::chrono::steady_clock::now() + kLogEndMarkPeriod;
+  return absl::OkStatus();
 }
 
 absl::Status LogStore::Close() {
   if (db_ == nullptr) return absl::OkStatus();
   absl::Status status = log_->Close();
+  // The whole log is on disk now (Close syncs it with kAsync): mark it.
+  if (status.ok() && marking_) status = MarkLogEnd();
   const absl::Status closed = FromRocksDb(db_->Close(), "closing journal");
   db_.reset();
   if (status.ok()) status = closed;
@@ -142,27 +245,19 @@ absl::Status LogStore::Close() {
 }
 
 absl::Status LogStore::AppendGroup(std::span<const SegmentLog::Batch> batches) {
-  return log_->Append(batches);
+  if (absl::Status appended = log_->Append(batches); !appended.ok()) return appended;
+  // A segment closed (and, with kAsync, synced), or with kSync the period
+  // passed: the mark follows, so that a lost tail is found at open.
+  if (log_->DurableSegment() != marked_segment_ ||
+      (options_.sync && std::chrono::steady_clock::now() >= next_mark_at_)) {
+    return MarkLogEnd();
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::optional<std::pair<uint64_t, std::string>>> LogStore::LastEntry(
     char kind, uint32_t shard) const {
-  const Key lower = EncodeKey(kind, shard, 0);
-  const Key last = EncodeKey(kind, shard, std::numeric_limits<uint64_t>::max());
-  const rocksdb::Slice lower_slice = AsSlice(lower);
-  rocksdb::ReadOptions read_options;
-  read_options.iterate_lower_bound = &lower_slice;
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(read_options));
-  it->SeekForPrev(AsSlice(last));
-  if (!it->Valid()) {
-    if (!it->status().ok()) return FromRocksDb(it->status(), "reading journal");
-    return std::optional<std::pair<uint64_t, std::string>>();
-  }
-  const std::optional<DecodedKey> key = DecodeKey(it->key().ToStringView());
-  if (!key.has_value()) {
-    return absl::DataLossError(absl::StrCat("corrupt key in the journal of shard ", shard));
-  }
-  return std::make_pair(key->lsn, it->value().ToString());
+  return LastEntryOf(db_.get(), kind, shard);
 }
 
 absl::StatusOr<uint64_t> LogStore::LastLogLsn(uint32_t shard) const {
@@ -420,7 +515,7 @@ absl::Status LogStore::PutSnapshot(uint32_t shard, uint64_t lsn, std::span<const
       file,
       {std::string_view(header.data(), header.size()),
        std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size())},
-      snapshot_write_bytes_per_s_);
+      options_.snapshot_write_bytes_per_s);
   if (!status.ok()) return status;
   rocksdb::WriteBatch batch;
   const Key key = EncodeKey(kSnapshotKind, shard, lsn);

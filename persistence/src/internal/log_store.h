@@ -11,6 +11,7 @@
 #ifndef ENCORE_PERSISTENCE_INTERNAL_LOG_STORE_H_
 #define ENCORE_PERSISTENCE_INTERNAL_LOG_STORE_H_
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -30,18 +31,36 @@ namespace encore::persistence_internal {
 
 class LogStore {
  public:
-  // Opens or creates the store in `path`. `sync`: every group is fdatasynced.
-  // Snapshot files are written at most `snapshot_write_bytes_per_s` (0: as
-  // fast as the disk takes them). Log segments are closed at
-  // `log_segment_bytes`.
-  static absl::StatusOr<std::unique_ptr<LogStore>> Open(const std::string& path, bool sync,
-                                                        uint64_t snapshot_write_bytes_per_s,
-                                                        uint64_t log_segment_bytes);
+  // With kSync, the log's end mark (log_end.h) is written at least this
+  // often while the log grows, and at every segment roll; with kAsync at
+  // every roll (each closed segment is synced). Both: at open and close.
+  static constexpr std::chrono::milliseconds kLogEndMarkPeriod{1000};
+
+  struct Options {
+    bool sync = true;  // Every group is fdatasynced.
+    // Snapshot files are written at most this fast (0: as fast as the disk
+    // takes them).
+    uint64_t snapshot_write_bytes_per_s = 0;
+    uint64_t log_segment_bytes = uint64_t{64} << 20;  // Segments close here.
+    // The operator's word: cut the log at its first damage, and accept a log
+    // that ends short of its end mark, instead of refusing (DataLoss).
+    bool cut_log_at_damage = false;
+  };
+
+  // Opens or creates the store in `path`. DataLoss if the database is gone
+  // while log or snapshot files are there (its metadata, the queue-token key
+  // among them, would be lost), or if the log ends short of its end mark
+  // (unless cut_log_at_damage).
+  static absl::StatusOr<std::unique_ptr<LogStore>> Open(const std::string& path,
+                                                        const Options& options);
   ~LogStore();
 
   // Appends one group of submitted batches to the log, durably under the
   // mode when it returns OK.
   absl::Status AppendGroup(std::span<const SegmentLog::Batch> batches);
+
+  // What Open() cut or accepted with cut_log_at_damage, a line each.
+  const std::vector<std::string>& cuts() const { return log_->cuts(); }
 
   // The last LSN of the stored log of `shard` (0: none), without checksums.
   absl::StatusOr<uint64_t> LastLogLsn(uint32_t shard) const;
@@ -63,7 +82,12 @@ class LogStore {
 
  private:
   LogStore(rocksdb::DB* db, std::unique_ptr<SegmentLog> log, std::string path,
-           uint64_t snapshot_write_bytes_per_s, bool has_keyed_log);
+           const Options& options, bool has_keyed_log);
+  // The stored end mark of the log (empty if none), without the shards
+  // whose snapshot or keyed log reaches it.
+  static absl::StatusOr<SegmentLog::Extent> ReadEndMark(rocksdb::DB* db, bool has_keyed_log);
+  // Stores the log's durable extent as its end mark, synced.
+  absl::Status MarkLogEnd();
   // Snapshots live in files beside the database (RocksDB keeps a small
   // pointer): a state of hundreds of megabytes never goes through the WAL,
   // memtables and compactions.
@@ -78,7 +102,11 @@ class LogStore {
   std::unique_ptr<rocksdb::DB> db_;
   std::unique_ptr<SegmentLog> log_;
   std::string path_;
-  uint64_t snapshot_write_bytes_per_s_;
+  const Options options_;
+  bool marking_ = false;  // Set once Open() succeeded: Close() marks the end.
+  // Writer only: the segment of the last end mark, and when the next is due.
+  uint64_t marked_segment_ = 0;
+  std::chrono::steady_clock::time_point next_mark_at_;
   // Set at open if the database holds a keyed log; not cleared when
   // truncation empties it (reading an empty range costs little).
   const bool has_keyed_log_;

@@ -74,10 +74,37 @@ absl::Status Damage(const std::string& path, uint64_t offset, const char* what) 
   return absl::DataLossError(absl::StrCat(what, " in ", path, " at offset ", offset));
 }
 
+// The offset of the first whole group (its length within `bytes`, a batch
+// key first, its checksum good) starting after `from`, if any. A crash tears
+// only the end of the last write: a whole group after a bad one means the
+// bad one is damage, whatever it looks like. Only candidates whose payload
+// starts with a batch key get their checksum computed.
+std::optional<uint64_t> FindWholeGroup(std::span<const uint8_t> bytes, uint64_t from) {
+  for (uint64_t at = from + 1; at + kGroupHeaderBytes + kEntryPrefixBytes <= bytes.size(); ++at) {
+    const uint32_t payload_bytes = LoadLittle32(bytes.data() + at);
+    if (payload_bytes < kEntryPrefixBytes ||
+        payload_bytes > bytes.size() - at - kGroupHeaderBytes ||
+        bytes[at + kGroupHeaderBytes] != static_cast<uint8_t>(kBatchKind)) {
+      continue;
+    }
+    const std::span<const uint8_t> payload = bytes.subspan(at + kGroupHeaderBytes, payload_bytes);
+    if (GroupCrc(bytes.data() + at, payload) == LoadLittle32(bytes.data() + at + 4)) return at;
+  }
+  return std::nullopt;
+}
+
+// DataLoss for a bad group at `offset` that a whole group follows.
+absl::Status DamageBeforeWholeGroup(const std::string& path, uint64_t offset, uint64_t whole) {
+  return absl::DataLossError(absl::StrCat("corrupt log group in ", path, " at offset ", offset,
+                                          ": a whole group follows at offset ", whole,
+                                          ", so it is damage, not a torn write"));
+}
+
 // Walks the groups of a segment file's `bytes` from its header to the first
 // group that is not whole, calling fn(shard, first_lsn, value) for each
-// batch. A group reaching past the end, or zeros to the end, is torn; any
-// other failed check is damage. Returns fn's first non-OK status.
+// batch. A group reaching past the end, or zeros to the end, with no whole
+// group after it, is torn; any other failed check is damage. Returns fn's
+// first non-OK status.
 template <typename Fn>
 absl::Status WalkSegment(const std::string& path, std::span<const uint8_t> bytes, WalkEnd* end,
                          Fn&& fn) {
@@ -106,7 +133,9 @@ absl::Status WalkSegment(const std::string& path, std::span<const uint8_t> bytes
     }
     const uint32_t payload_bytes = LoadLittle32(rest.data());
     if (payload_bytes > rest.size() - kGroupHeaderBytes) {
-      end->torn = true;
+      const std::optional<uint64_t> whole = FindWholeGroup(bytes, offset);
+      end->torn = !whole.has_value();
+      if (whole.has_value()) end->damage = DamageBeforeWholeGroup(path, offset, *whole);
       break;
     }
     const std::span<const uint8_t> payload = rest.subspan(kGroupHeaderBytes, payload_bytes);
@@ -163,8 +192,8 @@ absl::Status ReadFile(const std::string& path, std::optional<uint64_t> limit,
 }
 
 // Writes bytes [from, end) of the file `fd` (at `path`) to
-// "<path>.torn-at-<from>", synced, unless they are all zeros.
-absl::Status KeepTailAside(int fd, const std::string& path, uint64_t from) {
+// "<path><suffix><from>", synced, unless they are all zeros.
+absl::Status KeepTailAside(int fd, const std::string& path, uint64_t from, const char* suffix) {
   struct stat status;
   if (::fstat(fd, &status) != 0) return ErrnoStatus("reading " + path);
   const auto size = static_cast<uint64_t>(status.st_size);
@@ -174,7 +203,7 @@ absl::Status KeepTailAside(int fd, const std::string& path, uint64_t from) {
     return ErrnoStatus("reading the torn tail of " + path);
   }
   if (AllZero(tail)) return absl::OkStatus();
-  const std::string aside = absl::StrCat(path, ".torn-at-", from);
+  const std::string aside = absl::StrCat(path, suffix, from);
   const int out = ::open(aside.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (out < 0) return ErrnoStatus("creating " + aside);
   const bool kept = WriteAll(out, tail.data(), tail.size()) && ::fsync(out) == 0;
@@ -183,14 +212,24 @@ absl::Status KeepTailAside(int fd, const std::string& path, uint64_t from) {
   return result;
 }
 
+// fdatasyncs the file at `path`.
+absl::Status SyncFile(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return ErrnoStatus("opening " + path);
+  const bool synced = ::fdatasync(fd) == 0;
+  const absl::Status status = synced ? absl::OkStatus() : ErrnoStatus("syncing " + path);
+  ::close(fd);
+  return status;
+}
+
 }  // namespace
 
-SegmentLog::SegmentLog(std::string directory, bool sync, uint64_t segment_bytes_max,
-                       size_t group_bytes_max)
+SegmentLog::SegmentLog(std::string directory, const Options& options)
     : directory_(std::move(directory)),
-      sync_(sync),
-      segment_bytes_max_(segment_bytes_max),
-      group_bytes_max_(group_bytes_max) {}
+      sync_(options.sync),
+      segment_bytes_max_(options.segment_bytes_max),
+      cut_at_damage_(options.cut_at_damage),
+      group_bytes_max_(options.group_bytes_max) {}
 
 SegmentLog::~SegmentLog() { Close().IgnoreError(); }
 
@@ -201,13 +240,13 @@ std::string SegmentLog::SegmentPath(uint64_t number) const {
 }
 
 absl::StatusOr<std::unique_ptr<SegmentLog>> SegmentLog::Open(const std::string& directory,
-                                                             bool sync, uint64_t segment_bytes_max,
-                                                             size_t group_bytes_max) {
-  ENCORE_PERSISTENCE_CHECK(group_bytes_max > 0 && group_bytes_max <= kGroupBytesMax,
-                           "group_bytes_max %zu", group_bytes_max);
-  if (segment_bytes_max < kSegmentBytesMin) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "log segments must be at least ", kSegmentBytesMin, " bytes, got ", segment_bytes_max));
+                                                             const Options& options) {
+  ENCORE_PERSISTENCE_CHECK(options.group_bytes_max > 0 && options.group_bytes_max <= kGroupBytesMax,
+                           "group_bytes_max %zu", options.group_bytes_max);
+  if (options.segment_bytes_max < kSegmentBytesMin) {
+    return absl::InvalidArgumentError(absl::StrCat("log segments must be at least ",
+                                                   kSegmentBytesMin, " bytes, got ",
+                                                   options.segment_bytes_max));
   }
   std::error_code error;
   std::filesystem::create_directories(directory, error);
@@ -215,8 +254,7 @@ absl::StatusOr<std::unique_ptr<SegmentLog>> SegmentLog::Open(const std::string& 
     return absl::UnavailableError(
         absl::StrCat("cannot create log directory ", directory, ": ", error.message()));
   }
-  std::unique_ptr<SegmentLog> log(
-      new SegmentLog(directory, sync, segment_bytes_max, group_bytes_max));
+  std::unique_ptr<SegmentLog> log(new SegmentLog(directory, options));
   std::vector<uint64_t> numbers;
   for (const auto& entry : std::filesystem::directory_iterator(directory, error)) {
     const std::optional<uint64_t> number = SegmentNumber(entry.path().filename().string());
@@ -237,16 +275,26 @@ absl::StatusOr<std::unique_ptr<SegmentLog>> SegmentLog::Open(const std::string& 
     if (segment.valid_bytes == 0 && segment.damage.ok()) continue;  // Removed by Scan.
     log->segments_.push_back(std::move(segment));
   }
-  // With kSync a tear before the last segment is damage (groups are synced
-  // in order, so no crash makes one); with kAsync the log ends there.
-  if (!sync) {
-    if (absl::Status cut = log->CutAtFirstTear(); !cut.ok()) return cut;
+  // Refused before anything is cut: a log ending short of its end mark.
+  if (!options.cut_at_damage) {
+    if (absl::Status whole = log->CheckEndMark(options.end_mark); !whole.ok()) return whole;
   }
+  if (!log->segments_.empty() && log->segments_.back().torn_tail) {
+    if (absl::Status cut = log->CutTail(log->segments_.back(), ".torn-at-"); !cut.ok()) return cut;
+  }
+  // A tear before the last segment is damage: no crash makes one, as
+  // groups are synced in order (kSync) and a segment is synced when closed
+  // (kAsync). With cut_at_damage the log ends at the first damage.
+  if (options.cut_at_damage) {
+    if (absl::Status cut = log->CutAtFirstDamage(); !cut.ok()) return cut;
+    if (absl::Status whole = log->CheckEndMark(options.end_mark); !whole.ok()) return whole;
+  }
+  log->last_lsn_ = log->FoundLastLsns();
+  // With kAsync, what an earlier run wrote may still be in the page cache
+  // only: on disk before DurableExtent() says it is.
   for (const Segment& segment : log->segments_) {
-    for (const auto& [shard, range] : segment.ranges) {
-      uint64_t& last = log->last_lsn_[shard];
-      last = std::max(last, range.last_lsn);
-    }
+    if (options.sync) break;
+    if (absl::Status synced = SyncFile(segment.path); !synced.ok()) return synced;
   }
   log->next_number_ = numbers.empty() ? 1 : numbers.back() + 1;
   log->scan_buffer_ = std::vector<uint8_t>();
@@ -279,60 +327,117 @@ absl::Status SegmentLog::Scan(Segment* segment, bool last) {
     if (::unlink(segment->path.c_str()) != 0) return ErrnoStatus("removing " + segment->path);
     return SyncDirectory(directory_);
   }
-  if (end.torn && last) return CutTornTail(*segment);
-  // A crash tears only the last segment, but for one case: with kAsync, an
-  // OS crash or power loss may have written a later segment and not this
-  // one's tail. Open() decides (kAsync is not promised to survive that).
+  if (end.torn && last) {
+    segment->torn_tail = true;  // Cut by Open(), once the log passed its checks.
+    return absl::OkStatus();
+  }
+  // A crash tears only the last segment: a tear before it is damage.
   if (end.torn) {
-    segment->torn = true;
     segment->damage =
         Damage(segment->path, end.valid_bytes, "torn log group before the last segment");
   }
   return absl::OkStatus();
 }
 
-absl::Status SegmentLog::CutTornTail(const Segment& segment) const {
-  // A write cut short by a crash: never acknowledged. Cut it off, durably
-  // (or after a power loss it would be back, behind newer segments), so the
-  // file ends with its last whole group; new groups go to a new segment.
-  // The bytes cut, unless all zeros, are kept beside it first: a length
-  // field damaged in place reads as a torn tail too, and what followed it
-  // would then be in them.
+std::map<uint32_t, uint64_t> SegmentLog::FoundLastLsns() const {
+  std::map<uint32_t, uint64_t> found;
+  for (const Segment& segment : segments_) {
+    for (const auto& [shard, range] : segment.ranges) {
+      uint64_t& last = found[shard];
+      last = std::max(last, range.last_lsn);
+    }
+  }
+  return found;
+}
+
+absl::Status SegmentLog::CheckEndMark(const Extent& mark) {
+  // A damaged log ends where its damage is: ReadShard() reports that, with
+  // the file and offset, which says more than a shortfall would.
+  if (damaged()) return absl::OkStatus();
+  const std::map<uint32_t, uint64_t> found = FoundLastLsns();
+  for (const auto& [shard, marked_lsn] : mark.last_lsn) {
+    const auto it = found.find(shard);
+    const uint64_t last = it == found.end() ? 0 : it->second;
+    if (last >= marked_lsn) continue;
+    const std::string shortfall =
+        absl::StrCat("the log of shard ", shard, " ends at lsn ", last, ", short of lsn ",
+                     marked_lsn, ", which was on disk (the log then reached segment ", mark.segment,
+                     " at offset ", mark.bytes, ")");
+    if (cut_at_damage_) {
+      cuts_.push_back(absl::StrCat("accepted: ", shortfall));
+      continue;
+    }
+    return absl::DataLossError(
+        absl::StrCat(shortfall, ": log segments in ", directory_,
+                     " were cut short or deleted; encore-wal cut ends the log where it is now"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status SegmentLog::CutTail(const Segment& segment, const char* aside_suffix) const {
+  // A write cut short by a crash (or, with cut_at_damage, damage the
+  // operator chose to cut): cut it off, durably (or after a power loss it
+  // would be back, behind newer segments), so the file ends with its last
+  // whole group; new groups go to a new segment. The bytes cut, unless all
+  // zeros, are kept beside it first, for a look.
   const int fd = ::open(segment.path.c_str(), O_RDWR | O_CLOEXEC);
   if (fd < 0) return ErrnoStatus("opening " + segment.path);
-  if (absl::Status kept = KeepTailAside(fd, segment.path, segment.valid_bytes); !kept.ok()) {
+  if (absl::Status kept = KeepTailAside(fd, segment.path, segment.valid_bytes, aside_suffix);
+      !kept.ok()) {
     ::close(fd);
     return kept;
   }
   const bool cut =
       ::ftruncate(fd, static_cast<off_t>(segment.valid_bytes)) == 0 && ::fsync(fd) == 0;
   const absl::Status status =
-      cut ? absl::OkStatus() : ErrnoStatus("cutting the torn tail of " + segment.path);
+      cut ? absl::OkStatus() : ErrnoStatus("cutting the tail of " + segment.path);
   ::close(fd);
   return status;
 }
 
-absl::Status SegmentLog::CutAtFirstTear() {
-  const auto torn = std::find_if(segments_.begin(), segments_.end(),
-                                 [](const Segment& segment) { return segment.torn; });
-  if (torn == segments_.end()) return absl::OkStatus();
-  torn->torn = false;
-  torn->damage = absl::OkStatus();
-  if (absl::Status cut = CutTornTail(*torn); !cut.ok()) return cut;
-  // What was written after the tear goes aside, kept for a look but never
+absl::Status SegmentLog::CutAtFirstDamage() {
+  constexpr char kAsideSuffix[] = ".damaged-at-";
+  constexpr char kLaterSuffix[] = ".after-damage";
+  const auto first = std::find_if(segments_.begin(), segments_.end(),
+                                  [&](const Segment& segment) { return !segment.damage.ok(); });
+  if (first == segments_.end()) return absl::OkStatus();
+  cuts_.push_back(absl::StrCat("cut ", first->path, " at offset ", first->valid_bytes, " (",
+                               first->damage.message(), "); the bytes cut are kept as ",
+                               first->path, kAsideSuffix, first->valid_bytes));
+  if (absl::Status cut = CutTail(*first, kAsideSuffix); !cut.ok()) return cut;
+  // What was written after the cut goes aside, kept for a look but never
   // read again: replay ends where the log is whole, as at a torn tail.
-  for (auto later = torn + 1; later != segments_.end(); ++later) {
-    const std::string aside = later->path + ".after-torn";
+  for (auto later = first + 1; later != segments_.end(); ++later) {
+    const std::string aside = later->path + kLaterSuffix;
     if (::rename(later->path.c_str(), aside.c_str()) != 0) {
       return ErrnoStatus("moving aside " + later->path);
     }
+    cuts_.push_back(absl::StrCat("moved ", later->path, " aside as ", aside));
   }
-  segments_.erase(torn + 1, segments_.end());
+  segments_.erase(first + 1, segments_.end());
+  // Read again what is left of it: a group damaged inside may have given
+  // ranges past the cut.
+  Segment& kept = segments_.back();
+  kept.ranges.clear();
+  kept.damage = absl::OkStatus();
+  kept.torn_tail = false;
+  if (absl::Status scanned = Scan(&kept, true); !scanned.ok()) return scanned;
+  if (kept.valid_bytes == 0 && kept.damage.ok()) segments_.pop_back();  // Removed by Scan.
   return SyncDirectory(directory_);
 }
 
 absl::Status SegmentLog::StartSegment() {
   if (fd_ >= 0) {
+    // With kAsync the segment goes to disk as it is closed, and its
+    // directory entry: an OS crash or power loss then cuts at most the
+    // segment being written.
+    if (!sync_) {
+      if (::fdatasync(fd_) != 0) return ErrnoStatus("syncing " + SegmentPath(active_number_));
+      if (absl::Status synced = SyncDirectory(directory_); !synced.ok()) return synced;
+      std::lock_guard<std::mutex> lock(mutex_);
+      durable_ = Extent{active_number_, written_bytes_, last_lsn_};
+      durable_all_ = false;
+    }
     ::close(fd_);
     fd_ = -1;
   }
@@ -364,6 +469,7 @@ absl::Status SegmentLog::StartSegment() {
   }
   fd_ = fd;
   written_bytes_ = sizeof(header);
+  writeback_from_ = 0;
   std::lock_guard<std::mutex> lock(mutex_);
   Segment segment;
   segment.number = number;
@@ -389,7 +495,20 @@ absl::Status SegmentLog::Append(std::span<const Batch> batches) {
   if (sync_ && ::fdatasync(fd_) != 0) {
     return ErrnoStatus("syncing the log in " + SegmentPath(active_number_));
   }
+  if (!sync_ && written_bytes_ - writeback_from_ >= kWritebackBytes) {
+    // Starts writeback without waiting for it (best effort): the fdatasync
+    // at the segment's close then finds little left to write.
+    ::sync_file_range(fd_, static_cast<off_t>(writeback_from_),
+                      static_cast<off_t>(written_bytes_ - writeback_from_), SYNC_FILE_RANGE_WRITE);
+    writeback_from_ = written_bytes_;
+  }
   std::lock_guard<std::mutex> lock(mutex_);
+  if (!sync_ && durable_all_) {
+    // The first append since Open() or Close(): from now on only the closed
+    // segments are known to be on disk.
+    durable_ = DurableExtentLocked();
+    durable_all_ = false;
+  }
   Segment& segment = segments_.back();
   segment.valid_bytes = written_bytes_;
   for (const Batch& batch : batches) {
@@ -434,6 +553,34 @@ uint64_t SegmentLog::LastLsn(uint32_t shard) const {
   std::lock_guard<std::mutex> lock(mutex_);
   const auto it = last_lsn_.find(shard);
   return it == last_lsn_.end() ? 0 : it->second;
+}
+
+SegmentLog::Extent SegmentLog::DurableExtentLocked() const {
+  if (!sync_ && !durable_all_) return durable_;
+  Extent extent;
+  if (!segments_.empty()) {
+    extent.segment = segments_.back().number;
+    extent.bytes = segments_.back().valid_bytes;
+  }
+  extent.last_lsn = last_lsn_;
+  return extent;
+}
+
+SegmentLog::Extent SegmentLog::DurableExtent() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return DurableExtentLocked();
+}
+
+bool SegmentLog::damaged() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return std::any_of(segments_.begin(), segments_.end(),
+                     [](const Segment& segment) { return !segment.damage.ok(); });
+}
+
+uint64_t SegmentLog::DurableSegment() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (!sync_ && !durable_all_) return durable_.segment;
+  return segments_.empty() ? 0 : segments_.back().number;
 }
 
 uint64_t SegmentLog::DeletedBefore(uint32_t shard) const {
@@ -516,14 +663,19 @@ absl::Status SegmentLog::Close() {
   if (closed_) return absl::OkStatus();
   closed_ = true;
   if (fd_ < 0) return absl::OkStatus();
-  // Every group was synced as it was written (kSync); with kAsync the page
-  // cache keeps what a process crash would (a power loss is not covered).
+  // Every group was synced as it was written (kSync); with kAsync the
+  // segment is synced now, so that a clean stop leaves all of it on disk.
+  const bool synced = sync_ || ::fdatasync(fd_) == 0;
+  const absl::Status sync_status =
+      synced ? absl::OkStatus() : ErrnoStatus("syncing " + SegmentPath(active_number_));
   const int closed = ::close(fd_);
   fd_ = -1;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     active_number_ = 0;
+    if (synced) durable_all_ = true;
   }
+  if (!sync_status.ok()) return sync_status;
   return closed == 0 ? absl::OkStatus() : ErrnoStatus("closing the log");
 }
 

@@ -23,15 +23,26 @@
 //
 // Crashes: a group is acknowledged only once written (kAsync: in the page
 // cache; kSync: fdatasynced, the segment's directory entry fsynced when it
-// was created). At open, the last segment's torn tail (a group reaching past
-// the end of the file, or zeros to the end) is cut off: it was never
-// acknowledged (its bytes, unless zeros, are kept as
-// <segment>.torn-at-<offset>). A segment torn before the last one can only
-// come from an OS crash or power loss under kAsync (which promises nothing
-// there): opened with kAsync, the log ends at that tear (later segments are
-// renamed *.after-torn); opened with kSync, it is damage. A group that fails its
-// checksum anywhere is corruption. ReadShard() reaching damage returns
-// DataLoss naming the file and offset.
+// was created). With kAsync a segment is fdatasynced when it is closed (its
+// writeback started every kWritebackBytes before), so what an OS crash or a
+// power loss can cut is the segment being written. DurableExtent() is how far
+// the log is known to be on disk; the journal records it (log_store.h), so
+// that a log cut short or deleted below it is found at open.
+//
+// At open, the last segment's torn tail is cut off: a group reaching past
+// the end of the file, or zeros to the end, with no whole group after it. It
+// was never acknowledged (its bytes, unless zeros, are kept as
+// <segment>.torn-at-<offset>). A bad group followed by a whole group is not a
+// tear (a crash tears only the end of the last write) but damage: a length
+// field damaged in place reads like a tear, and cutting it would drop the
+// acknowledged groups behind it. A segment torn before the last one is
+// damage too: groups are synced in order (kSync), and a segment is synced
+// when it is closed (kAsync). A group that fails its checksum anywhere is
+// corruption. ReadShard() reaching damage returns DataLoss naming the file
+// and offset. Options::cut_at_damage is the operator's word to cut anyway:
+// the log then ends at its first damage (the rest kept aside as
+// <segment>.damaged-at-<offset>, later segments renamed *.after-damage), and
+// cuts() says what was cut.
 //
 // Thread safety: Append() from one thread at a time (the journal's writer);
 // every other method from any thread.
@@ -63,6 +74,34 @@ class SegmentLog {
   static constexpr size_t kBatchBytesMax = size_t{1} << 30;
   static constexpr size_t kGroupBytesMax = size_t{1} << 30;
 
+  // With kAsync, writeback of the segment being written is started every
+  // this many bytes, so that the fdatasync when it is closed waits little.
+  static constexpr uint64_t kWritebackBytes = uint64_t{4} << 20;
+
+  // How far the log reaches on disk: the end of segment `segment` at
+  // `bytes`, holding each shard's events up to last_lsn.
+  struct Extent {
+    uint64_t segment = 0;
+    uint64_t bytes = 0;
+    std::map<uint32_t, uint64_t> last_lsn;
+  };
+
+  struct Options {
+    bool sync = true;  // Each group is fdatasynced.
+    // A segment is closed once it holds this many bytes. At least
+    // kSegmentBytesMin, else Open() is InvalidArgument.
+    uint64_t segment_bytes_max = uint64_t{64} << 20;
+    // Where the log reached on disk, as recorded (the shards whose log a
+    // snapshot covers left out): a log ending short of it is DataLoss at
+    // open, before anything is cut.
+    Extent end_mark;
+    // Cut the log at its first damage, and accept a log ending short of
+    // end_mark, instead of refusing it (what was accepted is in cuts()).
+    bool cut_at_damage = false;
+    // At most kGroupBytesMax (smaller only in tests of the split).
+    size_t group_bytes_max = kGroupBytesMax;
+  };
+
   // One submitted batch to append.
   struct Batch {
     uint32_t shard;
@@ -73,12 +112,10 @@ class SegmentLog {
 
   // Opens the log in `directory` (created if missing) and reads every segment
   // once: each shard's LSN ranges per segment, and the last segment's torn
-  // tail cut off. `sync`: each group is fdatasynced. `group_bytes_max`: at
-  // most kGroupBytesMax (smaller only in tests of the split). Segment sizes
-  // below kSegmentBytesMin are InvalidArgument.
+  // tail cut off. With kAsync the segments found are fdatasynced, so that
+  // DurableExtent() holds them.
   [[nodiscard]] static absl::StatusOr<std::unique_ptr<SegmentLog>> Open(
-      const std::string& directory, bool sync, uint64_t segment_bytes_max,
-      size_t group_bytes_max = kGroupBytesMax);
+      const std::string& directory, const Options& options);
   ~SegmentLog();
   SegmentLog(const SegmentLog&) = delete;
   SegmentLog& operator=(const SegmentLog&) = delete;
@@ -90,6 +127,15 @@ class SegmentLog {
 
   // The last LSN of `shard` in the log (0: none).
   uint64_t LastLsn(uint32_t shard) const;
+  // The part of the log known to be on disk: everything appended with kSync;
+  // with kAsync, what Open() found and every segment closed since.
+  Extent DurableExtent() const;
+  // DurableExtent().segment, without copying the rest.
+  uint64_t DurableSegment() const;
+  // Whether a segment read at open has damage (ReadShard() then reports it).
+  bool damaged() const;
+  // What Open() cut with cut_at_damage, one line each (empty: nothing).
+  const std::vector<std::string>& cuts() const { return cuts_; }
 
   // Feeds `scan` the batches of `shard` in log order, from the segment
   // holding from_lsn on. `scan` skips what DeletedBefore(shard) covers.
@@ -103,7 +149,8 @@ class SegmentLog {
   // log, which recovery skips (it starts after the snapshot).
   void DeleteBefore(uint32_t shard, uint64_t lsn);
 
-  // Closes the segment being written. Later Append() calls fail.
+  // Closes the segment being written (fdatasynced first with kAsync, so
+  // that DurableExtent() then holds the whole log). Later Append() calls fail.
   [[nodiscard]] absl::Status Close();
 
  private:
@@ -118,8 +165,8 @@ class SegmentLog {
     uint64_t valid_bytes = 0;  // Where its last whole group ends.
     // DataLoss naming the file and offset if a check failed at valid_bytes.
     absl::Status damage;
-    bool torn = false;  // Torn at valid_bytes, and not the last segment.
     std::map<uint32_t, LsnRange> ranges;
+    bool torn_tail = false;  // The last segment, torn at valid_bytes: to be cut.
 
     // Widens the range of `shard` to hold first_lsn..last_lsn.
     void AddRange(uint32_t shard, uint64_t first_lsn, uint64_t last_lsn) {
@@ -128,30 +175,40 @@ class SegmentLog {
     }
   };
 
-  SegmentLog(std::string directory, bool sync, uint64_t segment_bytes_max, size_t group_bytes_max);
-  // Reads one segment for its ranges and where its whole groups end; the
-  // last one's torn tail is cut off.
+  SegmentLog(std::string directory, const Options& options);
+  // Reads one segment for its ranges and where its whole groups end.
   absl::Status Scan(Segment* segment, bool last);
-  // Cuts `segment` to its valid_bytes, synced.
-  absl::Status CutTornTail(const Segment& segment) const;
-  // kAsync at open: ends the log at the first segment torn before the last
-  // (cut there; the later segments renamed *.after-torn).
-  absl::Status CutAtFirstTear();
+  // Cuts `segment` to its valid_bytes, synced; the bytes cut, unless zeros,
+  // kept as <path><aside_suffix><offset>.
+  absl::Status CutTail(const Segment& segment, const char* aside_suffix) const;
+  // cut_at_damage at open: ends the log at the first damaged segment: cut
+  // there, its tail kept aside as <path>.damaged-at-<offset>, the later
+  // segments renamed *.after-damage. Records what it did in cuts_.
+  absl::Status CutAtFirstDamage();
+  // Each shard's last LSN in segments_.
+  std::map<uint32_t, uint64_t> FoundLastLsns() const;
+  // DataLoss if a shard's log (undamaged) ends short of `mark`; with
+  // cut_at_damage_, a line in cuts_ instead.
+  absl::Status CheckEndMark(const Extent& mark);
   // Starts segment number next_number_ for writing.
   absl::Status StartSegment();
   // Encodes batches [first, returned) into group_: all the rest, or as many
   // as fit in group_bytes_max_ (at least one).
   size_t EncodeGroup(std::span<const Batch> batches, size_t first);
   std::string SegmentPath(uint64_t number) const;
+  Extent DurableExtentLocked() const;  // REQUIRES: mutex_ held.
 
   const std::string directory_;
   const bool sync_;
   const uint64_t segment_bytes_max_;
+  const bool cut_at_damage_;
   const size_t group_bytes_max_;
+  std::vector<std::string> cuts_;  // Written by Open() only.
 
   // Writer only.
-  int fd_ = -1;                 // The segment being written; -1: none yet.
-  uint64_t written_bytes_ = 0;  // Its size.
+  int fd_ = -1;                  // The segment being written; -1: none yet.
+  uint64_t written_bytes_ = 0;   // Its size.
+  uint64_t writeback_from_ = 0;  // kAsync: where writeback was last started.
   uint64_t next_number_ = 1;
   std::vector<uint8_t> group_;  // The group being encoded, reused.
   bool closed_ = false;
@@ -164,6 +221,10 @@ class SegmentLog {
   uint64_t active_number_ = 0;                   // Guarded by mutex_; 0: none.
   std::map<uint32_t, uint64_t> deleted_before_;  // Guarded by mutex_.
   std::map<uint32_t, uint64_t> last_lsn_;        // Guarded by mutex_.
+  // kAsync: the log up to the last segment closed (and synced) since Open();
+  // unused while durable_all_ (at open, after Close(), always with kSync).
+  Extent durable_;           // Guarded by mutex_.
+  bool durable_all_ = true;  // Guarded by mutex_.
 };
 
 }  // namespace encore::persistence_internal
