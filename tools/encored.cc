@@ -279,6 +279,11 @@ int Fail(const std::string& message) {
 int Run(const Config& config) {
   sigset_t signals;
   BlockStopSignals(&signals);
+  // Past a file size limit (ulimit -f, systemd's LimitFSIZE) a write raises
+  // SIGXFSZ, whose default action kills the process without a word. Ignored,
+  // the write fails with EFBIG instead, and the journal's failure is handled
+  // as any other: UNAVAILABLE, and a message naming it.
+  signal(SIGXFSZ, SIG_IGN);
 
   RocksDbJournalOptions journal_options;
   journal_options.path = config.data_dir;

@@ -123,7 +123,9 @@ TEST(DiskFullTest, AFileSizeLimitStopsAcknowledgingAndARestartRecovers) {
       [] {  // In the child, before exec: async-signal-safe calls only.
         const rlimit limit{kFileBytesMax, kFileBytesMax};
         setrlimit(RLIMIT_FSIZE, &limit);
-        signal(SIGXFSZ, SIG_IGN);  // EFBIG instead of the signal.
+        // SIGXFSZ keeps its default action (death): encored itself must
+        // ignore it and see EFBIG.
+        signal(SIGXFSZ, SIG_DFL);
       },
       [] {}, "File too large", [] {});
 }

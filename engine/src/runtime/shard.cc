@@ -50,6 +50,7 @@ absl::Status Shard::Recover() {
                                               (*snapshot)->first, ": ", loaded.message()));
     }
     last_lsn_ = (*snapshot)->first;
+    last_snapshot_bytes_ = (*snapshot)->second.size();
   }
   uint64_t replayed = 0;
   const absl::Status read = journal.ReadShard(
@@ -79,9 +80,14 @@ absl::Status Shard::Recover() {
         }
         last_lsn_ += count;
         replayed += count;
+        log_bytes_since_snapshot_ += records.size();
         return absl::OkStatus();
       });
   if (!read.ok()) return read;
+  // The snapshot policy counts from the last snapshot, not from this start:
+  // a server restarted more often than every snapshot_every_events would
+  // otherwise never take one, and replay ever more log at each start.
+  events_since_snapshot_ = replayed;
   const absl::Status invariants = core_.CheckInvariants();
   if (!invariants.ok()) {
     return absl::DataLossError(absl::StrCat("shard ", index_, " after recovery to lsn ", last_lsn_,

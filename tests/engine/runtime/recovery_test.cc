@@ -190,6 +190,43 @@ TEST(RecoveryTest, SnapshotsWaitForALogAsBigAsTheLastSnapshot) {
   EXPECT_EQ(ShardHashes(*from_events), ShardHashes(*from_log));
 }
 
+// The snapshot policy counts events from the last snapshot, not from the
+// process's start: a server restarted more often than every
+// snapshot_every_events still snapshots, and replays a bounded log.
+TEST(RecoveryTest, SnapshotsCountFromTheLastSnapshotAcrossRestarts) {
+  ManualClock clock(kSaleOpensMs);
+  InMemoryJournal journal;
+  constexpr uint64_t kEvery = 100;
+  constexpr uint32_t kChargesPerRun = 30;  // 60 events: fewer than kEvery.
+  RequestKey key = 0;
+  uint64_t snapshots = 0;
+  uint64_t recovered_max = 0;
+  for (int run = 0; run < 6; ++run) {
+    EngineOptions options;
+    options.journal = &journal;
+    options.clock = &clock;
+    options.token_key = TestCoreOptions().token_key;
+    options.drive = Drive::kManual;
+    options.snapshot_every_events = kEvery;
+    options.snapshot_log_ratio = 0;
+    auto engine = Engine::Open(options);
+    ASSERT_TRUE(engine.ok()) << engine.status();
+    if (run > 0)
+      recovered_max = std::max(recovered_max, (*engine)->shard_stats(0).recovered_events);
+    auto producer = std::move(*(*engine)->NewProducer());
+    for (uint32_t i = 0; i < kChargesPerRun; ++i) {
+      ASSERT_EQ(producer->Call(ChargeCommand(1 + i, 10, ++key)).code, ResultCode::kOk);
+    }
+    snapshots += (*engine)->shard_stats(0).snapshots;
+  }
+  // 360 events in all: a snapshot at least every 100 of them.
+  EXPECT_GE(snapshots, 3u);
+  ASSERT_TRUE(journal.LatestSnapshot(0).ok());
+  EXPECT_TRUE(journal.LatestSnapshot(0)->has_value());
+  // No start replays more than the period and one run's events.
+  EXPECT_LT(recovered_max, kEvery + 2 * kChargesPerRun);
+}
+
 TEST(RecoveryTest, CrashAtRandomMomentsKeepsEveryAcknowledgedCommand) {
   const uint64_t seed = 4242;
   std::cout << "seed " << seed << std::endl;
