@@ -9,6 +9,11 @@
 //   encore-wal replay <dir>
 //       recovers every shard and prints its counts and state hash, and how
 //       fast the replay went
+//   encore-wal cut <dir>
+//       the operator's word after a DataLoss: ends the log at its first
+//       damage (the bytes cut and later segments kept aside, never read
+//       again) and accepts a log that ends short of its end mark; prints
+//       what it cut, then verifies. What was cut is lost.
 //
 // It opens the journal read-and-write (RocksDB allows one process at a
 // time): stop encored first.
@@ -39,7 +44,8 @@ int Usage() {
   std::fprintf(stderr,
                "usage: encore-wal dump <dir> [--shard N] [--from LSN] [--limit N]\n"
                "       encore-wal verify <dir>\n"
-               "       encore-wal replay <dir>\n");
+               "       encore-wal replay <dir>\n"
+               "       encore-wal cut <dir>\n");
   return 2;
 }
 
@@ -61,7 +67,7 @@ bool Parse(int argc, char** argv, Options* options) {
     }
   }
   return (argc - 3) % 2 == 0 && (options->command == "dump" || options->command == "verify" ||
-                                 options->command == "replay");
+                                 options->command == "replay" || options->command == "cut");
 }
 
 void PrintSeatsHeld(const SeatsHeld& e) {
@@ -283,10 +289,16 @@ int main(int argc, char** argv) {
   if (!encore::Parse(argc, argv, &options)) return encore::Usage();
   encore::RocksDbJournalOptions journal_options;
   journal_options.path = options.path;
+  journal_options.cut_log_at_damage = options.command == "cut";
   auto journal = encore::RocksDbJournal::Open(journal_options);
   if (!journal.ok()) {
     std::fprintf(stderr, "encore-wal: %s\n", journal.status().ToString().c_str());
     return 1;
+  }
+  if (options.command == "cut") {
+    const std::vector<std::string> cuts = (*journal)->cuts();
+    for (const std::string& cut : cuts) std::printf("%s\n", cut.c_str());
+    if (cuts.empty()) std::printf("nothing to cut: the log is whole\n");
   }
   int result = 0;
   if (options.command == "dump") {
