@@ -28,12 +28,28 @@ bool SameKey(const std::string& given, const std::string& expected) {
   return difference == 0;
 }
 
+// A read shows what the core holds once it is durable: what a failed
+// journal never wrote would be gone after the restart. Past this wait the
+// read answers UNAVAILABLE (as at once when the journal has failed).
+constexpr std::chrono::milliseconds kReadDurableWaitMax{5000};
+
+// OK once shard's events up to lsn are durable; else the UNAVAILABLE
+// answer is appended to `frame` and false returned.
+bool Durable(Engine& engine, uint32_t shard, uint64_t lsn, uint64_t request_id,
+             std::vector<uint8_t>* frame) {
+  const absl::Status durable = engine.WaitDurable(shard, lsn, kReadDurableWaitMax);
+  if (durable.ok()) return true;
+  AppendErrorResponse(request_id, ResultCode::kUnavailable, std::string(durable.message()), frame);
+  return false;
+}
+
 void ListSchedules(Engine& engine, const DecodedRequest& request, std::vector<uint8_t>* frame) {
   // The concert catalog is on every shard; each shard lists its own schedules.
   ResultCode code = ResultCode::kOk;
   std::vector<ScheduleInfo> schedules;
+  std::vector<uint64_t> seen_lsns(engine.shard_count());
   for (uint32_t shard = 0; shard < engine.shard_count(); ++shard) {
-    engine.Inspect(shard, [&](const Core& core) {
+    seen_lsns[shard] = engine.Inspect(shard, [&](const Core& core) {
       std::vector<ScheduleId> ids;
       const ResultCode listed = core.ListSchedules(request.command.concert, &ids);
       if (shard == 0) code = listed;
@@ -42,6 +58,9 @@ void ListSchedules(Engine& engine, const DecodedRequest& request, std::vector<ui
         if (core.GetSchedule(id, &info) == ResultCode::kOk) schedules.push_back(info);
       }
     });
+  }
+  for (uint32_t shard = 0; shard < engine.shard_count(); ++shard) {
+    if (!Durable(engine, shard, seen_lsns[shard], request.id, frame)) return;
   }
   if (code != ResultCode::kOk) {
     AppendErrorResponse(request.id, code, "no such concert", frame);
@@ -59,11 +78,13 @@ void SeatMap(Engine& engine, const DecodedRequest& request, bool admin,
   const Command& command = request.command;
   ResultCode code = ResultCode::kOk;
   std::vector<SeatState> seats;
-  engine.Inspect(ShardOfSchedule(command.schedule, engine.shard_count()), [&](const Core& core) {
+  const uint32_t shard = ShardOfSchedule(command.schedule, engine.shard_count());
+  const uint64_t seen_lsn = engine.Inspect(shard, [&](const Core& core) {
     code = admin && command.token == QueueToken{}
                ? core.SeatMapUnchecked(command.schedule, &seats)
                : core.SeatMap(command.schedule, command.user, command.token, &seats);
   });
+  if (!Durable(engine, shard, seen_lsn, request.id, frame)) return;
   if (code != ResultCode::kOk) {
     AppendErrorResponse(request.id, code, std::string(ResultCodeName(code)), frame);
     return;
@@ -75,9 +96,11 @@ void Ledger(Engine& engine, const DecodedRequest& request, std::vector<uint8_t>*
   const uint32_t limit = request.ledger_limit == 0 ? kLedgerPageMax : request.ledger_limit;
   std::vector<LedgerEntry> entries;
   uint64_t next_before = 0;
-  engine.Inspect(ShardOfUser(request.command.user, engine.shard_count()), [&](const Core& core) {
+  const uint32_t shard = ShardOfUser(request.command.user, engine.shard_count());
+  const uint64_t seen_lsn = engine.Inspect(shard, [&](const Core& core) {
     core.Ledger(request.command.user, request.ledger_before, limit, &entries, &next_before);
   });
+  if (!Durable(engine, shard, seen_lsn, request.id, frame)) return;
   AppendLedgerResponse(request.id, entries, next_before, frame);
 }
 
@@ -363,6 +386,12 @@ void IoThread::HandleRequest(Connection& connection, const DecodedRequest& reque
       return SubmitCommand(connection, request, type);
     case RequestKind::kServerStats: {
       Engine& engine = *server_->engine();
+      // Its LSNs name events a failed journal may never have written.
+      if (const absl::Status failed = engine.WaitDurable(0, 0, std::chrono::milliseconds(0));
+          !failed.ok()) {
+        return AppendErrorResponse(request.id, ResultCode::kUnavailable,
+                                   std::string(failed.message()), &connection.output);
+      }
       StatsInfo stats;
       stats.connections = static_cast<uint32_t>(server_->counters().connections_open.load());
       stats.requests = server_->counters().requests.load() + frames_uncounted_;

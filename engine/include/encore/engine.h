@@ -222,8 +222,15 @@ class Engine {
   // has advanced its time to the clock) and waits for it: for reads (seat
   // maps, ledgers) and for tests. fn must not keep the reference. With
   // Drive::kManual, fn runs at once on the caller's thread and sees the state
-  // after the shard's last Step.
-  void Inspect(uint32_t shard, const std::function<void(const Core&)>& fn);
+  // after the shard's last Step. Returns the LSN of the last event in the
+  // state fn saw: what it saw may not be durable yet (see WaitDurable).
+  uint64_t Inspect(uint32_t shard, const std::function<void(const Core&)>& fn);
+
+  // Waits until the events of `shard` up to `lsn` are durable: OK; or
+  // Unavailable, at once, if the journal has failed (those events may be
+  // lost at the restart: a read must not show them), or after `timeout`. A
+  // read answers what Inspect() saw only once this is OK.
+  absl::Status WaitDurable(uint32_t shard, uint64_t lsn, std::chrono::milliseconds timeout);
 
   // Drive::kManual only: runs one batch of `shard` on the caller's thread
   // (drain its rings, read the clock, apply, hand the events to the journal,

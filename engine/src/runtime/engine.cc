@@ -148,20 +148,18 @@ absl::Status EngineState::failure() const {
   return failure_;
 }
 
-void EngineState::Inspect(uint32_t shard, const std::function<void(const Core&)>& fn) {
+uint64_t EngineState::Inspect(uint32_t shard, const std::function<void(const Core&)>& fn) {
   ENCORE_CHECK(shard < shards_.size());
   if (manual()) {
     // No thread owns the core: the caller is the only one running it.
-    shards_[shard]->InspectStopped(fn);
-    return;
+    return shards_[shard]->InspectStopped(fn);
   }
   if (stopping()) {
     // The threads are gone (or going): wait for them, then read directly.
     Close();
-    shards_[shard]->InspectStopped(fn);
-    return;
+    return shards_[shard]->InspectStopped(fn);
   }
-  shards_[shard]->Inspect(fn);
+  return shards_[shard]->Inspect(fn);
 }
 
 bool EngineState::DriveRound() {
@@ -241,8 +239,30 @@ absl::StatusOr<std::unique_ptr<Producer>> Engine::NewProducer() {
   return std::unique_ptr<Producer>(new Producer(*state));
 }
 
-void Engine::Inspect(uint32_t shard, const std::function<void(const Core&)>& fn) {
-  state_->Inspect(shard, fn);
+uint64_t Engine::Inspect(uint32_t shard, const std::function<void(const Core&)>& fn) {
+  return state_->Inspect(shard, fn);
+}
+
+absl::Status Engine::WaitDurable(uint32_t shard, uint64_t lsn, std::chrono::milliseconds timeout) {
+  ENCORE_CHECK(shard < state_->shard_count());
+  Journal& journal = state_->journal();
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    absl::Status failure = journal.status();
+    if (failure.ok()) failure = state_->failure();
+    if (!failure.ok()) {
+      return absl::UnavailableError(absl::StrCat("the journal failed (", failure.message(),
+                                                 "): what a read would show may be lost"));
+    }
+    if (journal.DurableLsn(shard) >= lsn) return absl::OkStatus();
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) {
+      return absl::UnavailableError(absl::StrCat("shard ", shard, ": lsn ", lsn,
+                                                 " not durable within ", timeout.count(), " ms"));
+    }
+    journal.WaitDurable(shard, lsn, left);
+  }
 }
 
 bool Engine::Step(uint32_t shard) {

@@ -159,12 +159,16 @@ class Shard {
   uint64_t released_to(uint32_t producer) const {
     return released_[producer].load(std::memory_order_acquire);
   }
-  void Inspect(const std::function<void(const Core&)>& fn);
+  // Returns the LSN of the last event in the state fn saw.
+  uint64_t Inspect(const std::function<void(const Core&)>& fn);
   // Before Start(): loads the newest snapshot and replays the log after it.
   absl::Status Recover();
   ShardStats stats() const;
   // After Join(): no thread owns the core any more.
-  void InspectStopped(const std::function<void(const Core&)>& fn) { fn(core_); }
+  uint64_t InspectStopped(const std::function<void(const Core&)>& fn) {
+    fn(core_);
+    return last_lsn_;
+  }
   // Before Start(): queues the debits of payments left in flight.
   void ResendPaymentsInFlight();
   // One batch on the caller's thread (Drive::kManual): true if it moved.
@@ -190,6 +194,7 @@ class Shard {
   static_assert(std::is_trivially_copyable_v<Pending>);
   struct Inspection {
     const std::function<void(const Core&)>* fn;
+    uint64_t lsn = 0;  // Of the last event in the state fn saw.
     bool done = false;
   };
   struct Waiter {
@@ -283,7 +288,7 @@ class EngineState {
 
   // The new producer's state, owned by the engine; or ResourceExhausted.
   absl::StatusOr<ProducerState*> NewProducer();
-  void Inspect(uint32_t shard, const std::function<void(const Core&)>& fn);
+  uint64_t Inspect(uint32_t shard, const std::function<void(const Core&)>& fn);
   void Close();
   // Drive::kManual: one Step of every shard; if none moved, waits on the
   // journal for each. False when nothing could move.

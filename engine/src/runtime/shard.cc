@@ -478,7 +478,7 @@ bool Shard::Quiescent() const {
   return engine_->AllAnswered();
 }
 
-void Shard::Inspect(const std::function<void(const Core&)>& fn) {
+uint64_t Shard::Inspect(const std::function<void(const Core&)>& fn) {
   Inspection inspection{&fn};
   {
     std::lock_guard<std::mutex> lock(inspect_mutex_);
@@ -488,12 +488,16 @@ void Shard::Inspect(const std::function<void(const Core&)>& fn) {
   wakeup_.Notify();
   std::unique_lock<std::mutex> lock(inspect_mutex_);
   inspect_done_.wait(lock, [&] { return inspection.done; });
+  return inspection.lsn;
 }
 
 void Shard::RunInspections() {
   std::lock_guard<std::mutex> lock(inspect_mutex_);
   for (Inspection* inspection : inspections_) {
     (*inspection->fn)(core_);
+    // The batch's events so far (its timers, applied before inspections)
+    // are in the core and go to the journal after the last LSN.
+    inspection->lsn = last_lsn_ + events_.count();
     inspection->done = true;
   }
   inspections_.clear();
