@@ -13,6 +13,9 @@
 //   idle_timeout_ms and their slots freed.
 // - A flood of all of it at once: the p99 latency of a well-behaved client
 //   and the peak RSS are printed for the record (only sanity-checked).
+// - Heavy clients filling a small engine ring: a client sending one request
+//   at a time is served every time (no BUSY), the heavy ones are held back
+//   instead of refused, and every request is answered once.
 //
 // Memory is read from /proc/self/status (VmRSS, VmHWM). The bounds are
 // asserted only in builds without a sanitizer: ASan keeps freed memory in
@@ -498,6 +501,82 @@ TEST(OverloadTest, UnderAFloodAdmittedWorkIsServedAndMemoryStaysBounded) {
     // requests in the air.
     EXPECT_LT(hwm_after_kib - hwm_before_kib, 128 * 1024u);
   }
+}
+
+TEST(OverloadTest, ALightClientIsServedWhileHeavyOnesFillTheEngineRing) {
+  // A ring of 16 slots behind one I/O thread; 32 connections pipelining 64
+  // KB at a time would fill it hundreds of times over.
+  constexpr uint32_t kHeavy = 32;
+  constexpr uint32_t kRequestsPerHeavy = 3'000;
+  constexpr uint32_t kControlCallsMax = 2'000;
+  constexpr UserId kControlUser = 77;
+  EngineOptions engine_options;
+  engine_options.shards = 1;
+  engine_options.ring_capacity = kRingCapacityMin;
+  engine_options.batch_max = kRingCapacityMin;
+  net::ServerOptions options = Limits();
+  options.io_threads = 1;
+  LoopbackServer server(engine_options, options);
+  std::unique_ptr<net::Client> control = Connect(server.client_port());
+  ASSERT_NE(control, nullptr);
+
+  std::vector<std::unique_ptr<Flooder>> heavy;
+  for (uint32_t i = 0; i < kHeavy; ++i) {
+    heavy.push_back(std::make_unique<Flooder>(server.client_port(), 2'000 + i, kRequestsPerHeavy));
+    ASSERT_TRUE(heavy.back()->Start());
+  }
+  std::atomic<bool> flood_done{false};
+  std::vector<int64_t> heavy_ok(kHeavy, -1);
+  std::thread joiner([&] {
+    for (uint32_t i = 0; i < kHeavy; ++i) heavy_ok[i] = heavy[i]->Join();
+    flood_done.store(true);
+  });
+  // One request at a time for as long as the flood lasts.
+  uint32_t control_ok = 0;
+  uint32_t control_busy = 0;
+  uint32_t calls_during_flood = 0;
+  std::vector<uint64_t> latencies_us;
+  for (uint32_t call = 0; call < kControlCallsMax && !flood_done.load(); ++call) {
+    const SteadyClock::time_point start = SteadyClock::now();
+    const ResultCode code = CallCode(*control, MakeCharge(kControlUser, 1, 1 + call));
+    latencies_us.push_back(static_cast<uint64_t>(
+        std::chrono::duration_cast<std::chrono::microseconds>(SteadyClock::now() - start).count()));
+    if (!flood_done.load()) ++calls_during_flood;
+    if (code == ResultCode::kOk) {
+      ++control_ok;
+    } else {
+      EXPECT_EQ(code, ResultCode::kBusy);
+      ++control_busy;
+    }
+  }
+  joiner.join();
+  int64_t heavy_total_ok = 0;
+  for (uint32_t i = 0; i < kHeavy; ++i) {
+    EXPECT_GE(heavy_ok[i], 0);
+    EXPECT_EQ(BalanceOf(*control, heavy[i]->user()), heavy_ok[i]);
+    heavy_total_ok += heavy_ok[i];
+  }
+  const uint64_t deferred = server.server().stats().commands_deferred;
+  std::sort(latencies_us.begin(), latencies_us.end());
+  const uint64_t p50_us = latencies_us.empty() ? 0 : latencies_us[latencies_us.size() / 2];
+  const uint64_t p99_us = latencies_us.empty() ? 0 : latencies_us[latencies_us.size() * 99 / 100];
+  std::printf(
+      "[ figures  ] fairness: ring %u, %u heavy connections x %u pipelined charges: %lld OK, "
+      "%lld BUSY; control client one at a time: %u OK, %u BUSY of %u calls (%u during the "
+      "flood), p50 %llu us, p99 %llu us; %llu commands held for a ring slot\n",
+      kRingCapacityMin, kHeavy, kRequestsPerHeavy, static_cast<long long>(heavy_total_ok),
+      static_cast<long long>(int64_t{kHeavy} * kRequestsPerHeavy - heavy_total_ok), control_ok,
+      control_busy, control_ok + control_busy, calls_during_flood,
+      static_cast<unsigned long long>(p50_us), static_cast<unsigned long long>(p99_us),
+      static_cast<unsigned long long>(deferred));
+  // The ring was full, and the flood overlapped the control client's calls.
+  EXPECT_GT(deferred, 0u);
+  EXPECT_GE(calls_during_flood, 20u);
+  // The light client gets every call served; the heavy ones are slowed (not
+  // read while their command waits for a slot), not refused.
+  EXPECT_EQ(control_busy, 0u);
+  EXPECT_EQ(BalanceOf(*control, kControlUser), control_ok);
+  EXPECT_EQ(heavy_total_ok, int64_t{kHeavy} * kRequestsPerHeavy);
 }
 
 }  // namespace
