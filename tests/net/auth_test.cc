@@ -128,7 +128,7 @@ TEST(AuthTest, AnAddressWithTooManyFailedHellosIsRefusedUntilTheLockoutEnds) {
 }
 
 TEST(AuthTest, TheTableOfFailingAddressesIsBoundedAndForgetsTheOldestFirst) {
-  using internal::HelloFailures;
+  using net::internal::HelloFailures;
   namespace ip = boost::asio::ip;
   constexpr size_t kAddressesMax = 8;
   HelloFailures failures(/*failures_max=*/2, std::chrono::milliseconds(60'000), kAddressesMax);
