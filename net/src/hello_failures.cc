@@ -34,8 +34,8 @@ std::chrono::milliseconds HelloFailures::LockedFor(const Key& key, Clock::time_p
     return std::chrono::milliseconds(0);
   }
   if (found->second.failures < failures_max_) return std::chrono::milliseconds(0);
-  const auto left = std::chrono::ceil<std::chrono::milliseconds>(found->second.last_failure +
-                                                                 lockout_ - now);
+  const auto left =
+      std::chrono::ceil<std::chrono::milliseconds>(found->second.last_failure + lockout_ - now);
   return std::max(left, std::chrono::milliseconds(1));
 }
 

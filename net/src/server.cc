@@ -273,8 +273,8 @@ absl::Status ValidateServerOptions(const ServerOptions& options) {
     status = internal::CheckRange("output_bytes_max", options.output_bytes_max, kOutputBytesMaxMin,
                                   UINT64_MAX);
   }
-  for (const auto& [field, key] : {std::pair{"api_key", &options.api_key},
-                                   std::pair{"admin_key", &options.admin_key}}) {
+  for (const auto& [field, key] :
+       {std::pair{"api_key", &options.api_key}, std::pair{"admin_key", &options.admin_key}}) {
     if (status.ok() && !key->empty()) {
       status = internal::CheckRange((std::string(field) + " bytes").c_str(), key->size(),
                                     kKeyBytesMin, kNameBytesMax);
@@ -285,18 +285,16 @@ absl::Status ValidateServerOptions(const ServerOptions& options) {
         "ServerOptions.api_key and admin_key must differ: the same key would make every client "
         "an admin");
   }
-  for (const auto& [field, value] :
-       {std::pair{"idle_timeout_ms", options.idle_timeout_ms},
-        std::pair{"hello_timeout_ms", options.hello_timeout_ms},
-        std::pair{"frame_timeout_ms", options.frame_timeout_ms}}) {
+  for (const auto& [field, value] : {std::pair{"idle_timeout_ms", options.idle_timeout_ms},
+                                     std::pair{"hello_timeout_ms", options.hello_timeout_ms},
+                                     std::pair{"frame_timeout_ms", options.frame_timeout_ms}}) {
     if (status.ok()) status = internal::CheckRange(field, value, 0, kTimeoutMsLimit);
   }
   if (status.ok()) {
     status = internal::CheckRange("hello_failures_max", options.hello_failures_max, 1, 1000);
   }
   if (status.ok()) {
-    status =
-        internal::CheckRange("hello_lockout_ms", options.hello_lockout_ms, 1, kTimeoutMsLimit);
+    status = internal::CheckRange("hello_lockout_ms", options.hello_lockout_ms, 1, kTimeoutMsLimit);
   }
   if (status.ok()) {
     status =

@@ -203,10 +203,9 @@ void IoThread::Adopt(asio::ip::tcp::socket socket, bool admin_listener) {
     slot = free_slots_.back();
     free_slots_.pop_back();
   }
-  auto connection =
-      std::make_shared<Connection>(std::move(socket), context_, admin_listener,
-                                   server_->options().frame_bytes_max,
-                                   HelloFailures::KeyOf(peer.address()));
+  auto connection = std::make_shared<Connection>(std::move(socket), context_, admin_listener,
+                                                 server_->options().frame_bytes_max,
+                                                 HelloFailures::KeyOf(peer.address()));
   connection->slot = slot;
   connection->generation = slot_generations_[slot];
   connections_[slot] = connection;
@@ -444,8 +443,8 @@ void IoThread::SubmitCommand(Connection& connection, const DecodedRequest& reque
   }
 }
 
-ResultCode IoThread::Submit(Connection& connection, const DecodedRequest& request,
-                            RequestType type, Clock::time_point received_at) {
+ResultCode IoThread::Submit(Connection& connection, const DecodedRequest& request, RequestType type,
+                            Clock::time_point received_at) {
   const uint32_t tag = AddPending(connection, request.id, type, received_at);
   const ResultCode code = producer_->Submit(request.command, tag);
   if (code != ResultCode::kOk) {
@@ -620,12 +619,12 @@ Clock::time_point IoThread::NextDeadline(const Connection& connection) const {
   const ServerOptions& options = server_->options();
   Clock::time_point deadline = Clock::time_point::max();
   if (options.idle_timeout_ms != 0) {
-    deadline = std::min(deadline, connection.last_receive_at +
-                                      std::chrono::milliseconds(options.idle_timeout_ms));
+    deadline = std::min(
+        deadline, connection.last_receive_at + std::chrono::milliseconds(options.idle_timeout_ms));
   }
   if (options.hello_timeout_ms != 0 && !connection.hello_done) {
-    deadline = std::min(deadline, connection.accepted_at +
-                                      std::chrono::milliseconds(options.hello_timeout_ms));
+    deadline = std::min(
+        deadline, connection.accepted_at + std::chrono::milliseconds(options.hello_timeout_ms));
   }
   if (options.frame_timeout_ms != 0 && connection.frame_started_at != Clock::time_point{}) {
     deadline = std::min(deadline, connection.frame_started_at +
@@ -653,8 +652,7 @@ void IoThread::OnDeadline(const ConnectionPtr& connection) {
   const ServerOptions& options = server_->options();
   const Clock::time_point now = Clock::now();
   auto passed = [now](Clock::time_point since, uint32_t ms) {
-    return ms != 0 && since != Clock::time_point{} &&
-           now - since >= std::chrono::milliseconds(ms);
+    return ms != 0 && since != Clock::time_point{} && now - since >= std::chrono::milliseconds(ms);
   };
   ServerState::Counters& counters = server_->counters();
   std::atomic<uint64_t>* reason = nullptr;

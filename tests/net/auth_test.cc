@@ -7,8 +7,6 @@
 //   guesser trying as fast as it can gets no more keys checked meanwhile.
 // - The table of failing addresses stays within its bound, forgetting the
 //   oldest first; IPv6 addresses count by their /64.
-#include "hello_failures.h"
-
 #include <chrono>
 #include <cstdio>
 #include <string>
@@ -19,6 +17,7 @@
 #include "encore/net/protocol.h"
 #include "encore/net/server.h"
 #include "gtest/gtest.h"
+#include "hello_failures.h"
 #include "support/core_fixture.h"
 #include "support/loopback_server.h"
 #include "support/raw_connection.h"
@@ -87,8 +86,7 @@ TEST(AuthTest, AnAddressWithTooManyFailedHellosIsRefusedUntilTheLockoutEnds) {
     RawConnection right(server.client_port());
     const net::DecodedResponse refused = right.Hello(kApiKey);
     EXPECT_EQ(refused.code, ResultCode::kUnauthorized);
-    EXPECT_NE(refused.message.find("too many failed Hellos"), std::string::npos)
-        << refused.message;
+    EXPECT_NE(refused.message.find("too many failed Hellos"), std::string::npos) << refused.message;
     EXPECT_TRUE(right.ReceivesClose());
   }
   // A guesser as fast as it can: no key is looked at while locked out.
@@ -103,11 +101,12 @@ TEST(AuthTest, AnAddressWithTooManyFailedHellosIsRefusedUntilTheLockoutEnds) {
     ++attempts;
   }
   const net::Server::Stats locked = server.server().stats();
-  std::printf("[ figures  ] key guessing locked out: %u Hellos in %lld ms, %llu keys checked "
-              "(hello_failures_max %u, hello_lockout_ms %u)\n",
-              attempts + 1, static_cast<long long>(kGuessFor.count()),
-              static_cast<unsigned long long>(locked.connections_auth_failed_closed), kFailuresMax,
-              kLockoutMs);
+  std::printf(
+      "[ figures  ] key guessing locked out: %u Hellos in %lld ms, %llu keys checked "
+      "(hello_failures_max %u, hello_lockout_ms %u)\n",
+      attempts + 1, static_cast<long long>(kGuessFor.count()),
+      static_cast<unsigned long long>(locked.connections_auth_failed_closed), kFailuresMax,
+      kLockoutMs);
   EXPECT_EQ(locked.connections_auth_failed_closed, kFailuresMax);
   EXPECT_EQ(locked.connections_auth_locked_closed, attempts + 1);
   EXPECT_GT(attempts, 10u);

@@ -100,10 +100,11 @@ TEST(DeadlineTest, HelloTrickledByteByByteIsClosedAtTheHelloDeadline) {
     return server.server().stats().connections_hello_timeout_closed == kConnections;
   });
   const auto trickled_ms = std::chrono::duration_cast<std::chrono::milliseconds>(trickled).count();
-  std::printf("[ figures  ] %u connections trickling a Hello (1 byte / %lld ms): all closed after "
-              "%lld ms (hello_timeout_ms %u, idle_timeout_ms %u)\n",
-              kConnections, static_cast<long long>(kTrickle.count()),
-              static_cast<long long>(trickled_ms), kDeadlineMs, kIdleMs);
+  std::printf(
+      "[ figures  ] %u connections trickling a Hello (1 byte / %lld ms): all closed after "
+      "%lld ms (hello_timeout_ms %u, idle_timeout_ms %u)\n",
+      kConnections, static_cast<long long>(kTrickle.count()), static_cast<long long>(trickled_ms),
+      kDeadlineMs, kIdleMs);
   const net::Server::Stats stats = server.server().stats();
   EXPECT_EQ(stats.connections_hello_timeout_closed, kConnections);
   EXPECT_EQ(stats.connections_idle_closed, 0u);
@@ -131,14 +132,14 @@ TEST(DeadlineTest, FrameTrickledAfterTheHelloIsClosedAtTheFrameDeadline) {
   ASSERT_EQ(slow.back()->Hello().kind, net::ResponseKind::kHello);
   const std::vector<uint8_t> charge = ChargeFrame(2, 9, 1);
   ASSERT_GT(charge.size() * kTrickle, std::chrono::milliseconds(3 * kDeadlineMs));
-  const SteadyClock::duration trickled = Trickle(slow, charge, [&] {
-    return server.server().stats().connections_frame_timeout_closed == 1;
-  });
-  std::printf("[ figures  ] a frame trickled after the Hello: closed after %lld ms "
-              "(frame_timeout_ms %u)\n",
-              static_cast<long long>(
-                  std::chrono::duration_cast<std::chrono::milliseconds>(trickled).count()),
-              kDeadlineMs);
+  const SteadyClock::duration trickled = Trickle(
+      slow, charge, [&] { return server.server().stats().connections_frame_timeout_closed == 1; });
+  std::printf(
+      "[ figures  ] a frame trickled after the Hello: closed after %lld ms "
+      "(frame_timeout_ms %u)\n",
+      static_cast<long long>(
+          std::chrono::duration_cast<std::chrono::milliseconds>(trickled).count()),
+      kDeadlineMs);
   EXPECT_EQ(server.server().stats().connections_frame_timeout_closed, 1u);
   EXPECT_EQ(server.server().stats().connections_idle_closed, 0u);
   EXPECT_TRUE(slow.back()->ReceivesClose());

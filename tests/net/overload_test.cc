@@ -627,9 +627,9 @@ TEST(OverloadTest, ALightClientIsServedWhileHeavyOnesFillTheEngineRing) {
       ++control_busy;
     }
   }
-  const auto control_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                              SteadyClock::now() - control_start)
-                              .count();
+  const auto control_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - control_start)
+          .count();
   for (auto& client : heavy) client->Stop();
   uint64_t heavy_ok = 0;
   uint64_t heavy_busy = 0;

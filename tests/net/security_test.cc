@@ -348,9 +348,9 @@ TEST_F(SecurityTest, PerUserSeatLimitHoldsAcrossHoldsConnectionsAndPayment) {
 TEST_F(SecurityTest, WrongOrMissingApiKeyIsUnauthorizedClosedAndRunsNothing) {
   constexpr UserId kVictim = 4242;
   for (const std::string& key :
-       {std::string(), std::string("client-secret-7f3a9c2E"), std::string("client-secret-7f3a9c2e "),
-        std::string("client-secret-"), std::string("admin-secret-41d8b6e0-"),
-        std::string(net::kNameBytesMax, 'x')}) {
+       {std::string(), std::string("client-secret-7f3a9c2E"),
+        std::string("client-secret-7f3a9c2e "), std::string("client-secret-"),
+        std::string("admin-secret-41d8b6e0-"), std::string(net::kNameBytesMax, 'x')}) {
     SCOPED_TRACE("key \"" + key + "\"");
     RawConnection raw(server_.client_port());
     ASSERT_TRUE(raw.connected());
