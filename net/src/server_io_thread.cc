@@ -344,10 +344,12 @@ void IoThread::HandleHello(Connection& connection, const DecodeResult& decoded) 
                     " is not supported; this server speaks " + std::to_string(kProtocolVersion));
   }
   // A locked-out address is refused before its key is looked at, so that it
-  // learns nothing from trying.
+  // learns nothing from trying. Without keys no Hello fails: no lookup.
   HelloFailures& failures = server_->hello_failures();
-  const Clock::time_point now = Clock::now();
-  const std::chrono::milliseconds locked_for = failures.LockedFor(connection.address, now);
+  const bool keyed = !options.api_key.empty() || !options.admin_key.empty();
+  const Clock::time_point now = keyed ? Clock::now() : Clock::time_point{};
+  const std::chrono::milliseconds locked_for =
+      keyed ? failures.LockedFor(connection.address, now) : std::chrono::milliseconds(0);
   if (locked_for.count() > 0) {
     return Fail(connection, request.id, ResultCode::kUnauthorized,
                 "too many failed Hellos from this address; retry in " +
@@ -363,7 +365,7 @@ void IoThread::HandleHello(Connection& connection, const DecodeResult& decoded) 
     authorized = options.api_key.empty() || SameKey(key, options.api_key) || admin_key;
   }
   if (decoded.code != ResultCode::kOk || !authorized) {
-    failures.RecordFailure(connection.address, now);
+    if (!authorized) failures.RecordFailure(connection.address, now);
     return Fail(connection, request.id, ResultCode::kUnauthorized, "wrong or missing API key",
                 &server_->counters().connections_auth_failed_closed);
   }
