@@ -3,7 +3,9 @@
 //   encored [--data-dir DIR] [--durability none|async|sync] [--shards N]
 //           [--io-threads N] [--listen HOST:PORT] [--admin-listen HOST:PORT]
 //           [--api-key KEY] [--admin-key KEY] [--connections-max N]
-//           [--idle-timeout-ms N] [--snapshot-every-events N]
+//           [--idle-timeout-ms N] [--hello-timeout-ms N] [--frame-timeout-ms N]
+//           [--hello-failures-max N] [--hello-lockout-ms N]
+//           [--snapshot-every-events N]
 //           [--snapshot-log-ratio N] [--snapshot-write-mb-per-s N]
 //           [--idempotency-window N] [--huge-pages on|off]
 //           [--metrics-listen HOST:PORT|off] [--config FILE]
@@ -29,6 +31,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "encore/engine.h"
 #include "encore/net/metrics.h"
@@ -47,10 +50,19 @@ constexpr const char* kUsage =
     "  --io-threads N               network I/O threads (default 2)\n"
     "  --listen HOST:PORT           client listener (default 127.0.0.1:7400)\n"
     "  --admin-listen HOST:PORT     admin listener (default 127.0.0.1:7401)\n"
-    "  --api-key KEY                key clients must send in Hello (default none)\n"
-    "  --admin-key KEY              key for admin requests on the client port (default none)\n"
+    "  --api-key KEY                key clients must send in Hello, at least 16 bytes\n"
+    "                               (default none)\n"
+    "  --admin-key KEY              key for admin requests on the client port, at least 16\n"
+    "                               bytes and not the API key (default none)\n"
+    "  --hello-failures-max N       failed Hellos from one address before it is refused\n"
+    "                               (default 10)\n"
+    "  --hello-lockout-ms N         ...for N ms after its last failure (default 60000)\n"
     "  --connections-max N          open connections (default 10000)\n"
     "  --idle-timeout-ms N          close silent connections after N ms, 0 never (default 60000)\n"
+    "  --hello-timeout-ms N         close a connection without a Hello after N ms, 0 never\n"
+    "                               (default 5000)\n"
+    "  --frame-timeout-ms N         close a connection whose frame is not complete N ms after\n"
+    "                               its first byte, 0 never (default 10000)\n"
     "  --snapshot-every-events N    shard snapshot period in events, 0 never (default 1048576)\n"
     "  --snapshot-log-ratio N       ...once the log since the last one is N times its size,\n"
     "                               0 events alone (default 1)\n"
@@ -77,6 +89,10 @@ const char* const kKnownKeys[] = {"data-dir",
                                   "admin-key",
                                   "connections-max",
                                   "idle-timeout-ms",
+                                  "hello-timeout-ms",
+                                  "frame-timeout-ms",
+                                  "hello-failures-max",
+                                  "hello-lockout-ms",
                                   "snapshot-every-events",
                                   "snapshot-log-ratio",
                                   "snapshot-write-mb-per-s",
@@ -202,6 +218,10 @@ std::string BuildConfig(const Settings& settings, Config* config) {
         ParseNumber(settings, "io-threads", &config->server.io_threads),
         ParseNumber(settings, "connections-max", &config->server.connections_max),
         ParseNumber(settings, "idle-timeout-ms", &config->server.idle_timeout_ms),
+        ParseNumber(settings, "hello-timeout-ms", &config->server.hello_timeout_ms),
+        ParseNumber(settings, "frame-timeout-ms", &config->server.frame_timeout_ms),
+        ParseNumber(settings, "hello-failures-max", &config->server.hello_failures_max),
+        ParseNumber(settings, "hello-lockout-ms", &config->server.hello_lockout_ms),
         ParseNumber(settings, "snapshot-every-events", &config->engine.snapshot_every_events),
         ParseNumber(settings, "snapshot-log-ratio", &config->engine.snapshot_log_ratio),
         ParseNumber(settings, "snapshot-write-mb-per-s", &config->snapshot_write_mb_per_s),
@@ -219,6 +239,18 @@ std::string BuildConfig(const Settings& settings, Config* config) {
   // One engine producer per I/O thread.
   config->engine.producers_max =
       std::min<uint32_t>(kProducersMax, std::max<uint32_t>(8, config->server.io_threads));
+  for (const auto& [flag, key] : {std::pair{"--api-key", &config->server.api_key},
+                                  std::pair{"--admin-key", &config->server.admin_key}}) {
+    if (!key->empty() && key->size() < net::kKeyBytesMin) {
+      return std::string(flag) + " must be at least " + std::to_string(net::kKeyBytesMin) +
+             " bytes (a random key, e.g. `openssl rand -hex 16`), got " +
+             std::to_string(key->size());
+    }
+  }
+  if (!config->server.api_key.empty() && config->server.api_key == config->server.admin_key) {
+    return "--api-key and --admin-key must differ: the same key would make every client an "
+           "admin";
+  }
   const absl::Status valid = net::ValidateServerOptions(config->server);
   if (!valid.ok()) return std::string(valid.message());
   if (config->metrics_enabled) {

@@ -188,6 +188,11 @@ class MetricsState {
   Counter* connections_refused_ = nullptr;
   Counter* connections_idle_closed_ = nullptr;
   Counter* connections_protocol_closed_ = nullptr;
+  Counter* connections_hello_timeout_closed_ = nullptr;
+  Counter* connections_frame_timeout_closed_ = nullptr;
+  Counter* connections_auth_failed_closed_ = nullptr;
+  Counter* connections_auth_locked_closed_ = nullptr;
+  Counter* commands_deferred_ = nullptr;
   Counter* requests_ = nullptr;
   Server::Stats server_previous_;
   std::array<Histogram*, kRequestTypes> durations_{};  // Made on first use.
@@ -300,6 +305,14 @@ void MetricsState::Build() {
     connections_refused_ = &connections.Add({{"outcome", "refused"}});
     connections_idle_closed_ = &connections.Add({{"outcome", "idle_closed"}});
     connections_protocol_closed_ = &connections.Add({{"outcome", "protocol_closed"}});
+    connections_hello_timeout_closed_ = &connections.Add({{"outcome", "hello_timeout_closed"}});
+    connections_frame_timeout_closed_ = &connections.Add({{"outcome", "frame_timeout_closed"}});
+    connections_auth_failed_closed_ = &connections.Add({{"outcome", "auth_failed_closed"}});
+    connections_auth_locked_closed_ = &connections.Add({{"outcome", "auth_locked_closed"}});
+    commands_deferred_ =
+        &Register(prometheus::BuildCounter(), "encore_server_commands_deferred_total",
+                  "Commands held until their shard's ring had room (instead of BUSY).", registry)
+             .Add({});
     requests_ = &Register(prometheus::BuildCounter(), "encore_server_requests_total",
                           "Request frames the server took.", registry)
                      .Add({});
@@ -465,6 +478,15 @@ void MetricsState::PublishServer() {
   AddDelta(connections_idle_closed_, now.connections_idle_closed, before.connections_idle_closed);
   AddDelta(connections_protocol_closed_, now.connections_protocol_closed,
            before.connections_protocol_closed);
+  AddDelta(connections_hello_timeout_closed_, now.connections_hello_timeout_closed,
+           before.connections_hello_timeout_closed);
+  AddDelta(connections_frame_timeout_closed_, now.connections_frame_timeout_closed,
+           before.connections_frame_timeout_closed);
+  AddDelta(connections_auth_failed_closed_, now.connections_auth_failed_closed,
+           before.connections_auth_failed_closed);
+  AddDelta(connections_auth_locked_closed_, now.connections_auth_locked_closed,
+           before.connections_auth_locked_closed);
+  AddDelta(commands_deferred_, now.commands_deferred, before.commands_deferred);
   AddDelta(requests_, now.requests, before.requests);
   server_previous_ = now;
 

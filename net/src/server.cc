@@ -68,7 +68,11 @@ void CompletionSignal::Detach() {
 }
 
 ServerState::ServerState(const ServerOptions& options, Engine* engine)
-    : options_(options), engine_(engine) {}
+    : options_(options),
+      engine_(engine),
+      hello_failures_(options.hello_failures_max,
+                      std::chrono::milliseconds(options.hello_lockout_ms),
+                      kHelloFailureAddressesMax) {}
 
 ServerState::~ServerState() {
   Stop();
@@ -204,7 +208,12 @@ Server::Stats ServerState::stats() const {
   stats.connections_accepted = counters_.connections_accepted.load();
   stats.connections_refused = counters_.connections_refused.load();
   stats.connections_idle_closed = counters_.connections_idle_closed.load();
+  stats.connections_hello_timeout_closed = counters_.connections_hello_timeout_closed.load();
+  stats.connections_frame_timeout_closed = counters_.connections_frame_timeout_closed.load();
+  stats.connections_auth_failed_closed = counters_.connections_auth_failed_closed.load();
+  stats.connections_auth_locked_closed = counters_.connections_auth_locked_closed.load();
   stats.connections_protocol_closed = counters_.connections_protocol_closed.load();
+  stats.commands_deferred = counters_.commands_deferred.load();
   stats.requests = counters_.requests.load();
   return stats;
 }
@@ -264,10 +273,28 @@ absl::Status ValidateServerOptions(const ServerOptions& options) {
     status = internal::CheckRange("output_bytes_max", options.output_bytes_max, kOutputBytesMaxMin,
                                   UINT64_MAX);
   }
-  if (status.ok())
-    status = internal::CheckRange("api_key bytes", options.api_key.size(), 0, kNameBytesMax);
+  for (const auto& [field, key] :
+       {std::pair{"api_key", &options.api_key}, std::pair{"admin_key", &options.admin_key}}) {
+    if (status.ok() && !key->empty()) {
+      status = internal::CheckRange((std::string(field) + " bytes").c_str(), key->size(),
+                                    kKeyBytesMin, kNameBytesMax);
+    }
+  }
+  if (status.ok() && !options.api_key.empty() && options.api_key == options.admin_key) {
+    status = absl::InvalidArgumentError(
+        "ServerOptions.api_key and admin_key must differ: the same key would make every client "
+        "an admin");
+  }
+  for (const auto& [field, value] : {std::pair{"idle_timeout_ms", options.idle_timeout_ms},
+                                     std::pair{"hello_timeout_ms", options.hello_timeout_ms},
+                                     std::pair{"frame_timeout_ms", options.frame_timeout_ms}}) {
+    if (status.ok()) status = internal::CheckRange(field, value, 0, kTimeoutMsLimit);
+  }
   if (status.ok()) {
-    status = internal::CheckRange("admin_key bytes", options.admin_key.size(), 0, kNameBytesMax);
+    status = internal::CheckRange("hello_failures_max", options.hello_failures_max, 1, 1000);
+  }
+  if (status.ok()) {
+    status = internal::CheckRange("hello_lockout_ms", options.hello_lockout_ms, 1, kTimeoutMsLimit);
   }
   if (status.ok()) {
     status =

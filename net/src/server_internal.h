@@ -15,6 +15,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <span>
@@ -30,6 +31,7 @@
 #include "encore/engine.h"
 #include "encore/net/protocol.h"
 #include "encore/net/server.h"
+#include "hello_failures.h"
 
 namespace encore::net::internal {
 
@@ -48,23 +50,41 @@ inline constexpr size_t kCompletionBatch = 256;
 // Worker threads for reads (Engine::Inspect blocks).
 inline constexpr size_t kReadWorkers = 2;
 
+// A command taken from a connection that its shard's ring had no room for:
+// held until a completion frees a slot (IoThread::WakeDeferred).
+struct DeferredCommand {
+  DecodedRequest request;
+  RequestType type = RequestType::kOther;
+  Clock::time_point received_at;
+  uint32_t shard = 0;
+};
+
 struct Connection {
   Connection(asio::ip::tcp::socket socket_in, asio::io_context& context, bool admin_listener_in,
-             uint32_t frame_bytes_max)
+             uint32_t frame_bytes_max, const HelloFailures::Key& address_in)
       : socket(std::move(socket_in)),
-        idle_timer(context),
+        deadline_timer(context),
         reader(frame_bytes_max),
+        address(address_in),
         admin_listener(admin_listener_in) {}
 
   size_t output_bytes() const { return output.size() + writing.size(); }
 
   asio::ip::tcp::socket socket;
-  asio::steady_timer idle_timer;
+  // Armed for the earliest of the idle, Hello and frame deadlines.
+  asio::steady_timer deadline_timer;
+  Clock::time_point deadline_armed_at = Clock::time_point::max();
   FrameReader reader;
   // Replies not yet handed to the socket, and those being written.
   std::vector<uint8_t> output;
   std::vector<uint8_t> writing;
-  Clock::time_point last_receive_at = Clock::now();
+  const Clock::time_point accepted_at = Clock::now();
+  Clock::time_point last_receive_at = accepted_at;
+  // When the server first saw the incomplete frame now buffered, while
+  // reading; Clock::time_point{} when there is none.
+  Clock::time_point frame_started_at{};
+  std::unique_ptr<DeferredCommand> deferred;  // Counted in in_flight.
+  const HelloFailures::Key address;
   uint32_t slot = 0;
   uint32_t generation = 0;
   // Requests taken and not answered yet (engine and worker pool).
@@ -152,19 +172,39 @@ class IoThread {
   void HandleRequest(Connection& connection, const DecodedRequest& request, RequestType type);
   void SubmitCommand(Connection& connection, const DecodedRequest& request, RequestType type);
   void SubmitRead(Connection& connection, const DecodedRequest& request, RequestType type);
-  void Fail(Connection& connection, uint64_t id, ResultCode code, const std::string& message);
+  // Answers and closes once the reply is out; counts the close under
+  // `reason` (default: connections_protocol_closed).
+  void Fail(Connection& connection, uint64_t id, ResultCode code, const std::string& message,
+            std::atomic<uint64_t>* reason = nullptr);
   bool MayTakeRequests(const Connection& connection) const;
 
   void ArmRead(const ConnectionPtr& connection);
   void OnReadable(const ConnectionPtr& connection);
-  void ArmIdleTimer(const ConnectionPtr& connection);
+  // Arms the deadline timer for the connection's earliest deadline, unless
+  // it is armed for that time or earlier already.
+  void ArmDeadline(const ConnectionPtr& connection);
+  void OnDeadline(const ConnectionPtr& connection);
+  Clock::time_point NextDeadline(const Connection& connection) const;
+  // Holds a command its shard's ring has no room for (or that would overtake
+  // those already held for that shard) and stops reading the connection.
+  void Defer(Connection& connection, const DecodedRequest& request, RequestType type,
+             Clock::time_point received_at, uint32_t shard);
+  // After completions: submits held commands, first come first served, while
+  // their rings take them.
+  void WakeDeferred();
+  // Submits and records the pending request; kOk or the producer's refusal.
+  ResultCode Submit(Connection& connection, const DecodedRequest& request, RequestType type,
+                    Clock::time_point received_at);
+  void AnswerRefused(Connection& connection, uint64_t request_id, ResultCode code);
+  void MarkDirty(ConnectionPtr connection);
   void Flush(const ConnectionPtr& connection);
   void Close(const ConnectionPtr& connection);
   void Drain();
   void CheckQuiet();
 
   ConnectionPtr Lookup(uint32_t slot, uint32_t generation) const;
-  uint32_t AddPending(const Connection& connection, uint64_t request_id, RequestType type);
+  uint32_t AddPending(const Connection& connection, uint64_t request_id, RequestType type,
+                      Clock::time_point received_at);
   // I/O thread: counts one request answered at `now`.
   void RecordLatency(RequestType type, Clock::time_point received_at, Clock::time_point now);
 
@@ -188,6 +228,10 @@ class IoThread {
   uint64_t frames_uncounted_ = 0;
   uint64_t reads_in_flight_ = 0;
   uint64_t writes_in_flight_ = 0;
+  // Connections holding a deferred command, per shard, in arrival order (a
+  // closed one is skipped when it comes to the front).
+  std::vector<std::deque<ConnectionPtr>> deferred_;
+  uint64_t deferred_count_ = 0;
   std::vector<ConnectionPtr> dirty_;
   std::vector<Completion> completions_;
   std::unique_ptr<std::array<uint8_t, kReadChunkBytes>> read_buffer_;
@@ -206,6 +250,7 @@ class ServerState {
 
   const ServerOptions& options() const { return options_; }
   Engine* engine() { return engine_; }
+  HelloFailures& hello_failures() { return hello_failures_; }
   asio::thread_pool& read_pool() { return read_pool_; }
   IoThread& io_thread(uint32_t index) { return *io_threads_[index]; }
   uint16_t client_port() const { return client_port_; }
@@ -219,7 +264,12 @@ class ServerState {
     std::atomic<uint64_t> connections_accepted{0};
     std::atomic<uint64_t> connections_refused{0};
     std::atomic<uint64_t> connections_idle_closed{0};
+    std::atomic<uint64_t> connections_hello_timeout_closed{0};
+    std::atomic<uint64_t> connections_frame_timeout_closed{0};
+    std::atomic<uint64_t> connections_auth_failed_closed{0};
+    std::atomic<uint64_t> connections_auth_locked_closed{0};
     std::atomic<uint64_t> connections_protocol_closed{0};
+    std::atomic<uint64_t> commands_deferred{0};
     std::atomic<uint64_t> requests{0};
   };
   Counters& counters() { return counters_; }
@@ -238,6 +288,7 @@ class ServerState {
 
   const ServerOptions options_;
   Engine* engine_;
+  HelloFailures hello_failures_;
   asio::thread_pool read_pool_{kReadWorkers};
   std::vector<std::unique_ptr<IoThread>> io_threads_;
   // Both listeners run on I/O thread 0.

@@ -170,6 +170,7 @@ IoThread::IoThread(ServerState* server, std::unique_ptr<Producer> producer)
       work_(asio::make_work_guard(context_)),
       producer_(std::move(producer)),
       signal_(std::make_shared<CompletionSignal>(this)),
+      deferred_(server->engine()->shard_count()),
       completions_(kCompletionBatch),
       read_buffer_(std::make_unique<std::array<uint8_t, kReadChunkBytes>>()),
       latency_(std::make_unique<LatencyCounters>()) {
@@ -186,6 +187,7 @@ IoThread::~IoThread() {
   }
   connections_.clear();
   dirty_.clear();
+  deferred_.clear();
 }
 
 void IoThread::Start() {
@@ -205,8 +207,10 @@ void IoThread::PostDrain() {
 
 void IoThread::Adopt(asio::ip::tcp::socket socket, bool admin_listener) {
   ErrorCode error;
+  asio::ip::tcp::endpoint peer;
   if (!draining_) socket.set_option(asio::ip::tcp::no_delay(true), error);
   if (!draining_ && !error) socket.non_blocking(true, error);
+  if (!draining_ && !error) peer = socket.remote_endpoint(error);
   if (draining_ || error) {
     ErrorCode ignored;
     socket.close(ignored);
@@ -223,18 +227,19 @@ void IoThread::Adopt(asio::ip::tcp::socket socket, bool admin_listener) {
     free_slots_.pop_back();
   }
   auto connection = std::make_shared<Connection>(std::move(socket), context_, admin_listener,
-                                                 server_->options().frame_bytes_max);
+                                                 server_->options().frame_bytes_max,
+                                                 HelloFailures::KeyOf(peer.address()));
   connection->slot = slot;
   connection->generation = slot_generations_[slot];
   connections_[slot] = connection;
-  ArmIdleTimer(connection);
+  ArmDeadline(connection);
   ArmRead(connection);
 }
 
 bool IoThread::MayTakeRequests(const Connection& connection) const {
   const ServerOptions& options = server_->options();
   return !connection.closed && !connection.finishing && !draining_ &&
-         connection.in_flight < options.in_flight_max &&
+         connection.deferred == nullptr && connection.in_flight < options.in_flight_max &&
          connection.reads_in_flight < kReadsInFlightPerConnectionMax &&
          connection.output_bytes() < options.output_bytes_max;
 }
@@ -272,6 +277,7 @@ void IoThread::Service(const ConnectionPtr& connection) {
   ProcessFrames(*connection);
   Flush(connection);
   if (connection->closed) return;
+  if (connection->frame_started_at != Clock::time_point{}) ArmDeadline(connection);
   if (connection->finishing && connection->in_flight == 0 && !connection->write_armed &&
       connection->output.empty()) {
     return Close(connection);
@@ -284,11 +290,13 @@ void IoThread::ProcessFrames(Connection& connection) {
   // and are counted once: no locked instruction per request.
   producer_->BeginBatch();
   bool more = true;
+  bool need_more = false;
   while (more && MayTakeRequests(connection)) {
     std::span<const uint8_t> payload;
     switch (connection.reader.NextFrame(&payload)) {
       case FrameReader::Next::kNeedMore:
         more = false;
+        need_more = true;
         break;
       case FrameReader::Next::kTooLarge:
         Fail(connection, 0, ResultCode::kMalformed,
@@ -298,29 +306,37 @@ void IoThread::ProcessFrames(Connection& connection) {
         break;
       case FrameReader::Next::kFrame:
         ++frames_uncounted_;
+        connection.frame_started_at = Clock::time_point{};
         HandleFrame(connection, payload);
         break;
     }
   }
   producer_->EndBatch();
+  // The frame clock runs only while the server waits for the client's bytes,
+  // not while it holds back frames it has (its own limits).
+  if (!need_more || connection.reader.buffered() == 0) {
+    connection.frame_started_at = Clock::time_point{};
+  } else if (connection.frame_started_at == Clock::time_point{}) {
+    connection.frame_started_at = Clock::now();
+  }
   server_->counters().requests.fetch_add(frames_uncounted_, std::memory_order_relaxed);
   frames_uncounted_ = 0;
 }
 
 void IoThread::Fail(Connection& connection, uint64_t id, ResultCode code,
-                    const std::string& message) {
+                    const std::string& message, std::atomic<uint64_t>* reason) {
   AppendErrorResponse(id, code, message, &connection.output);
   connection.finishing = true;
-  server_->counters().connections_protocol_closed.fetch_add(1);
+  (reason != nullptr ? *reason : server_->counters().connections_protocol_closed).fetch_add(1);
 }
 
 void IoThread::HandleFrame(Connection& connection, std::span<const uint8_t> payload) {
   const DecodeResult decoded = DecodeRequest(payload);
   // A request that went to the engine or the read pool is timed when its
   // reply comes back; one answered here is timed now.
-  const uint64_t answered_later = pending_count_ + reads_in_flight_;
+  const uint64_t answered_later = pending_count_ + reads_in_flight_ + deferred_count_;
   AnswerFrame(connection, decoded);
-  if (pending_count_ + reads_in_flight_ == answered_later) {
+  if (pending_count_ + reads_in_flight_ + deferred_count_ == answered_later) {
     RecordLatency(TypeOf(decoded), connection.last_receive_at, Clock::now());
   }
 }
@@ -350,6 +366,19 @@ void IoThread::HandleHello(Connection& connection, const DecodeResult& decoded) 
                 "protocol version " + std::to_string(request.hello.protocol_version) +
                     " is not supported; this server speaks " + std::to_string(kProtocolVersion));
   }
+  // A locked-out address is refused before its key is looked at, so that it
+  // learns nothing from trying. Without keys no Hello fails: no lookup.
+  HelloFailures& failures = server_->hello_failures();
+  const bool keyed = !options.api_key.empty() || !options.admin_key.empty();
+  const Clock::time_point now = keyed ? Clock::now() : Clock::time_point{};
+  const std::chrono::milliseconds locked_for =
+      keyed ? failures.LockedFor(connection.address, now) : std::chrono::milliseconds(0);
+  if (locked_for.count() > 0) {
+    return Fail(connection, request.id, ResultCode::kUnauthorized,
+                "too many failed Hellos from this address; retry in " +
+                    std::to_string(locked_for.count()) + " ms",
+                &server_->counters().connections_auth_locked_closed);
+  }
   const std::string& key = request.hello.api_key;
   const bool admin_key = !options.admin_key.empty() && SameKey(key, options.admin_key);
   bool authorized;
@@ -359,7 +388,9 @@ void IoThread::HandleHello(Connection& connection, const DecodeResult& decoded) 
     authorized = options.api_key.empty() || SameKey(key, options.api_key) || admin_key;
   }
   if (decoded.code != ResultCode::kOk || !authorized) {
-    return Fail(connection, request.id, ResultCode::kUnauthorized, "wrong or missing API key");
+    if (!authorized) failures.RecordFailure(connection.address, now);
+    return Fail(connection, request.id, ResultCode::kUnauthorized, "wrong or missing API key",
+                &server_->counters().connections_auth_failed_closed);
   }
   connection.hello_done = true;
   connection.admin = connection.admin_listener || admin_key;
@@ -411,7 +442,8 @@ void IoThread::HandleRequest(Connection& connection, const DecodedRequest& reque
                       &connection.output);
 }
 
-uint32_t IoThread::AddPending(const Connection& connection, uint64_t request_id, RequestType type) {
+uint32_t IoThread::AddPending(const Connection& connection, uint64_t request_id, RequestType type,
+                              Clock::time_point received_at) {
   uint32_t index;
   if (free_pending_.empty()) {
     index = static_cast<uint32_t>(pending_.size());
@@ -420,26 +452,87 @@ uint32_t IoThread::AddPending(const Connection& connection, uint64_t request_id,
     index = free_pending_.back();
     free_pending_.pop_back();
   }
-  pending_[index] =
-      Pending{request_id, connection.slot, connection.generation, connection.last_receive_at, type};
+  pending_[index] = Pending{request_id, connection.slot, connection.generation, received_at, type};
   ++pending_count_;
   return index;
 }
 
 void IoThread::SubmitCommand(Connection& connection, const DecodedRequest& request,
                              RequestType type) {
-  const uint32_t tag = AddPending(connection, request.id, type);
-  const ResultCode code = producer_->Submit(request.command, tag);
+  const uint32_t shard = ShardOfCommand(request.command, static_cast<uint32_t>(deferred_.size()));
+  // Those already waiting for this shard go first.
+  if (!deferred_[shard].empty()) {
+    return Defer(connection, request, type, connection.last_receive_at, shard);
+  }
+  const ResultCode code = Submit(connection, request, type, connection.last_receive_at);
   if (code == ResultCode::kOk) {
     ++connection.in_flight;
-    return;
+  } else if (code == ResultCode::kBusy) {
+    Defer(connection, request, type, connection.last_receive_at, shard);
+  } else {
+    AnswerRefused(connection, request.id, code);
   }
-  free_pending_.push_back(tag);
-  --pending_count_;
+}
+
+ResultCode IoThread::Submit(Connection& connection, const DecodedRequest& request, RequestType type,
+                            Clock::time_point received_at) {
+  const uint32_t tag = AddPending(connection, request.id, type, received_at);
+  const ResultCode code = producer_->Submit(request.command, tag);
+  if (code != ResultCode::kOk) {
+    free_pending_.push_back(tag);
+    --pending_count_;
+  }
+  return code;
+}
+
+void IoThread::AnswerRefused(Connection& connection, uint64_t request_id, ResultCode code) {
   const char* message = code == ResultCode::kBusy          ? "the engine is busy; retry"
                         : code == ResultCode::kUnavailable ? "the engine is not taking commands"
                                                            : "unknown command";
-  AppendErrorResponse(request.id, code, message, &connection.output);
+  AppendErrorResponse(request_id, code, message, &connection.output);
+}
+
+void IoThread::Defer(Connection& connection, const DecodedRequest& request, RequestType type,
+                     Clock::time_point received_at, uint32_t shard) {
+  connection.deferred =
+      std::make_unique<DeferredCommand>(DeferredCommand{request, type, received_at, shard});
+  ++connection.in_flight;
+  ++deferred_count_;
+  deferred_[shard].push_back(connections_[connection.slot]);
+  server_->counters().commands_deferred.fetch_add(1, std::memory_order_relaxed);
+}
+
+void IoThread::WakeDeferred() {
+  if (deferred_count_ == 0) return;
+  producer_->BeginBatch();
+  for (std::deque<ConnectionPtr>& waiting : deferred_) {
+    while (!waiting.empty()) {
+      const ConnectionPtr& connection = waiting.front();
+      if (connection->closed || connection->deferred == nullptr) {
+        waiting.pop_front();
+        continue;
+      }
+      const DeferredCommand& held = *connection->deferred;
+      const ResultCode code = Submit(*connection, held.request, held.type, held.received_at);
+      if (code == ResultCode::kBusy) break;  // Still full: it keeps its turn.
+      if (code != ResultCode::kOk) {
+        --connection->in_flight;
+        AnswerRefused(*connection, held.request.id, code);
+        RecordLatency(held.type, held.received_at, Clock::now());
+      }
+      connection->deferred.reset();
+      --deferred_count_;
+      MarkDirty(connection);
+      waiting.pop_front();
+    }
+  }
+  producer_->EndBatch();
+}
+
+void IoThread::MarkDirty(ConnectionPtr connection) {
+  if (connection->dirty) return;
+  connection->dirty = true;
+  dirty_.push_back(std::move(connection));
 }
 
 void IoThread::SubmitRead(Connection& connection, const DecodedRequest& request, RequestType type) {
@@ -513,13 +606,13 @@ void IoThread::Drain() {
       --connection->in_flight;
       AppendCommandResponse(pending.request_id, completion.reply, &connection->output);
       RecordLatency(pending.type, pending.received_at, now);
-      if (!connection->dirty) {
-        connection->dirty = true;
-        dirty_.push_back(std::move(connection));
-      }
+      MarkDirty(std::move(connection));
     }
     if (taken < completions_.size()) break;
   }
+  // The slots just freed go to the commands held for them before the
+  // connections answered above may read more.
+  WakeDeferred();
   // One write per connection for everything this drain gathered.
   for (const ConnectionPtr& connection : dirty_) {
     connection->dirty = false;
@@ -553,19 +646,57 @@ void IoThread::Flush(const ConnectionPtr& connection) {
                     });
 }
 
-void IoThread::ArmIdleTimer(const ConnectionPtr& connection) {
-  const uint32_t idle_ms = server_->options().idle_timeout_ms;
-  if (idle_ms == 0) return;
-  connection->idle_timer.expires_at(connection->last_receive_at +
-                                    std::chrono::milliseconds(idle_ms));
-  connection->idle_timer.async_wait([this, connection, idle_ms](ErrorCode error) {
+Clock::time_point IoThread::NextDeadline(const Connection& connection) const {
+  const ServerOptions& options = server_->options();
+  Clock::time_point deadline = Clock::time_point::max();
+  if (options.idle_timeout_ms != 0) {
+    deadline = std::min(
+        deadline, connection.last_receive_at + std::chrono::milliseconds(options.idle_timeout_ms));
+  }
+  if (options.hello_timeout_ms != 0 && !connection.hello_done) {
+    deadline = std::min(
+        deadline, connection.accepted_at + std::chrono::milliseconds(options.hello_timeout_ms));
+  }
+  if (options.frame_timeout_ms != 0 && connection.frame_started_at != Clock::time_point{}) {
+    deadline = std::min(deadline, connection.frame_started_at +
+                                      std::chrono::milliseconds(options.frame_timeout_ms));
+  }
+  return deadline;
+}
+
+void IoThread::ArmDeadline(const ConnectionPtr& connection) {
+  const Clock::time_point deadline = NextDeadline(*connection);
+  // Armed for this time or earlier: that wait re-arms when it fires. So a
+  // busy connection re-arms about once per deadline, not once per read.
+  if (deadline == Clock::time_point::max() || deadline >= connection->deadline_armed_at) return;
+  connection->deadline_armed_at = deadline;
+  // Cancels the wait armed before, whose handler then sees operation_aborted.
+  connection->deadline_timer.expires_at(deadline);
+  connection->deadline_timer.async_wait([this, connection](ErrorCode error) {
     if (error || connection->closed) return;
-    if (Clock::now() - connection->last_receive_at >= std::chrono::milliseconds(idle_ms)) {
-      server_->counters().connections_idle_closed.fetch_add(1);
-      return Close(connection);
-    }
-    ArmIdleTimer(connection);
+    OnDeadline(connection);
   });
+}
+
+void IoThread::OnDeadline(const ConnectionPtr& connection) {
+  connection->deadline_armed_at = Clock::time_point::max();
+  const ServerOptions& options = server_->options();
+  const Clock::time_point now = Clock::now();
+  auto passed = [now](Clock::time_point since, uint32_t ms) {
+    return ms != 0 && since != Clock::time_point{} && now - since >= std::chrono::milliseconds(ms);
+  };
+  ServerState::Counters& counters = server_->counters();
+  std::atomic<uint64_t>* reason = nullptr;
+  if (!connection->hello_done && passed(connection->accepted_at, options.hello_timeout_ms)) {
+    reason = &counters.connections_hello_timeout_closed;
+  } else if (passed(connection->frame_started_at, options.frame_timeout_ms)) {
+    reason = &counters.connections_frame_timeout_closed;
+  } else if (passed(connection->last_receive_at, options.idle_timeout_ms)) {
+    reason = &counters.connections_idle_closed;
+  }
+  if (reason == nullptr) return ArmDeadline(connection);
+  reason->fetch_add(1);
+  Close(connection);
 }
 
 void IoThread::Close(const ConnectionPtr& connection) {
@@ -574,8 +705,13 @@ void IoThread::Close(const ConnectionPtr& connection) {
   ErrorCode ignored;
   connection->socket.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
   connection->socket.close(ignored);
-  connection->idle_timer.cancel();
+  connection->deadline_timer.cancel();
   connection->output.clear();
+  if (connection->deferred != nullptr) {
+    // Its queue entry is skipped when it comes to the front.
+    connection->deferred.reset();
+    --deferred_count_;
+  }
   const uint32_t slot = connection->slot;
   connections_[slot].reset();
   ++slot_generations_[slot];
@@ -597,7 +733,10 @@ void IoThread::BeginDrain() {
 
 void IoThread::CheckQuiet() {
   if (!draining_ || quiet_reported_) return;
-  if (pending_count_ != 0 || reads_in_flight_ != 0 || writes_in_flight_ != 0) return;
+  if (pending_count_ != 0 || reads_in_flight_ != 0 || writes_in_flight_ != 0 ||
+      deferred_count_ != 0) {
+    return;
+  }
   quiet_reported_ = true;
   server_->ReportQuiet();
 }
@@ -607,6 +746,7 @@ void IoThread::CloseAll() {
   for (size_t slot = 0; slot < connections_.size(); ++slot) {
     if (ConnectionPtr connection = connections_[slot]) Close(connection);
   }
+  for (std::deque<ConnectionPtr>& waiting : deferred_) waiting.clear();
   // The loop ends once the handlers of the closed sockets have run.
   work_.reset();
 }

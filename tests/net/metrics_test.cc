@@ -154,6 +154,7 @@ TEST_F(MetricsTest, ExpositionNamesEveryFamily) {
                            "encore_schedules",
                            "encore_server_connections_open",
                            "encore_server_connections_total",
+                           "encore_server_commands_deferred_total",
                            "encore_server_requests_total",
                            "encore_journal_groups_total",
                            "encore_journal_events_total",
@@ -161,6 +162,14 @@ TEST_F(MetricsTest, ExpositionNamesEveryFamily) {
                            "encore_journal_write_seconds_total",
                            "encore_journal_commit_mean_seconds"}) {
     EXPECT_NE(text.find(std::string("\n# TYPE ") + name + " "), std::string::npos) << name;
+  }
+  // Every reason a connection is closed for has its own series.
+  for (const char* outcome : {"idle_closed", "hello_timeout_closed", "frame_timeout_closed",
+                              "auth_failed_closed", "auth_locked_closed", "protocol_closed"}) {
+    EXPECT_NE(
+        text.find(std::string("encore_server_connections_total{outcome=\"") + outcome + "\"}"),
+        std::string::npos)
+        << outcome;
   }
   // The journal callback's figures, published as they are.
   EXPECT_EQ(SampleOr0(text, "encore_journal_groups_total", {}), 3);

@@ -13,6 +13,9 @@
 //   idle_timeout_ms and their slots freed.
 // - A flood of all of it at once: the p99 latency of a well-behaved client
 //   and the peak RSS are printed for the record (only sanity-checked).
+// - Heavy clients filling a small engine ring: a client sending one request
+//   at a time is served every time (no BUSY), the heavy ones are held back
+//   instead of refused, and every request is answered once.
 //
 // Memory is read from /proc/self/status (VmRSS, VmHWM). The bounds are
 // asserted only in builds without a sanitizer: ASan keeps freed memory in
@@ -498,6 +501,167 @@ TEST(OverloadTest, UnderAFloodAdmittedWorkIsServedAndMemoryStaysBounded) {
     // requests in the air.
     EXPECT_LT(hwm_after_kib - hwm_before_kib, 128 * 1024u);
   }
+}
+
+// A connection pipelining bursts of charges until told to stop (or until
+// kBurstsMax bursts), kWindow unanswered at most, on its own sender thread,
+// while its receiver takes every reply and counts OK and BUSY. (Without the
+// window the loopback socket buffers would hold megabytes of requests to
+// drain after the stop.)
+class HeavyClient {
+ public:
+  static constexpr uint32_t kBurst = 256;
+  static constexpr uint32_t kWindow = 4 * kBurst;
+  static constexpr uint32_t kBurstsMax = 20'000;
+
+  HeavyClient(uint16_t port, UserId user) : connection_(port), user_(user) {}
+
+  bool Start() {
+    if (connection_.Hello().kind != net::ResponseKind::kHello) return false;
+    sender_ = std::thread([this] {
+      for (uint32_t burst = 0; burst < kBurstsMax && !stop_.load(); ++burst) {
+        if (sent_.load() - received_.load() + kBurst > kWindow) {
+          std::this_thread::sleep_for(std::chrono::microseconds(500));
+          --burst;
+          continue;
+        }
+        const uint64_t first = 10 + uint64_t{burst} * kBurst;
+        std::vector<uint8_t> frames;
+        for (uint32_t i = 0; i < kBurst; ++i) {
+          net::AppendCommandRequest(first + i, MakeCharge(user_, 1, first + i), &frames);
+        }
+        if (!connection_.Send(frames)) break;
+        sent_.fetch_add(kBurst);
+      }
+      sender_done_.store(true);
+    });
+    receiver_ = std::thread([this] {
+      for (;;) {
+        const bool done = sender_done_.load();
+        if (received_ == sent_.load()) {
+          if (done) return;
+          std::this_thread::sleep_for(std::chrono::milliseconds(1));
+          continue;
+        }
+        std::optional<net::DecodedResponse> response = connection_.Receive();
+        if (!response.has_value()) {
+          broken_ = true;
+          return;
+        }
+        received_.fetch_add(1);
+        if (response->code == ResultCode::kOk) {
+          ++ok_;
+        } else if (response->code == ResultCode::kBusy) {
+          ++busy_;
+        } else {
+          broken_ = true;
+        }
+      }
+    });
+    return true;
+  }
+  void Stop() { stop_.store(true); }
+  void Join() {
+    sender_.join();
+    receiver_.join();
+  }
+  UserId user() const { return user_; }
+  uint64_t ok() const { return ok_; }
+  uint64_t busy() const { return busy_; }
+  bool broken() const { return broken_; }
+
+ private:
+  RawConnection connection_;
+  UserId user_;
+  std::thread sender_;
+  std::thread receiver_;
+  std::atomic<bool> stop_{false};
+  std::atomic<bool> sender_done_{false};
+  std::atomic<uint64_t> sent_{0};
+  std::atomic<uint64_t> received_{0};
+  // The receiver's; read after Join.
+  uint64_t ok_ = 0;
+  uint64_t busy_ = 0;
+  bool broken_ = false;
+};
+
+TEST(OverloadTest, ALightClientIsServedWhileHeavyOnesFillTheEngineRing) {
+  // A ring of 16 slots behind one I/O thread, and 32 connections pipelining
+  // 256 charges at a time: the ring is full all along.
+  constexpr uint32_t kHeavy = 32;
+  constexpr uint32_t kControlCalls = 500;
+  constexpr auto kControlTimeMax = std::chrono::seconds(3);
+  constexpr UserId kControlUser = 77;
+  EngineOptions engine_options;
+  engine_options.shards = 1;
+  engine_options.ring_capacity = kRingCapacityMin;
+  engine_options.batch_max = kRingCapacityMin;
+  net::ServerOptions options = Limits();
+  options.io_threads = 1;
+  LoopbackServer server(engine_options, options);
+  std::unique_ptr<net::Client> control = Connect(server.client_port());
+  ASSERT_NE(control, nullptr);
+
+  std::vector<std::unique_ptr<HeavyClient>> heavy;
+  for (uint32_t i = 0; i < kHeavy; ++i) {
+    heavy.push_back(std::make_unique<HeavyClient>(server.client_port(), 2'000 + i));
+    ASSERT_TRUE(heavy.back()->Start());
+  }
+  // Let the flood fill the ring first.
+  ASSERT_TRUE(WaitUntil([&] { return server.server().stats().requests > 20 * kRingCapacityMin; }));
+  // One request at a time, while the heavy ones keep pipelining.
+  uint32_t control_ok = 0;
+  uint32_t control_busy = 0;
+  std::vector<uint64_t> latencies_us;
+  const SteadyClock::time_point control_start = SteadyClock::now();
+  for (uint32_t call = 0;
+       call < kControlCalls && SteadyClock::now() - control_start < kControlTimeMax; ++call) {
+    const SteadyClock::time_point start = SteadyClock::now();
+    const ResultCode code = CallCode(*control, MakeCharge(kControlUser, 1, 1 + call));
+    latencies_us.push_back(static_cast<uint64_t>(
+        std::chrono::duration_cast<std::chrono::microseconds>(SteadyClock::now() - start).count()));
+    if (code == ResultCode::kOk) {
+      ++control_ok;
+    } else {
+      EXPECT_EQ(code, ResultCode::kBusy);
+      ++control_busy;
+    }
+  }
+  const auto control_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - control_start)
+          .count();
+  for (auto& client : heavy) client->Stop();
+  uint64_t heavy_ok = 0;
+  uint64_t heavy_busy = 0;
+  for (auto& client : heavy) {
+    client->Join();
+    EXPECT_FALSE(client->broken());
+    EXPECT_EQ(BalanceOf(*control, client->user()), static_cast<Points>(client->ok()));
+    heavy_ok += client->ok();
+    heavy_busy += client->busy();
+  }
+  const uint64_t deferred = server.server().stats().commands_deferred;
+  std::sort(latencies_us.begin(), latencies_us.end());
+  const uint64_t p50_us = latencies_us.empty() ? 0 : latencies_us[latencies_us.size() / 2];
+  const uint64_t p99_us = latencies_us.empty() ? 0 : latencies_us[latencies_us.size() * 99 / 100];
+  std::printf(
+      "[ figures  ] fairness: ring %u, %u heavy connections pipelining %u at a time: %llu OK, "
+      "%llu BUSY; control client one at a time: %u OK, %u BUSY in %lld ms, p50 %llu us, p99 "
+      "%llu us; %llu commands held for a ring slot\n",
+      kRingCapacityMin, kHeavy, HeavyClient::kBurst, static_cast<unsigned long long>(heavy_ok),
+      static_cast<unsigned long long>(heavy_busy), control_ok, control_busy,
+      static_cast<long long>(control_ms), static_cast<unsigned long long>(p50_us),
+      static_cast<unsigned long long>(p99_us), static_cast<unsigned long long>(deferred));
+  // The ring was full while the control client called.
+  EXPECT_GT(deferred, 0u);
+  EXPECT_GT(heavy_ok, uint64_t{kControlCalls});
+  // The light client gets every call served; the heavy ones are slowed (not
+  // read while their command waits for a slot), not refused.
+  EXPECT_EQ(control_busy, 0u);
+  EXPECT_EQ(control_ok + control_busy, latencies_us.size());
+  EXPECT_GE(control_ok, 100u);
+  EXPECT_EQ(BalanceOf(*control, kControlUser), control_ok);
+  EXPECT_EQ(heavy_busy, 0u);
 }
 
 }  // namespace

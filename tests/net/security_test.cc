@@ -37,8 +37,8 @@
 namespace encore::testing {
 namespace {
 
-constexpr char kApiKey[] = "client-secret";
-constexpr char kAdminKey[] = "admin-secret";
+constexpr char kApiKey[] = "client-secret-7f3a9c2e";
+constexpr char kAdminKey[] = "admin-secret-41d8b6e0";
 constexpr UserId kAlice = 1001;
 constexpr UserId kBob = 1002;
 constexpr ScheduleId kOtherSchedule = kSchedule + 1;
@@ -348,9 +348,9 @@ TEST_F(SecurityTest, PerUserSeatLimitHoldsAcrossHoldsConnectionsAndPayment) {
 TEST_F(SecurityTest, WrongOrMissingApiKeyIsUnauthorizedClosedAndRunsNothing) {
   constexpr UserId kVictim = 4242;
   for (const std::string& key :
-       {std::string(), std::string("client-secreT"), std::string("client-secret "),
-        std::string("client-"), std::string("admin-secret-"),
-        std::string(net::kNameBytesMax, 'x')}) {
+       {std::string(), std::string("client-secret-7f3a9c2E"),
+        std::string("client-secret-7f3a9c2e "), std::string("client-secret-"),
+        std::string("admin-secret-41d8b6e0-"), std::string(net::kNameBytesMax, 'x')}) {
     SCOPED_TRACE("key \"" + key + "\"");
     RawConnection raw(server_.client_port());
     ASSERT_TRUE(raw.connected());

@@ -241,26 +241,26 @@ TEST_F(ServerTest, FirstRequestMustBeAHelloOfOurVersion) {
 
 TEST_F(ServerTest, ApiKeyIsEnforcedAndTheAdminKeyGivesAdminRights) {
   net::ServerOptions options;
-  options.api_key = "client-secret";
-  options.admin_key = "admin-secret";
+  options.api_key = "client-secret-0123456789abcdef";
+  options.admin_key = "admin-secret-0123456789abcdef";
   StartServer(options);
 
   TestClient missing(server_->client_port());
   EXPECT_EQ(missing.Hello().code, ResultCode::kUnauthorized);
   EXPECT_TRUE(missing.ReceivesClose());
   TestClient wrong(server_->client_port());
-  EXPECT_EQ(wrong.Hello("client-secreT").code, ResultCode::kUnauthorized);
+  EXPECT_EQ(wrong.Hello("client-secret-0123456789abcdeF").code, ResultCode::kUnauthorized);
   EXPECT_TRUE(wrong.ReceivesClose());
 
   TestClient client(server_->client_port());
-  const net::DecodedResponse hello = client.Hello("client-secret");
+  const net::DecodedResponse hello = client.Hello("client-secret-0123456789abcdef");
   EXPECT_EQ(hello.code, ResultCode::kOk);
   EXPECT_FALSE(hello.hello.admin);
   EXPECT_EQ(client.Command(2, MakeCreateConcert(kConcert, "Concert", 1)).code,
             ResultCode::kUnauthorized);
 
   TestClient admin_by_key(server_->client_port());
-  const net::DecodedResponse admin_hello = admin_by_key.Hello("admin-secret");
+  const net::DecodedResponse admin_hello = admin_by_key.Hello("admin-secret-0123456789abcdef");
   EXPECT_EQ(admin_hello.code, ResultCode::kOk);
   EXPECT_TRUE(admin_hello.hello.admin);
   EXPECT_EQ(admin_by_key.Command(2, MakeCreateConcert(kConcert, "Concert", 1)).code,
@@ -268,7 +268,7 @@ TEST_F(ServerTest, ApiKeyIsEnforcedAndTheAdminKeyGivesAdminRights) {
 
   // With an admin key, the admin listener wants it too.
   TestClient admin_listener(server_->admin_port());
-  EXPECT_EQ(admin_listener.Hello("client-secret").code, ResultCode::kUnauthorized);
+  EXPECT_EQ(admin_listener.Hello("client-secret-0123456789abcdef").code, ResultCode::kUnauthorized);
 }
 
 TEST_F(ServerTest, SilentConnectionIsClosedAfterTheIdleTimeout) {

@@ -5,6 +5,7 @@
 #define ENCORE_TESTS_SUPPORT_LOOPBACK_SERVER_H_
 
 #include <memory>
+#include <utility>
 
 #include "encore/engine.h"
 #include "encore/net/server.h"
@@ -18,11 +19,11 @@ class LoopbackServer {
   // `server_options` sets the limits and keys; its listen addresses are
   // replaced by ephemeral ports of 127.0.0.1.
   explicit LoopbackServer(Journal* journal = nullptr, uint32_t shards = 2,
-                          net::ServerOptions server_options = {}) {
-    EngineOptions options;
-    options.shards = shards;
-    options.journal = journal;
-    absl::StatusOr<std::unique_ptr<Engine>> engine = Engine::Open(options);
+                          net::ServerOptions server_options = {})
+      : LoopbackServer(EngineWith(journal, shards), std::move(server_options)) {}
+  // `engine_options` as given (e.g. a small ring_capacity).
+  LoopbackServer(const EngineOptions& engine_options, net::ServerOptions server_options) {
+    absl::StatusOr<std::unique_ptr<Engine>> engine = Engine::Open(engine_options);
     EXPECT_TRUE(engine.ok()) << engine.status();
     engine_ = std::move(*engine);
     server_options.client_listen = "127.0.0.1:0";
@@ -45,6 +46,13 @@ class LoopbackServer {
   uint16_t admin_port() const { return server_->admin_port(); }
 
  private:
+  static EngineOptions EngineWith(Journal* journal, uint32_t shards) {
+    EngineOptions options;
+    options.shards = shards;
+    options.journal = journal;
+    return options;
+  }
+
   std::unique_ptr<Engine> engine_;
   std::unique_ptr<net::Server> server_;
 };

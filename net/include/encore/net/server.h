@@ -15,6 +15,19 @@
 // MALFORMED response and the connection is closed; an unknown request type
 // gets UNSUPPORTED and the connection stays.
 //
+// Deadlines per connection: the Hello must be complete within
+// hello_timeout_ms of the accept, and a frame, once its first byte has come,
+// within frame_timeout_ms; otherwise the connection is closed. A byte now and
+// then is not progress: without these, a client trickling one byte a second
+// kept its slot forever (idle_timeout_ms only needs a byte per period).
+//
+// Engine capacity: a command whose shard ring (this I/O thread's producer)
+// is full is not answered BUSY but held, and the connection is not read any
+// further, until a completion frees a slot; connections waiting for the same
+// shard are served first come, first served, and a connection finding others
+// waiting queues behind them. So a client with one request at a time waits at
+// most about one turn of the queue, however many connections pipeline.
+//
 // Limits per connection: in_flight_max requests in flight, of which at most
 // kReadsInFlightPerConnectionMax reads, and output_bytes_max bytes of replies
 // not yet written; past any of them the server stops reading that connection
@@ -28,7 +41,14 @@
 //
 // Keys: with api_key set, a client-listener Hello must carry api_key (or the
 // admin key, when one is set). With admin_key set, an admin-listener Hello
-// must carry admin_key. A Hello that fails gets UNAUTHORIZED and is closed.
+// must carry admin_key. A key, when set, has at least kKeyBytesMin bytes, and
+// the two differ (the same key would make every client an admin). A Hello
+// that fails gets UNAUTHORIZED and is closed. After hello_failures_max failed
+// Hellos from one address (an IPv6 address counts by its /64) every Hello from
+// it, right key or not, is refused until hello_lockout_ms have passed since
+// its last failure: a key is then guessed at hello_failures_max tries per
+// lockout per address, not thousands a second. The table of addresses holds
+// at most kHelloFailureAddressesMax (the oldest failure goes first).
 //
 // Thread safety: Start, Stop and the destructor from one thread; the
 // accessors from any thread.
@@ -65,6 +85,13 @@ inline constexpr size_t kOutputBytesMaxMin = 64 * 1024;
 // replies would make the server hold in_flight_max of them. Two keep the
 // pool's two workers busy for one connection.
 inline constexpr uint32_t kReadsInFlightPerConnectionMax = 2;
+// Shortest api_key or admin_key: 16 bytes (128 bits of a random key). A short
+// key falls to the guessing that hello_failures_max only slows.
+inline constexpr size_t kKeyBytesMin = 16;
+// Addresses whose failed Hellos are remembered; past it the one with the
+// oldest failure is forgotten, so a flood of addresses cannot grow the table.
+inline constexpr size_t kHelloFailureAddressesMax = 4096;
+inline constexpr uint32_t kTimeoutMsLimit = 3'600'000;
 static_assert(kFrameBytesMaxDefault <= kFrameBytesMaxLimit);
 static_assert(kInFlightMaxDefault <= kInFlightMaxLimit);
 
@@ -76,15 +103,30 @@ struct ServerOptions {
   // I/O threads, each with one engine producer. Default 2; 1 .. kIoThreadsMax
   // (and at most the engine's producers_max).
   uint32_t io_threads = 2;
-  // Empty: no key needed. Default: empty. At most kNameBytesMax bytes.
+  // Empty: no key needed. Default: empty. Otherwise kKeyBytesMin ..
+  // kNameBytesMax bytes, and api_key != admin_key.
   std::string api_key;
   std::string admin_key;
+  // Failed Hellos (wrong or missing key) from one address before its Hellos
+  // are refused. Default 10; 1 .. 1000.
+  uint32_t hello_failures_max = 10;
+  // How long an address stays refused after its last failed Hello (and how
+  // long a failure is remembered). Default 60,000; 1 .. kTimeoutMsLimit.
+  uint32_t hello_lockout_ms = 60'000;
   // Open connections over both listeners; past it a new connection is closed
   // at once. Default 10,000; 1 .. kConnectionsMaxLimit.
   uint32_t connections_max = 10'000;
   // A connection that sends nothing this long is closed; 0: never. Default
-  // 60,000.
+  // 60,000; at most kTimeoutMsLimit.
   uint32_t idle_timeout_ms = 60'000;
+  // A connection whose Hello is not complete this long after the accept is
+  // closed; 0: never. Default 5,000; at most kTimeoutMsLimit.
+  uint32_t hello_timeout_ms = 5'000;
+  // A frame whose first byte came this long ago and that is still not
+  // complete closes the connection; 0: never. The clock runs only while the
+  // server is reading the connection. Default 10,000 (a 64 KiB frame at 6.5
+  // KB/s); at most kTimeoutMsLimit.
+  uint32_t frame_timeout_ms = 10'000;
   // Largest request payload. Default 64 KiB; 64 .. kFrameBytesMaxLimit.
   uint32_t frame_bytes_max = kFrameBytesMaxDefault;
   // Requests in flight per connection. Default 1024; 1 .. kInFlightMaxLimit.
@@ -156,8 +198,20 @@ class Server {
     // Closed at accept because connections_max was reached.
     uint64_t connections_refused = 0;
     uint64_t connections_idle_closed = 0;
-    // Closed for a protocol error (oversize, malformed, bad Hello).
+    // Closed because the Hello was not complete within hello_timeout_ms.
+    uint64_t connections_hello_timeout_closed = 0;
+    // Closed because a frame was not complete within frame_timeout_ms.
+    uint64_t connections_frame_timeout_closed = 0;
+    // Closed after a Hello with a wrong or missing key.
+    uint64_t connections_auth_failed_closed = 0;
+    // Closed after a Hello from an address locked out by its failures.
+    uint64_t connections_auth_locked_closed = 0;
+    // Closed for a protocol error (oversize, malformed, no Hello first, an
+    // unsupported protocol version).
     uint64_t connections_protocol_closed = 0;
+    // Commands held because their shard's ring was full (each is submitted
+    // once a slot frees, instead of being answered BUSY).
+    uint64_t commands_deferred = 0;
     uint64_t requests = 0;
   };
 
