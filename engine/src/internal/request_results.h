@@ -41,6 +41,9 @@ class RequestResults {
   bool Record(const RequestRecorded& record);
 
   uint64_t size() const { return ring_.size(); }
+  uint64_t state_bytes() const {
+    return ring_.capacity() * sizeof(RequestRecorded) + index_.capacity() * sizeof(Bucket);
+  }
   void AddToHash(StateHasher* hasher) const;
   void Save(class SnapshotWriter* writer) const;
   // REQUIRES: empty. False on bad input. A ring saved with another capacity
