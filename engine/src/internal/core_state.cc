@@ -120,7 +120,8 @@ Reply CoreState::Apply(const Command& command, TimestampMs now, EventBuffer* eve
   if (!IsMutating(command.type)) return Dispatch(command, 0, now, events, outbox);
   if (command.request_key == 0) return MakeReply(command.type, ResultCode::kMissingRequestKey);
   const uint64_t fingerprint = Fingerprint(command);
-  if (const RequestRecorded* recorded = request_results_.Find(command.user, command.request_key)) {
+  if (const std::optional<RequestRecorded> recorded =
+          request_results_.Find(command.user, command.request_key)) {
     return recorded->fingerprint == fingerprint
                ? recorded->reply
                : MakeReply(command.type, ResultCode::kRequestKeyReused);

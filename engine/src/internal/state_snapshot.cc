@@ -264,9 +264,11 @@ bool AdmissionQueue::Load(SnapshotReader* reader) {
   return true;
 }
 
+// The full records (the bytes of a std::vector<RequestRecorded>), in slot order.
 void RequestResults::Save(SnapshotWriter* writer) const {
   writer->Put(oldest_);
-  writer->PutVector(ring_);
+  writer->Put<uint64_t>(ring_.size());
+  for (uint32_t slot = 0; slot < ring_.size(); ++slot) writer->Put(Get(slot));
 }
 
 bool RequestResults::Load(SnapshotReader* reader) {
@@ -284,13 +286,14 @@ bool RequestResults::Load(SnapshotReader* reader) {
     saved.erase(saved.begin(), saved.end() - static_cast<std::ptrdiff_t>(keep));
     saved.shrink_to_fit();
   }
-  ring_ = std::move(saved);
+  ring_.assign(saved.size(), Stored{});
+  for (uint32_t slot = 0; slot < saved.size(); ++slot) Put(slot, saved[slot]);
   oldest_ = 0;
   uint64_t buckets = kInitialBuckets;
   while (buckets < uint64_t{ring_.size()} * 2) buckets *= 2;
   Rehash(buckets);
   for (uint32_t slot = 0; slot < ring_.size(); ++slot) {
-    const RequestRecorded& record = ring_[slot];
+    const RequestRecorded& record = saved[slot];
     const uint32_t hash = static_cast<uint32_t>(Hash(record.user, record.key));
     if (record.key == 0 || index_[Probe(record.user, record.key, hash)].slot_plus_one != 0) {
       return reader->Fail();
