@@ -59,7 +59,7 @@ constexpr const char* kUsage =
     "  --snapshot-write-mb-per-s N  write snapshot files at most N MiB/s, so the log's fsyncs\n"
     "                               do not wait behind them; 0 unpaced (default 256)\n"
     "  --idempotency-window N       request results each shard keeps for repeats, about\n"
-    "                               140 bytes each; 1..67108864 (default 262144)\n"
+    "                               90 bytes each; 1..67108864 (default 262144)\n"
     "  --queue-waiting-max N        WAITING users per schedule; past it ENTER_QUEUE answers\n"
     "                               QUEUE_FULL (default 10000000)\n"
     "  --queue-entries-max N        queue entries a schedule makes over its life, past it\n"
