@@ -254,6 +254,69 @@ TEST(LimitsTest, ASnapshotLoadedUnderAShorterLedgerLimitKeepsTheNewestEntries) {
   EXPECT_EQ(ledger[1].amount, 5);
 }
 
+// A version 1 snapshot (one array of every account's entries, each linked to
+// the user's older one) of one account charged 100 then 50; `cycle` makes the
+// older entry point at itself.
+std::vector<uint8_t> Version1Snapshot(bool cycle) {
+  std::vector<uint8_t> bytes;
+  auto put = [&bytes](const auto& value) {
+    const auto* raw = reinterpret_cast<const uint8_t*>(&value);
+    bytes.insert(bytes.end(), raw, raw + sizeof(value));
+  };
+  put(uint32_t{0x53434e45});  // "ENCS"
+  put(uint16_t{1});
+  put(uint16_t{0});
+  put(TimestampMs{kSaleOpensMs});
+  put(uint64_t{0});  // Concerts.
+  put(uint64_t{0});  // Schedules.
+  put(uint64_t{1});  // Accounts: user, balance, newest entry, entry count.
+  put(UserId{5});
+  put(Points{150});
+  put(uint64_t{1});
+  put(uint64_t{2});
+  put(uint64_t{0});  // Debit keys.
+  put(uint64_t{2});  // Entries: entry, user, number, older entry.
+  const LedgerEntry first{100, 100, kSaleOpensMs, 0, 0, 0, LedgerEntryType::kCharge, {}};
+  const LedgerEntry second{50, 150, kSaleOpensMs + 1, 0, 0, 0, LedgerEntryType::kCharge, {}};
+  put(first);
+  put(UserId{5});
+  put(uint64_t{1});
+  put(cycle ? uint64_t{0} : UINT64_MAX);
+  put(second);
+  put(UserId{5});
+  put(uint64_t{2});
+  put(uint64_t{0});
+  put(Points{150});  // Charges, payments, balances.
+  put(Points{0});
+  put(Points{150});
+  put(uint32_t{0});  // Request results: oldest, count.
+  put(uint64_t{0});
+  return bytes;
+}
+
+TEST(LimitsTest, AVersion1SnapshotLoadsIntoPerAccountLedgers) {
+  Core core(TestCoreOptions());
+  const absl::Status status = core.LoadSnapshot(Version1Snapshot(/*cycle=*/false));
+  ASSERT_TRUE(status.ok()) << status;
+  EXPECT_EQ(core.Balance(5), 150);
+  const std::vector<LedgerEntry> ledger = FullLedger(core, 5, 10);
+  ASSERT_EQ(ledger.size(), 2u);
+  EXPECT_EQ(ledger[0].amount, 50);
+  EXPECT_EQ(ledger[1].amount, 100);
+
+  CoreLimits limits;
+  limits.ledger_entries_max = 1;
+  Core shorter(WithLimits(limits));
+  ASSERT_TRUE(shorter.LoadSnapshot(Version1Snapshot(/*cycle=*/false)).ok());
+  EXPECT_EQ(FullLedger(shorter, 5, 10).size(), 1u);
+  EXPECT_EQ(shorter.Stats().ledger_entries_forgotten, 1u);
+  EXPECT_TRUE(shorter.CheckInvariants().ok()) << shorter.CheckInvariants();
+
+  Core corrupt(TestCoreOptions());
+  EXPECT_EQ(corrupt.LoadSnapshot(Version1Snapshot(/*cycle=*/true)).code(),
+            absl::StatusCode::kDataLoss);
+}
+
 // ---------------------------------------------------------------------------
 // Replay.
 
