@@ -145,7 +145,7 @@ class MetricsState {
     Gauge* holds_live = nullptr;
     Gauge* accounts = nullptr;
     Gauge* schedules = nullptr;
-    // By MemoryPart.
+    // encore_memory_bytes, in kMemoryPartNames' order.
     std::array<Gauge*, kMemoryParts> memory{};
     ShardStats previous;
   };
