@@ -135,6 +135,7 @@ class BenchShard {
   }
 
   void EndBatch() {
+    journaled_bytes_ += events_.bytes().size();
     events_.Clear();
     batch_commands_ = 0;
     ++now_;
@@ -156,6 +157,8 @@ class BenchShard {
   RequestKey NextKey() { return ++last_key_; }
   Core& core() { return core_; }
   TimestampMs now() const { return now_; }
+  // Bytes of event records so far: what the journal is handed to write.
+  uint64_t journaled_bytes() const { return journaled_bytes_ + events_.bytes().size(); }
 
  private:
   Core core_;
@@ -163,6 +166,7 @@ class BenchShard {
   TimestampMs now_ = kSaleOpensMs;
   uint32_t batch_commands_ = 0;
   RequestKey last_key_ = 0;
+  uint64_t journaled_bytes_ = 0;
 };
 
 // Resident set size of this process, from /proc/self/statm.

@@ -7,7 +7,9 @@
 //           [--hello-failures-max N] [--hello-lockout-ms N]
 //           [--snapshot-every-events N]
 //           [--snapshot-log-ratio N] [--snapshot-write-mb-per-s N]
-//           [--idempotency-window N] [--huge-pages on|off]
+//           [--idempotency-window N] [--queue-waiting-max N]
+//           [--queue-entries-max N] [--accounts-max N] [--ledger-entries-max N]
+//           [--huge-pages on|off]
 //           [--metrics-listen HOST:PORT|off] [--config FILE]
 //
 // The config file holds `key = value` lines with the flags' names without
@@ -69,7 +71,15 @@ constexpr const char* kUsage =
     "  --snapshot-write-mb-per-s N  write snapshot files at most N MiB/s, so the log's fsyncs\n"
     "                               do not wait behind them; 0 unpaced (default 256)\n"
     "  --idempotency-window N       request results each shard keeps for repeats, about\n"
-    "                               140 bytes each; 1..67108864 (default 262144)\n"
+    "                               90 bytes each; 1..67108864 (default 262144)\n"
+    "  --queue-waiting-max N        WAITING users per schedule; past it ENTER_QUEUE answers\n"
+    "                               QUEUE_FULL (default 10000000)\n"
+    "  --queue-entries-max N        queue entries a schedule makes over its life, past it\n"
+    "                               QUEUE_FULL (default and most 100000000)\n"
+    "  --accounts-max N             accounts per shard; past it a CHARGE opening one more\n"
+    "                               answers ACCOUNTS_FULL; 1..1073741824 (default 10000000)\n"
+    "  --ledger-entries-max N       ledger entries kept per account, the oldest forgotten\n"
+    "                               past it; 1..1048576 (default 1000)\n"
     "  --huge-pages on|off          the heap on transparent huge pages where the kernel has\n"
     "                               them on madvise (glibc.malloc.hugetlb=1) (default on)\n"
     "  --metrics-listen HOST:PORT   Prometheus /metrics listener, or off (default 127.0.0.1:9464)\n"
@@ -97,6 +107,10 @@ const char* const kKnownKeys[] = {"data-dir",
                                   "snapshot-log-ratio",
                                   "snapshot-write-mb-per-s",
                                   "idempotency-window",
+                                  "queue-waiting-max",
+                                  "queue-entries-max",
+                                  "accounts-max",
+                                  "ledger-entries-max",
                                   "huge-pages",
                                   "metrics-listen",
                                   "config"};
@@ -225,7 +239,11 @@ std::string BuildConfig(const Settings& settings, Config* config) {
         ParseNumber(settings, "snapshot-every-events", &config->engine.snapshot_every_events),
         ParseNumber(settings, "snapshot-log-ratio", &config->engine.snapshot_log_ratio),
         ParseNumber(settings, "snapshot-write-mb-per-s", &config->snapshot_write_mb_per_s),
-        ParseNumber(settings, "idempotency-window", &config->engine.request_results_max)}) {
+        ParseNumber(settings, "idempotency-window", &config->engine.request_results_max),
+        ParseNumber(settings, "queue-waiting-max", &config->engine.limits.queue_waiting_max),
+        ParseNumber(settings, "queue-entries-max", &config->engine.limits.queue_entries_max),
+        ParseNumber(settings, "accounts-max", &config->engine.limits.accounts_max),
+        ParseNumber(settings, "ledger-entries-max", &config->engine.limits.ledger_entries_max)}) {
     if (!error.empty()) return error;
   }
   if (config->engine.shards < 1 || config->engine.shards > kShardsMax) {
@@ -235,6 +253,22 @@ std::string BuildConfig(const Settings& settings, Config* config) {
       config->engine.request_results_max > CoreOptions::kRequestResultsMaxLimit) {
     return "--idempotency-window must be 1 .. " +
            std::to_string(CoreOptions::kRequestResultsMaxLimit);
+  }
+  struct LimitFlag {
+    const char* name;
+    uint32_t value;
+    uint32_t max;
+  };
+  const CoreLimits& limits = config->engine.limits;
+  for (const LimitFlag& flag :
+       {LimitFlag{"queue-waiting-max", limits.queue_waiting_max, kQueueEntriesMax},
+        LimitFlag{"queue-entries-max", limits.queue_entries_max, kQueueEntriesMax},
+        LimitFlag{"accounts-max", limits.accounts_max, CoreLimits::kAccountsMaxLimit},
+        LimitFlag{"ledger-entries-max", limits.ledger_entries_max,
+                  CoreLimits::kLedgerEntriesMaxLimit}}) {
+    if (flag.value < 1 || flag.value > flag.max) {
+      return std::string("--") + flag.name + " must be 1 .. " + std::to_string(flag.max);
+    }
   }
   // One engine producer per I/O thread.
   config->engine.producers_max =

@@ -1,9 +1,27 @@
 #include "encore/core.h"
 
+#include "absl/strings/str_cat.h"
 #include "internal/core_state.h"
 #include "internal/state_hasher.h"
 
 namespace encore {
+
+absl::Status ValidateCoreLimits(const CoreLimits& limits, const char* prefix) {
+  auto check = [prefix](const char* field, uint64_t value, uint64_t max) {
+    if (value >= 1 && value <= max) return absl::OkStatus();
+    return absl::InvalidArgumentError(
+        absl::StrCat(prefix, field, " = ", value, ": must be 1 .. ", max));
+  };
+  for (absl::Status status :
+       {check("queue_waiting_max", limits.queue_waiting_max, kQueueEntriesMax),
+        check("queue_entries_max", limits.queue_entries_max, kQueueEntriesMax),
+        check("accounts_max", limits.accounts_max, CoreLimits::kAccountsMaxLimit),
+        check("ledger_entries_max", limits.ledger_entries_max,
+              CoreLimits::kLedgerEntriesMaxLimit)}) {
+    if (!status.ok()) return status;
+  }
+  return absl::OkStatus();
+}
 
 Core::Core(const CoreOptions& options) : state_(std::make_unique<internal::CoreState>(options)) {}
 

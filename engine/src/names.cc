@@ -72,6 +72,8 @@ std::string_view ResultCodeName(ResultCode code) {
       return "SEAT_LIMIT_EXCEEDED";
     case ResultCode::kQueueFull:
       return "QUEUE_FULL";
+    case ResultCode::kAccountsFull:
+      return "ACCOUNTS_FULL";
     case ResultCode::kInsufficientBalance:
       return "INSUFFICIENT_BALANCE";
     case ResultCode::kBalanceOverflow:

@@ -8,6 +8,7 @@
 
 #include <pthread.h>
 
+#include <array>
 #include <charconv>
 #include <condition_variable>
 #include <exception>
@@ -37,6 +38,17 @@ using prometheus::Counter;
 using prometheus::Family;
 using prometheus::Gauge;
 using prometheus::Histogram;
+
+// The `part` label of encore_memory_bytes, in the order MemoryBytes() reads
+// them from CoreStats.
+constexpr uint32_t kMemoryParts = 6;
+constexpr std::array<const char*, kMemoryParts> kMemoryPartNames = {
+    "seats", "holds", "accounts", "ledgers", "queues", "request_results"};
+
+std::array<uint64_t, kMemoryParts> MemoryBytes(const CoreStats& stats) {
+  return {stats.seat_state_bytes,   stats.hold_state_bytes,  stats.account_state_bytes,
+          stats.ledger_state_bytes, stats.queue_state_bytes, stats.request_result_bytes};
+}
 
 // The `type` label of an engine command type; empty for a value that is none.
 std::string_view CommandTypeLabel(uint32_t value) {
@@ -133,6 +145,8 @@ class MetricsState {
     Gauge* holds_live = nullptr;
     Gauge* accounts = nullptr;
     Gauge* schedules = nullptr;
+    // encore_memory_bytes, in kMemoryPartNames' order.
+    std::array<Gauge*, kMemoryParts> memory{};
     ShardStats previous;
   };
   struct ScheduleMetrics {
@@ -247,6 +261,10 @@ void MetricsState::Build() {
                             "User accounts on the shard.", registry);
   auto& schedules =
       Register(prometheus::BuildGauge(), "encore_schedules", "Schedules the shard owns.", registry);
+  auto& memory = Register(prometheus::BuildGauge(), "encore_memory_bytes",
+                          "Bytes the shard's state holds, by part (from container capacities; "
+                          "allocator overhead not counted).",
+                          registry);
   seats_available_ = &Register(prometheus::BuildGauge(), "encore_schedule_seats_available",
                                "Seats neither held nor sold.", registry);
   seats_held_ = &Register(prometheus::BuildGauge(), "encore_schedule_seats_held",
@@ -292,6 +310,10 @@ void MetricsState::Build() {
     metrics.holds_live = &holds.Add(labels);
     metrics.accounts = &accounts.Add(labels);
     metrics.schedules = &schedules.Add(labels);
+    for (uint32_t part = 0; part < kMemoryParts; ++part) {
+      metrics.memory[part] =
+          &memory.Add({{"shard", std::to_string(shard)}, {"part", kMemoryPartNames[part]}});
+    }
     shards_.push_back(metrics);
   }
 
@@ -442,6 +464,10 @@ void MetricsState::PublishCore(uint32_t shard) {
   metrics.holds_live->Set(static_cast<double>(stats.holds_live));
   metrics.accounts->Set(static_cast<double>(stats.accounts));
   metrics.schedules->Set(static_cast<double>(stats.schedules));
+  const std::array<uint64_t, kMemoryParts> bytes = MemoryBytes(stats);
+  for (uint32_t part = 0; part < kMemoryParts; ++part) {
+    metrics.memory[part]->Set(static_cast<double>(bytes[part]));
+  }
   uint64_t unexported = 0;  // Added to unexported_ once, at the end.
   for (const ScheduleInfo& info : schedule_infos_) {
     auto found = schedules_.find(info.config.schedule);

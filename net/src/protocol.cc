@@ -20,6 +20,8 @@ static_assert(static_cast<uint16_t>(w::ResultCode::BalanceOverflow) ==
               "the wire's result codes mirror the engine's");
 static_assert(static_cast<uint16_t>(w::ResultCode::QueueFull) ==
               static_cast<uint16_t>(ResultCode::kQueueFull));
+static_assert(static_cast<uint16_t>(w::ResultCode::AccountsFull) ==
+              static_cast<uint16_t>(ResultCode::kAccountsFull));
 static_assert(static_cast<uint8_t>(w::QueueState::Left) == static_cast<uint8_t>(QueueState::kLeft));
 
 // One builder per thread, cleared per message: encoding does not allocate

@@ -6,6 +6,7 @@
 #include "internal/request_results.h"
 
 #include <cstdlib>
+#include <cstring>
 #include <deque>
 #include <map>
 #include <random>
@@ -54,11 +55,11 @@ void RunAgainstModel(uint32_t capacity, uint64_t seed) {
     if (step % 7 != 0) continue;  // Full sweeps now and then keep it fast.
     for (UserId u = 1; u <= users; ++u) {
       for (RequestKey k = 1; k <= keys; ++k) {
-        const RequestRecorded* found = results.Find(u, k);
+        const std::optional<RequestRecorded> found = results.Find(u, k);
         auto expected = model.find({u, k});
-        ASSERT_EQ(found != nullptr, expected != model.end())
+        ASSERT_EQ(found.has_value(), expected != model.end())
             << "step " << step << " user " << u << " key " << k;
-        if (found != nullptr) {
+        if (found.has_value()) {
           ASSERT_EQ(found->fingerprint, expected->second);
         }
       }
@@ -69,6 +70,41 @@ void RunAgainstModel(uint32_t capacity, uint64_t seed) {
 TEST(RequestResultsTest, MatchesAReferenceModelThroughManyWraps) {
   const uint64_t seed = SeedFromEnv(20261124);
   for (uint32_t capacity : {1u, 2u, 3u, 17u, 64u, 100u, 1000u}) RunAgainstModel(capacity, seed);
+}
+
+// A record keeps only the reply words that differ from a default Reply's,
+// and a reply with more of them whole on the side: either way Find() gives
+// back the very bytes recorded, also after the ring wrapped over a slot that
+// held the other kind.
+TEST(RequestResultsTest, RepliesComeBackByteForByte) {
+  const uint64_t seed = SeedFromEnv(20261207);
+  SCOPED_TRACE(testing::Message() << "ENCORE_REQUEST_RESULTS_SEED=" << seed);
+  std::mt19937_64 random(seed);
+  constexpr uint32_t kCapacity = 37;
+  RequestResults results(kCapacity);
+  std::deque<RequestRecorded> recorded;  // The last kCapacity, oldest first.
+  for (uint32_t step = 0; step < 2'000; ++step) {
+    RequestRecorded record{};
+    record.user = 1 + step % 5;
+    record.key = 1 + step;
+    record.fingerprint = random();
+    uint64_t words[sizeof(Reply) / 8];
+    std::memcpy(words, &record.reply, sizeof(Reply));
+    // 0 to all 11 words after the first set; the first word random, its
+    // reserved bytes included now and then.
+    const uint32_t set = static_cast<uint32_t>(random() % 12);
+    for (uint32_t i = 0; i < set; ++i) words[1 + random() % 11] = random();
+    words[0] = random() % 4 == 0 ? random() : random() & 0xff'ffff'ffffULL;
+    std::memcpy(&record.reply, words, sizeof(Reply));
+    ASSERT_TRUE(results.Record(record));
+    recorded.push_back(record);
+    if (recorded.size() > kCapacity) recorded.pop_front();
+    for (const RequestRecorded& expected : recorded) {
+      const std::optional<RequestRecorded> found = results.Find(expected.user, expected.key);
+      ASSERT_TRUE(found.has_value()) << "step " << step;
+      ASSERT_EQ(std::memcmp(&*found, &expected, sizeof(RequestRecorded)), 0) << "step " << step;
+    }
+  }
 }
 
 }  // namespace

@@ -55,6 +55,7 @@ constexpr CodeRow kCodes[] = {
     {ResultCode::kSeatUnavailable, 509, "SEAT_UNAVAILABLE"},
     {ResultCode::kSeatLimitExceeded, 510, "SEAT_LIMIT_EXCEEDED"},
     {ResultCode::kQueueFull, 511, "QUEUE_FULL"},
+    {ResultCode::kAccountsFull, 512, "ACCOUNTS_FULL"},
     {ResultCode::kInsufficientBalance, 600, "INSUFFICIENT_BALANCE"},
     {ResultCode::kBalanceOverflow, 601, "BALANCE_OVERFLOW"},
 };
@@ -102,7 +103,7 @@ TEST(ResultCodeTest, TheTableListsEveryNamedCode) {
 }
 
 TEST(ResultCodeTest, ValuesOutsideTheEnumAreUnknown) {
-  for (uint16_t value : {1, 99, 105, 206, 304, 405, 512, 602, 999, UINT16_MAX}) {
+  for (uint16_t value : {1, 99, 105, 206, 304, 405, 513, 602, 999, UINT16_MAX}) {
     EXPECT_EQ(ResultCodeName(static_cast<ResultCode>(value)), "UNKNOWN") << value;
   }
 }

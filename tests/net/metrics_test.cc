@@ -152,6 +152,7 @@ TEST_F(MetricsTest, ExpositionNamesEveryFamily) {
                            "encore_holds_live",
                            "encore_engine_acknowledging",
                            "encore_schedules",
+                           "encore_memory_bytes",
                            "encore_server_connections_open",
                            "encore_server_connections_total",
                            "encore_server_commands_deferred_total",
@@ -248,6 +249,51 @@ TEST_F(MetricsTest, AHoldMovesTheScheduleGauges) {
   const std::string shard =
       std::to_string(ShardOfSchedule(kSchedule, stack_->engine().shard_count()));
   EXPECT_EQ(SampleOr0(after, "encore_holds_live", {{"shard", shard}}), 1);
+}
+
+double MemoryBytes(const std::string& text, const std::string& shard, const std::string& part) {
+  return SampleOr0(text, "encore_memory_bytes", {{"part", part}, {"shard", shard}});
+}
+
+TEST_F(MetricsTest, MemoryGaugesReportEachPartPerShard) {
+  auto admin = Connect(/*admin=*/true);
+  auto client = Connect(/*admin=*/false);
+  ASSERT_NE(admin, nullptr);
+  ASSERT_NE(client, nullptr);
+  ASSERT_EQ(admin->Call(MakeCreateConcert(kConcert, "Memory", 1))->code, ResultCode::kOk);
+  ASSERT_EQ(admin->Call(MakeCreateSchedule(OnSaleNowConfig(kSchedule, 40), 2))->code,
+            ResultCode::kOk);
+  const std::string schedule_shard =
+      std::to_string(ShardOfSchedule(kSchedule, stack_->engine().shard_count()));
+  const std::string before = ScrapeUntil(
+      [&](const std::string& body) { return MemoryBytes(body, schedule_shard, "seats") > 0; });
+  // Every part has a gauge on every shard from the start.
+  for (uint32_t shard = 0; shard < stack_->engine().shard_count(); ++shard) {
+    for (const char* part :
+         {"seats", "holds", "accounts", "ledgers", "queues", "request_results"}) {
+      EXPECT_TRUE(
+          Sample(before, "encore_memory_bytes", {{"part", part}, {"shard", std::to_string(shard)}})
+              .has_value())
+          << part << " on shard " << shard;
+    }
+  }
+  // 40 seats of 8 bytes each, at least.
+  EXPECT_GE(MemoryBytes(before, schedule_shard, "seats"), 40 * 8);
+
+  constexpr UserId kUser = 77;
+  const std::string user_shard = std::to_string(ShardOfUser(kUser, stack_->engine().shard_count()));
+  const double ledgers_before = MemoryBytes(before, user_shard, "ledgers");
+  const double accounts_before = MemoryBytes(before, user_shard, "accounts");
+  ASSERT_EQ(client->Call(MakeCharge(kUser, 1'000, 21))->code, ResultCode::kOk);
+  ASSERT_EQ(client->Call(MakeEnterQueue(kSchedule, kUser, 22))->code, ResultCode::kOk);
+  const std::string after = ScrapeUntil([&](const std::string& body) {
+    return MemoryBytes(body, user_shard, "ledgers") > ledgers_before &&
+           MemoryBytes(body, schedule_shard, "queues") > 0;
+  });
+  EXPECT_GT(MemoryBytes(after, user_shard, "ledgers"), ledgers_before);
+  EXPECT_GE(MemoryBytes(after, user_shard, "accounts"), accounts_before);
+  EXPECT_GT(MemoryBytes(after, schedule_shard, "queues"), 0);
+  EXPECT_GT(MemoryBytes(after, user_shard, "request_results"), 0);
 }
 
 // A journal that is durable at once until told to fail, then fails for good.

@@ -91,7 +91,10 @@ Command ChargeCommand(UserId user, Points amount, RequestKey key) {
 
 Command BalanceCommand(UserId user) { return MakeBalance(user); }
 
-CoreHarness::CoreHarness(const ScheduleConfig& config) : core_(TestCoreOptions()) {
+CoreHarness::CoreHarness(const ScheduleConfig& config) : CoreHarness(config, TestCoreOptions()) {}
+
+CoreHarness::CoreHarness(const ScheduleConfig& config, const CoreOptions& options)
+    : options_(options), core_(options) {
   EXPECT_TRUE(Run(CreateConcertCommand(config.concert, "Test Concert", 0)).ok());
   EXPECT_TRUE(Run(CreateScheduleCommand(config, 0)).ok());
 }
@@ -125,7 +128,7 @@ HoldId CoreHarness::HoldFor(UserId user, std::initializer_list<SeatIndex> seats,
 }
 
 uint64_t CoreHarness::ReplayHash() const {
-  Core replayed(TestCoreOptions());
+  Core replayed(options_);
   const absl::Status status = replayed.ApplyEvents(events_);
   EXPECT_TRUE(status.ok()) << status;
   return replayed.StateHash();

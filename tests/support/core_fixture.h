@@ -52,6 +52,8 @@ Command BalanceCommand(UserId user);
 class CoreHarness {
  public:
   explicit CoreHarness(const ScheduleConfig& config = MakeScheduleConfig());
+  // The same with these options (limits, windows) instead of TestCoreOptions().
+  CoreHarness(const ScheduleConfig& config, const CoreOptions& options);
 
   // Applies at the current clock; a fresh request key is taken when key == 0
   // for a mutating command.
@@ -68,8 +70,10 @@ class CoreHarness {
   // Charges, enters, holds the seats: the hold id, or 0 on refusal.
   HoldId HoldFor(UserId user, std::initializer_list<SeatIndex> seats, QueueToken* token);
 
-  // A fresh core rebuilt from every event so far; its hash must equal core().
+  // A fresh core (with the same options) rebuilt from every event so far;
+  // its hash must equal core().
   uint64_t ReplayHash() const;
+  const CoreOptions& options() const { return options_; }
 
   Core& core() { return core_; }
   TimestampMs now() const { return now_; }
@@ -77,6 +81,7 @@ class CoreHarness {
   RequestKey NextKey() { return ++last_key_; }
 
  private:
+  CoreOptions options_;
   Core core_;
   EventBuffer events_;
   TimestampMs now_ = kSaleOpensMs;

@@ -56,6 +56,42 @@ struct DebitOutcome {
   Points balance_after = 0;
 };
 
+// How much state clients can make one shard hold: every structure a command
+// can grow is bounded here or by the idempotency window. A limit decides
+// only whether a new command may grow the state; events already recorded are
+// replayed whatever the limits (a limit lowered across a restart refuses new
+// growth until the state is under it again, and drops nothing, except ledger
+// entries past ledger_entries_max: see below). Sizing: docs/operations.md.
+struct CoreLimits {
+  static constexpr uint32_t kAccountsMaxLimit = 1u << 30;
+  static constexpr uint32_t kLedgerEntriesMaxLimit = 1u << 20;
+
+  // WAITING entries in one schedule's queue. Past it, ENTER_QUEUE answers
+  // kQueueFull and changes nothing. Default 10,000,000; range 1 ..
+  // kQueueEntriesMax.
+  uint32_t queue_waiting_max = 10'000'000;
+  // Entries one schedule's queue makes over its life (each ENTER_QUEUE after
+  // leaving or expiring makes a new one, and entries are never reused).
+  // Past it, kQueueFull. Default and upper bound kQueueEntriesMax.
+  uint32_t queue_entries_max = kQueueEntriesMax;
+  // Accounts (users with a balance or ledger) of one shard. A CHARGE that
+  // would open one more is refused with kAccountsFull and changes nothing;
+  // existing accounts go on as before. Default 10,000,000; range 1 ..
+  // kAccountsMaxLimit (2^30).
+  uint32_t accounts_max = 10'000'000;
+  // Ledger entries kept per account. The ledger is a history, and a full one
+  // must not stop payments: past the limit the oldest entry is forgotten
+  // when a new one is added. Balances and totals stay exact (they are kept
+  // apart from the ledger) and entry numbers keep counting, so a reader can
+  // tell how many were forgotten (the oldest kept is numbered past 1).
+  // Default 1,000; range 1 .. kLedgerEntriesMaxLimit (2^20).
+  uint32_t ledger_entries_max = 1'000;
+};
+
+// OK, or InvalidArgument naming the first field out of range (with `prefix`
+// before its name, e.g. "EngineOptions.limits.").
+absl::Status ValidateCoreLimits(const CoreLimits& limits, const char* prefix);
+
 struct CoreOptions {
   static constexpr uint32_t kRequestResultsMaxLimit = 1u << 26;
 
@@ -72,6 +108,8 @@ struct CoreOptions {
   // The oldest is forgotten first. Default 262,144; range 1 ..
   // kRequestResultsMaxLimit (2^26).
   uint32_t request_results_max = 1u << 18;
+  // REQUIRES: valid (ValidateCoreLimits).
+  CoreLimits limits;
 };
 
 inline constexpr TimestampMs kNoDeadline = std::numeric_limits<TimestampMs>::max();
@@ -111,7 +149,9 @@ struct CoreStats {
   uint64_t holds_live = 0;
   uint64_t payments = 0;
   uint64_t accounts = 0;
+  // Ledger entries kept, and forgotten past CoreLimits::ledger_entries_max.
   uint64_t ledger_entries = 0;
+  uint64_t ledger_entries_forgotten = 0;
   uint64_t queue_waiting = 0;
   uint64_t queue_active = 0;
   uint64_t request_results = 0;
@@ -122,9 +162,17 @@ struct CoreStats {
   // Paid for this shard's seats (the schedule side). Summed over all shards,
   // the two totals are equal once no payment is in flight.
   Points sold_payments_total = 0;
-  // Bytes held by seat state (the per-seat arrays), and by all queue state.
+  // Memory by part, in bytes, from the containers' capacities (an estimate:
+  // allocator overhead is not counted). Seats: the per-seat arrays. Holds:
+  // live holds, each hold's fate and owner, payments, per-user seat counts.
+  // Accounts: the account index and the debit keys. Ledgers: the entries.
+  // Queue: every schedule's queue. Request results: the idempotency window.
   uint64_t seat_state_bytes = 0;
+  uint64_t hold_state_bytes = 0;
+  uint64_t account_state_bytes = 0;
+  uint64_t ledger_state_bytes = 0;
   uint64_t queue_state_bytes = 0;
+  uint64_t request_result_bytes = 0;
 };
 
 class Core {

@@ -89,6 +89,9 @@ struct EngineOptions {
   std::array<uint64_t, 2> token_key{};
   // Idempotency window per shard (CoreOptions). Default 262,144.
   uint32_t request_results_max = 1u << 18;
+  // What a client can make a shard hold: queue entries, accounts, ledger
+  // entries (CoreLimits, checked by ValidateCoreLimits).
+  CoreLimits limits;
   // A shard snapshots its state after this many events, once they are
   // durable, and the journal drops the log before it. 0: never. Default
   // 1,048,576. A journal that keeps no snapshots turns this off.
@@ -109,8 +112,8 @@ inline constexpr uint32_t kResultCodeSlots = 7 * 16;
 constexpr uint32_t ResultCodeSlot(ResultCode code) {
   return static_cast<uint32_t>(code) / 100 * 16 + static_cast<uint32_t>(code) % 100;
 }
-static_assert(ResultCodeSlot(ResultCode::kQueueFull) < kResultCodeSlots);
-static_assert(static_cast<uint32_t>(ResultCode::kQueueFull) % 100 < 16,
+static_assert(ResultCodeSlot(ResultCode::kAccountsFull) < kResultCodeSlots);
+static_assert(static_cast<uint32_t>(ResultCode::kAccountsFull) % 100 < 16,
               "every code's last two digits stay below 16");
 // Command types counted per shard, by their value.
 inline constexpr uint32_t kCommandTypeSlots = 32;

@@ -58,7 +58,8 @@ enum class ResultCode : uint16_t {
   kPaymentInProgress = 508,
   kSeatUnavailable = 509,    // Held or sold by someone (or by this user already).
   kSeatLimitExceeded = 510,  // Over the schedule's per-user seat limit.
-  kQueueFull = 511,
+  kQueueFull = 511,          // The schedule's queue is at its limit (CoreLimits); retry later.
+  kAccountsFull = 512,       // A new account past the shard's limit (CoreLimits).
 
   // 6xx: balance.
   kInsufficientBalance = 600,

@@ -52,7 +52,7 @@ inline constexpr int64_t kHeartbeatTimeoutDefaultMs = 60'000;
 inline constexpr int64_t kHeartbeatTimeoutMinMs = 1'000;
 inline constexpr int64_t kHeartbeatTimeoutMaxMs = 3'600'000;
 // Entries one schedule's queue holds over its lifetime (entries are numbered
-// with 32 bits).
+// with 32 bits): the upper bound of CoreLimits::queue_entries_max.
 inline constexpr uint32_t kQueueEntriesMax = 100'000'000;
 // Titles are fixed-size so that commands and events stay trivially copyable.
 inline constexpr uint32_t kTitleBytesMax = 47;

@@ -3,12 +3,21 @@
 // Check*() functions decide whether a change is allowed and change nothing;
 // Apply*() functions perform a change described by an event and refuse one
 // that cannot follow the current state (a corrupt log) without changing
-// anything. Ledgers share one append-only array; each account links its
-// entries newest first.
+// anything.
+//
+// Each account keeps its newest ledger entries in a ring of its own, grown by
+// doubling up to CoreLimits::ledger_entries_max; once full, a new entry takes
+// the oldest one's place. The balance and the totals are kept apart from the
+// ledger, so forgetting an entry never changes them. Replay forgets the same
+// entries, since it adds the same entries under the same limit.
+//
+// Memory: one index slot per account (48 bytes, at a load of 7/16 .. 7/8),
+// and 56 bytes per kept ledger entry plus the ring's growth slack.
 #ifndef ENCORE_INTERNAL_ACCOUNTS_H_
 #define ENCORE_INTERNAL_ACCOUNTS_H_
 
 #include <cstdint>
+#include <memory>
 #include <utility>
 #include <vector>
 
@@ -18,13 +27,20 @@
 #include "encore/core.h"
 #include "encore/event.h"
 #include "encore/result_code.h"
-#include "internal/chunked_vector.h"
 
 namespace encore::internal {
 
 class Accounts {
  public:
+  // REQUIRES: limits are valid (ValidateCoreLimits).
+  explicit Accounts(const CoreLimits& limits)
+      : accounts_max_(limits.accounts_max), ledger_entries_max_(limits.ledger_entries_max) {}
+  Accounts(const Accounts&) = delete;
+  Accounts& operator=(const Accounts&) = delete;
+
   Points Balance(UserId user) const;
+  // kInvalidAmount, then kAccountsFull for a new account past accounts_max,
+  // then kBalanceOverflow.
   ResultCode CheckCharge(UserId user, Points amount) const;
   ResultCode CheckDebit(UserId user, Points amount) const;
   // True when the debit of (schedule, payment) was made.
@@ -42,44 +58,60 @@ class Accounts {
               uint64_t* next_before) const;
 
   void Save(class SnapshotWriter* writer) const;
-  // REQUIRES: empty. False (reader marked failed) on bad input.
-  bool Load(class SnapshotReader* reader);
+  // REQUIRES: empty. False (reader marked failed) on bad input. Loads the
+  // layout of snapshot `version` (1: one shared ledger array, 2: a ledger per
+  // account); ledgers longer than this core's limit keep their newest entries.
+  bool Load(class SnapshotReader* reader, uint16_t version);
   void AddToHash(class StateHasher* hasher) const;
   absl::Status CheckInvariants() const;
 
   uint64_t account_count() const { return accounts_.size(); }
   // A hint: loads the lines a lookup of `user` will need.
   void Prefetch(UserId user) const { accounts_.prefetch(user); }
-  uint64_t ledger_entry_count() const { return entries_.size(); }
+  uint64_t ledger_entry_count() const { return ledger_entries_; }
+  uint64_t ledger_entries_forgotten() const { return ledger_entries_forgotten_; }
+  // Memory estimates from capacities (see CoreStats).
+  uint64_t account_state_bytes() const;
+  uint64_t ledger_state_bytes() const { return ledger_slots_ * sizeof(LedgerEntry); }
   Points charges_total() const { return charges_total_; }
   Points payments_total() const { return payments_total_; }
   Points balances_total() const { return balances_total_; }
 
  private:
-  static constexpr uint64_t kNoEntry = UINT64_MAX;
-
   struct Account {
     Points balance = 0;
-    uint64_t newest_entry = kNoEntry;  // Index into entries_.
+    // Entries ever added: the newest is numbered entry_count, the oldest kept
+    // entry_count - kept + 1.
     uint64_t entry_count = 0;
-  };
-  struct StoredEntry {
-    LedgerEntry entry;
-    UserId user;
-    uint64_t number;          // 1-based, per user.
-    uint64_t previous_entry;  // Index of the user's older entry, or kNoEntry.
+    // A ring of `capacity` entries; the `kept` newest start at slot `oldest`.
+    std::unique_ptr<LedgerEntry[]> ledger;
+    uint32_t capacity = 0;
+    uint32_t kept = 0;
+    uint32_t oldest = 0;
+    uint32_t unused = 0;
+
+    // i = 0 is the oldest kept entry. REQUIRES: i < kept.
+    const LedgerEntry& Kept(uint32_t i) const { return ledger[(oldest + i) % capacity]; }
   };
 
-  void AppendEntry(UserId user, Account* account, const LedgerEntry& entry);
+  void AppendEntry(Account* account, const LedgerEntry& entry);
+  // Moves the kept entries into a ring of `capacity` (>= kept), oldest first.
+  void Resize(Account* account, uint32_t capacity);
   absl::Status Debit(const AccountDebited& event, bool keep_key);
+  bool LoadVersion1(class SnapshotReader* reader);
 
+  uint32_t accounts_max_;
+  uint32_t ledger_entries_max_;
   absl::flat_hash_map<UserId, Account> accounts_;
   // Debits made, by (schedule, payment): a re-sent debit is not made twice.
   absl::flat_hash_set<std::pair<ScheduleId, PaymentId>> debits_;
-  ChunkedVector<StoredEntry> entries_;
   Points charges_total_ = 0;
   Points payments_total_ = 0;
   Points balances_total_ = 0;
+  // Derived: sums over the accounts of kept, entry_count - kept, capacity.
+  uint64_t ledger_entries_ = 0;
+  uint64_t ledger_entries_forgotten_ = 0;
+  uint64_t ledger_slots_ = 0;
 };
 
 }  // namespace encore::internal

@@ -9,7 +9,9 @@
 //
 // Memory per entry: 24 bytes of entry, 4 of Fenwick tree, and one 5-byte
 // slot of the user index (a set of entry numbers at a load of 7/16 .. 7/8):
-// about 34 .. 40 bytes, plus vector growth slack.
+// about 34 .. 40 bytes. The entries are kept in chunks (chunked_vector.h): a
+// queue of millions grows without copying them, so an onsale's rush neither
+// stalls the shard on the copy nor holds the old and new arrays at once.
 //
 // Query functions change nothing; Apply*() functions perform one event and
 // refuse, changing nothing, one that cannot follow the current state.
@@ -26,6 +28,7 @@
 #include "encore/command.h"
 #include "encore/event.h"
 #include "encore/reply.h"
+#include "internal/chunked_vector.h"
 #include "internal/fenwick_tree.h"
 #include "internal/touch.h"
 
@@ -99,6 +102,8 @@ class AdmissionQueue {
     uint32_t next_and_state;  // Next entry in its list (29 bits), state (3 bits).
   };
   static_assert(sizeof(Entry) == 24);
+  // 4,096 entries (96 KiB) a chunk.
+  using Entries = ChunkedVector<Entry, 12>;
 
   struct List {
     uint32_t head = kNoEntry;
@@ -132,13 +137,13 @@ class AdmissionQueue {
   };
   struct EntryHash {
     using is_transparent = void;
-    const std::vector<Entry>* entries;
+    const Entries* entries;
     size_t operator()(uint32_t entry) const { return absl::Hash<UserId>{}((*entries)[entry].user); }
     size_t operator()(UserKey key) const { return absl::Hash<UserId>{}(key.user); }
   };
   struct EntryEq {
     using is_transparent = void;
-    const std::vector<Entry>* entries;
+    const Entries* entries;
     UserId UserOf(uint32_t entry) const { return (*entries)[entry].user; }
     UserId UserOf(UserKey key) const { return key.user; }
     template <typename A, typename B>
@@ -147,7 +152,7 @@ class AdmissionQueue {
     }
   };
 
-  std::vector<Entry> entries_;
+  Entries entries_;
   FenwickTree waiting_flags_;
   // Each user's latest entry: entry numbers, hashed by their entry's user.
   absl::flat_hash_set<uint32_t, EntryHash, EntryEq> entry_of_user_{0, EntryHash{&entries_},

@@ -61,6 +61,8 @@ class ChunkedVector {
 
   size_t size() const { return size_; }
   bool empty() const { return size_ == 0; }
+  // Elements the allocated chunks hold.
+  size_t capacity() const { return chunks_.size() * kChunkSize; }
 
   T& operator[](size_t index) { return chunks_[index >> kChunkBits][index & (kChunkSize - 1)]; }
   const T& operator[](size_t index) const {

@@ -166,7 +166,7 @@ absl::Status CoreState::ApplyHeld(uint32_t index, const SeatsHeld& event) {
 
 absl::Status CoreState::ApplyTypedEvent(const SeatsHeldRecorded& event) {
   const SeatsHeld& held = event.held;
-  if (event.request_key == 0 || request_results_.Find(held.user, event.request_key) != nullptr) {
+  if (event.request_key == 0 || request_results_.Find(held.user, event.request_key).has_value()) {
     return absl::DataLossError(absl::StrCat("SEATS_HELD_RECORDED for user ", held.user, " key ",
                                             event.request_key,
                                             " cannot apply: no request key, or recorded already"));
@@ -223,7 +223,7 @@ absl::Status CoreState::ApplyTypedEvent(const PaymentCompleted& event) {
   // nothing. The seats check their own part.
   const RequestId id{event.user, event.request_key};
   if (event.request_key == 0 || event.reserved != 0 || pays_in_flight_.contains(id) ||
-      request_results_.Find(event.user, event.request_key) != nullptr ||
+      request_results_.Find(event.user, event.request_key).has_value() ||
       event.entry >= schedule.queue.entry_count() ||
       schedule.queue.UserOf(event.entry) != event.user ||
       accounts_.CheckDebit(event.user, event.amount) != ResultCode::kOk) {

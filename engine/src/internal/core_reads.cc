@@ -96,13 +96,18 @@ CoreStats CoreState::Stats() const {
     stats.payments += seats.payments_completed();
     stats.sold_payments_total += seats.payments_total();
     stats.seat_state_bytes += seats.seat_state_bytes();
+    stats.hold_state_bytes += seats.hold_state_bytes();
     stats.queue_waiting += schedule->queue.waiting();
     stats.queue_active += schedule->queue.active();
     stats.queue_state_bytes += schedule->queue.state_bytes();
   }
   stats.accounts = accounts_.account_count();
   stats.ledger_entries = accounts_.ledger_entry_count();
+  stats.ledger_entries_forgotten = accounts_.ledger_entries_forgotten();
+  stats.account_state_bytes = accounts_.account_state_bytes();
+  stats.ledger_state_bytes = accounts_.ledger_state_bytes();
   stats.request_results = request_results_.size();
+  stats.request_result_bytes = request_results_.state_bytes();
   stats.balances_total = accounts_.balances_total();
   stats.charges_total = accounts_.charges_total();
   stats.payments_total = accounts_.payments_total();

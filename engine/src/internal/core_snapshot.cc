@@ -11,7 +11,9 @@ namespace encore::internal {
 namespace {
 
 constexpr uint32_t kSnapshotMagic = 0x53434e45;  // "ENCS"
-constexpr uint16_t kSnapshotVersion = 1;
+// 2: each account's ledger follows the account (ledgers are bounded per
+// account). Version 1 snapshots still load.
+constexpr uint16_t kSnapshotVersion = 2;
 
 }  // namespace
 
@@ -50,7 +52,7 @@ absl::Status CoreState::LoadSnapshot(std::span<const uint8_t> snapshot) {
   if (!reader.Get(&magic) || magic != kSnapshotMagic) {
     return absl::DataLossError("not an Encore snapshot (bad magic)");
   }
-  if (!reader.Get(&version) || version != kSnapshotVersion) {
+  if (!reader.Get(&version) || version < 1 || version > kSnapshotVersion) {
     return absl::DataLossError("unknown snapshot version " + std::to_string(version));
   }
   uint64_t count = 0;
@@ -80,7 +82,7 @@ absl::Status CoreState::LoadSnapshot(std::span<const uint8_t> snapshot) {
     if (!schedule.seats.Load(&reader)) return reader.status("seats");
     if (!schedule.queue.Load(&reader)) return reader.status("queue");
   }
-  if (!accounts_.Load(&reader)) return reader.status("accounts");
+  if (!accounts_.Load(&reader, version)) return reader.status("accounts");
   if (!request_results_.Load(&reader)) return reader.status("request results");
   if (!reader.done()) return absl::DataLossError("snapshot has trailing bytes");
 

@@ -74,7 +74,9 @@ ResultCode ValidateScheduleConfig(const ScheduleConfig& config) {
 }
 
 CoreState::CoreState(const CoreOptions& options)
-    : options_(options), request_results_(options.request_results_max) {}
+    : options_(options), accounts_(options.limits), request_results_(options.request_results_max) {
+  ENCORE_CHECK(ValidateCoreLimits(options.limits, "").ok());
+}
 
 void CoreState::Prefetch(const Command& command) const {
   if (command.request_key != 0) request_results_.Prefetch(command.user, command.request_key);
@@ -118,7 +120,8 @@ Reply CoreState::Apply(const Command& command, TimestampMs now, EventBuffer* eve
   if (!IsMutating(command.type)) return Dispatch(command, 0, now, events, outbox);
   if (command.request_key == 0) return MakeReply(command.type, ResultCode::kMissingRequestKey);
   const uint64_t fingerprint = Fingerprint(command);
-  if (const RequestRecorded* recorded = request_results_.Find(command.user, command.request_key)) {
+  if (const std::optional<RequestRecorded> recorded =
+          request_results_.Find(command.user, command.request_key)) {
     return recorded->fingerprint == fingerprint
                ? recorded->reply
                : MakeReply(command.type, ResultCode::kRequestKeyReused);
@@ -129,7 +132,12 @@ Reply CoreState::Apply(const Command& command, TimestampMs now, EventBuffer* eve
   const Reply reply = Dispatch(command, fingerprint, now, events, outbox);
   // A PAY whose saga is in flight is recorded when it settles (SettlePayment).
   const bool recorded_later = command.type == CommandType::kPay && pays_in_flight_.contains(id);
-  if (!reply_recorded_ && !recorded_later) {
+  // A refusal for want of room changed nothing and is not recorded: a retry
+  // with the same key is decided afresh once there is room, and a flood of
+  // refusals does not push real results out of the idempotency window.
+  const bool capacity_refusal =
+      reply.code == ResultCode::kQueueFull || reply.code == ResultCode::kAccountsFull;
+  if (!reply_recorded_ && !recorded_later && !capacity_refusal) {
     Emit(RequestRecorded{command.user, command.request_key, fingerprint, reply}, events);
   }
   return reply;
@@ -319,7 +327,8 @@ Reply CoreState::EnterQueue(const Command& command, TimestampMs now, EventBuffer
       entry != AdmissionQueue::kNoEntry && (schedule.queue.StateOf(entry) == QueueState::kWaiting ||
                                             schedule.queue.StateOf(entry) == QueueState::kActive);
   if (!live) {
-    if (schedule.queue.entry_count() >= kQueueEntriesMax) {
+    if (schedule.queue.waiting() >= options_.limits.queue_waiting_max ||
+        schedule.queue.entry_count() >= options_.limits.queue_entries_max) {
       return MakeReply(command.type, ResultCode::kQueueFull);
     }
     entry = schedule.queue.entry_count();

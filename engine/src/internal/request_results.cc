@@ -6,6 +6,12 @@
 #include "internal/state_hasher.h"
 
 namespace encore::internal {
+namespace {
+
+constexpr size_t kHeadMaskByte = 5;
+constexpr size_t kHeadSpilledByte = 7;
+
+}  // namespace
 
 RequestResults::RequestResults(uint32_t capacity) : capacity_(capacity) {
   ENCORE_CHECK(capacity >= 1);
@@ -17,15 +23,80 @@ uint64_t RequestResults::Probe(UserId user, RequestKey key, uint32_t hash) const
     const Bucket& bucket = index_[i];
     if (bucket.slot_plus_one == 0) return i;
     if (bucket.hash == hash) {
-      const RequestRecorded& record = ring_[bucket.slot_plus_one - 1];
+      const Stored& record = ring_[bucket.slot_plus_one - 1];
       if (record.user == user && record.key == key) return i;
     }
   }
 }
 
-const RequestRecorded* RequestResults::Find(UserId user, RequestKey key) const {
+std::optional<RequestRecorded> RequestResults::Find(UserId user, RequestKey key) const {
   const Bucket& bucket = index_[Probe(user, key, static_cast<uint32_t>(Hash(user, key)))];
-  return bucket.slot_plus_one == 0 ? nullptr : &ring_[bucket.slot_plus_one - 1];
+  if (bucket.slot_plus_one == 0) return std::nullopt;
+  return Get(bucket.slot_plus_one - 1);
+}
+
+void RequestResults::Put(uint32_t slot, const RequestRecorded& record) {
+  static const Reply kDefault{};
+  uint64_t words[kReplyWords];
+  uint64_t defaults[kReplyWords];
+  std::memcpy(words, &record.reply, sizeof(Reply));
+  std::memcpy(defaults, &kDefault, sizeof(Reply));
+  uint8_t head[8];
+  std::memcpy(head, &words[0], sizeof(head));
+  Stored stored{record.user, record.key, record.fingerprint, 0, {}};
+  bool spill =
+      head[kHeadMaskByte] != 0 || head[kHeadMaskByte + 1] != 0 || head[kHeadSpilledByte] != 0;
+  uint16_t mask = 0;
+  size_t kept = 0;
+  for (size_t i = 1; i < kReplyWords && !spill; ++i) {
+    if (words[i] == defaults[i]) continue;
+    if (kept == kKeptWordsMax) {
+      spill = true;
+      break;
+    }
+    stored.words[kept++] = words[i];
+    mask = static_cast<uint16_t>(mask | (1u << (i - 1)));
+  }
+  if (ring_[slot].head != 0) {
+    uint8_t old_head[8];
+    std::memcpy(old_head, &ring_[slot].head, sizeof(old_head));
+    if (old_head[kHeadSpilledByte] != 0) spilled_.erase(slot);
+  }
+  if (spill) {
+    stored.words = {};
+    head[kHeadMaskByte] = 0;
+    head[kHeadMaskByte + 1] = 0;
+    head[kHeadSpilledByte] = 1;
+    spilled_[slot] = record.reply;
+  } else {
+    std::memcpy(&head[kHeadMaskByte], &mask, sizeof(mask));
+  }
+  std::memcpy(&stored.head, head, sizeof(head));
+  ring_[slot] = stored;
+}
+
+RequestRecorded RequestResults::Get(uint32_t slot) const {
+  const Stored& stored = ring_[slot];
+  RequestRecorded record{stored.user, stored.key, stored.fingerprint, Reply{}};
+  uint8_t head[8];
+  std::memcpy(head, &stored.head, sizeof(head));
+  if (head[kHeadSpilledByte] != 0) {
+    record.reply = spilled_.at(slot);
+    return record;
+  }
+  uint16_t mask;
+  std::memcpy(&mask, &head[kHeadMaskByte], sizeof(mask));
+  head[kHeadMaskByte] = 0;
+  head[kHeadMaskByte + 1] = 0;
+  uint64_t words[kReplyWords];
+  std::memcpy(words, &record.reply, sizeof(Reply));
+  std::memcpy(&words[0], head, sizeof(head));
+  size_t kept = 0;
+  for (size_t i = 1; i < kReplyWords; ++i) {
+    if ((mask & (1u << (i - 1))) != 0) words[i] = stored.words[kept++];
+  }
+  std::memcpy(&record.reply, words, sizeof(Reply));
+  return record;
 }
 
 void RequestResults::Insert(uint32_t hash, uint32_t slot) {
@@ -68,17 +139,18 @@ bool RequestResults::Record(const RequestRecorded& record) {
   uint32_t slot;
   if (ring_.size() < capacity_) {
     slot = static_cast<uint32_t>(ring_.size());
-    ring_.push_back(record);
+    ring_.push_back(Stored{});
+    Put(slot, record);
     // At most half full, so probe runs stay short.
     if (ring_.size() * 2 > index_.size()) Rehash(index_.size() * 2);
   } else {
     slot = oldest_;
-    const RequestRecorded& forgotten = ring_[slot];
+    const Stored& forgotten = ring_[slot];
     Erase(static_cast<uint32_t>(Hash(forgotten.user, forgotten.key)), slot);
-    ring_[slot] = record;
+    Put(slot, record);
     oldest_ = (oldest_ + 1) % capacity_;
     // The next Record forgets this one: start loading its bucket now.
-    const RequestRecorded& next = ring_[oldest_];
+    const Stored& next = ring_[oldest_];
     __builtin_prefetch(&index_[Hash(next.user, next.key) & mask_]);
   }
   Insert(hash, slot);
@@ -88,7 +160,7 @@ bool RequestResults::Record(const RequestRecorded& record) {
 void RequestResults::AddToHash(StateHasher* hasher) const {
   // The ring in age order decides what is forgotten next: it is state.
   for (size_t i = 0; i < ring_.size(); ++i) {
-    const RequestRecorded& record = ring_[(oldest_ + i) % ring_.size()];
+    const RequestRecorded record = Get(static_cast<uint32_t>((oldest_ + i) % ring_.size()));
     hasher->Add(record.user);
     hasher->Add(record.key);
     hasher->Add(record.fingerprint);

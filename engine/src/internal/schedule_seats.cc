@@ -246,6 +246,12 @@ uint64_t ScheduleSeats::seat_state_bytes() const {
   return seat_slot_.capacity() * sizeof(uint32_t) + next_seat_.capacity() * sizeof(uint32_t);
 }
 
+uint64_t ScheduleSeats::hold_state_bytes() const {
+  return holds_.capacity() * sizeof(Hold) + free_holds_.capacity() * sizeof(uint32_t) +
+         hold_slots_.capacity() * sizeof(uint32_t) + hold_owners_.capacity() * sizeof(UserId) +
+         payments_.capacity() * sizeof(PaymentRecord) + user_seats_.bytes();
+}
+
 void ScheduleSeats::AddToHash(StateHasher* hasher) const {
   hasher->Add(config_.schedule);
   // Seats by meaning (hold id or payment id), not by slot number.

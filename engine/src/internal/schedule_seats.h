@@ -106,6 +106,8 @@ class ScheduleSeats {
   uint64_t payments_completed() const { return payments_completed_; }
   Points payments_total() const { return payments_total_; }
   uint64_t seat_state_bytes() const;
+  // Live holds, each hold's fate and owner, payments, per-user seat counts.
+  uint64_t hold_state_bytes() const;
 
   void Save(class SnapshotWriter* writer) const;
   // REQUIRES: just constructed with the same config. False on bad input.

@@ -83,7 +83,11 @@ class SnapshotReader {
   // what is left: a corrupt count can never make the caller allocate more
   // than the snapshot could hold.
   bool GetCount(uint64_t* count, size_t element_bytes) {
-    if (!Get(count) || *count > (in_.size() - offset_) / element_bytes) return Fail();
+    return Get(count) && HasRoom(*count, element_bytes);
+  }
+  // True when `count` elements of `element_bytes` each fit in what is left.
+  bool HasRoom(uint64_t count, size_t element_bytes) {
+    if (count > (in_.size() - offset_) / element_bytes) return Fail();
     return true;
   }
   // Marks the snapshot invalid (for a value that cannot be right).

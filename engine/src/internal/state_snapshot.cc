@@ -43,37 +43,58 @@ bool LoadUserCounts(SnapshotReader* reader, UserCounts* counts) {
 
 }  // namespace
 
+// Version 2: u64 n, each account: u64 user | i64 balance | u64 entry_count |
+// u32 kept | u32 0 | kept entries, oldest first. Then the debit keys and the
+// totals.
 void Accounts::Save(SnapshotWriter* writer) const {
   writer->Put<uint64_t>(accounts_.size());
   for (const auto& [user, account] : accounts_) {
     writer->Put(user);
     writer->Put(account.balance);
-    writer->Put(account.newest_entry);
     writer->Put(account.entry_count);
+    writer->Put(account.kept);
+    writer->Put<uint32_t>(0);
+    for (uint32_t i = 0; i < account.kept; ++i) writer->Put(account.Kept(i));
   }
   writer->Put<uint64_t>(debits_.size());
   for (const auto& [schedule, payment] : debits_) {
     writer->Put(schedule);
     writer->Put(payment);
   }
-  writer->PutVector(entries_);
   writer->Put(charges_total_);
   writer->Put(payments_total_);
   writer->Put(balances_total_);
 }
 
-bool Accounts::Load(SnapshotReader* reader) {
+bool Accounts::Load(SnapshotReader* reader, uint16_t version) {
+  if (version == 1) return LoadVersion1(reader);
   uint64_t count = 0;
   if (!reader->GetCount(&count, sizeof(UserId) + 3 * sizeof(uint64_t))) return false;
   accounts_.reserve(count);
+  std::vector<LedgerEntry> ledger;
   for (uint64_t i = 0; i < count; ++i) {
     UserId user;
     Account account;
+    uint32_t kept = 0;
+    uint32_t zero = 0;
     if (!reader->Get(&user) || !reader->Get(&account.balance) ||
-        !reader->Get(&account.newest_entry) || !reader->Get(&account.entry_count)) {
+        !reader->Get(&account.entry_count) || !reader->Get(&kept) || !reader->Get(&zero)) {
       return false;
     }
-    if (!accounts_.emplace(user, account).second) return reader->Fail();
+    if (zero != 0 || kept == 0 || kept > account.entry_count) return reader->Fail();
+    // Bounded by what is left of the input before anything is allocated.
+    if (!reader->HasRoom(kept, sizeof(LedgerEntry))) return false;
+    ledger.resize(kept);
+    for (LedgerEntry& entry : ledger) {
+      if (!reader->Get(&entry)) return false;
+    }
+    const uint32_t keep = std::min(kept, ledger_entries_max_);
+    Resize(&account, keep);
+    for (uint32_t e = kept - keep; e < kept; ++e) account.ledger[account.kept++] = ledger[e];
+    ledger_entries_ += account.kept;
+    ledger_entries_forgotten_ += account.entry_count - account.kept;
+    auto [it, inserted] = accounts_.try_emplace(user, std::move(account));
+    if (!inserted) return reader->Fail();
   }
   if (!reader->GetCount(&count, sizeof(ScheduleId) + sizeof(PaymentId))) return false;
   for (uint64_t i = 0; i < count; ++i) {
@@ -82,16 +103,71 @@ bool Accounts::Load(SnapshotReader* reader) {
     if (!reader->Get(&schedule) || !reader->Get(&payment)) return false;
     debits_.insert({schedule, payment});
   }
-  if (!reader->GetVector(&entries_, kCountMax)) return false;
-  for (const auto& [user, account] : accounts_) {
-    if (account.newest_entry != kNoEntry && account.newest_entry >= entries_.size()) {
-      return reader->Fail();
+  return reader->Get(&charges_total_) && reader->Get(&payments_total_) &&
+         reader->Get(&balances_total_);
+}
+
+// Version 1: the accounts (u64 user | i64 balance | u64 newest entry index |
+// u64 entry_count), the debit keys, then one array of every account's
+// entries (entry | user | number | index of the user's older entry), then
+// the totals. Each account's chain is walked newest first and kept oldest
+// first.
+bool Accounts::LoadVersion1(SnapshotReader* reader) {
+  constexpr uint64_t kNone = UINT64_MAX;
+  struct OldAccount {
+    UserId user;
+    Points balance;
+    uint64_t newest_entry;
+    uint64_t entry_count;
+  };
+  struct OldEntry {
+    LedgerEntry entry;
+    UserId user;
+    uint64_t number;
+    uint64_t previous_entry;
+  };
+  static_assert(sizeof(OldEntry) == 80);
+  uint64_t count = 0;
+  if (!reader->GetCount(&count, sizeof(OldAccount))) return false;
+  std::vector<OldAccount> old_accounts(count);
+  for (OldAccount& old : old_accounts) {
+    if (!reader->Get(&old.user) || !reader->Get(&old.balance) || !reader->Get(&old.newest_entry) ||
+        !reader->Get(&old.entry_count)) {
+      return false;
     }
   }
-  for (const StoredEntry& entry : entries_) {
-    if (entry.previous_entry != kNoEntry && entry.previous_entry >= entries_.size()) {
-      return reader->Fail();
+  if (!reader->GetCount(&count, sizeof(ScheduleId) + sizeof(PaymentId))) return false;
+  for (uint64_t i = 0; i < count; ++i) {
+    ScheduleId schedule;
+    PaymentId payment;
+    if (!reader->Get(&schedule) || !reader->Get(&payment)) return false;
+    debits_.insert({schedule, payment});
+  }
+  std::vector<OldEntry> entries;
+  if (!reader->GetVector(&entries, kCountMax)) return false;
+  accounts_.reserve(old_accounts.size());
+  std::vector<LedgerEntry> chain;
+  for (const OldAccount& old : old_accounts) {
+    chain.clear();
+    for (uint64_t index = old.newest_entry; index != kNone; index = entries[index].previous_entry) {
+      // A chain that leaves the array, or is longer than the array (a cycle).
+      if (index >= entries.size() || chain.size() >= entries.size() ||
+          entries[index].user != old.user) {
+        return reader->Fail();
+      }
+      chain.push_back(entries[index].entry);
     }
+    if (chain.empty() || chain.size() != old.entry_count) return reader->Fail();
+    Account account;
+    account.balance = old.balance;
+    account.entry_count = old.entry_count;
+    const uint32_t keep =
+        static_cast<uint32_t>(std::min<uint64_t>(chain.size(), ledger_entries_max_));
+    Resize(&account, keep);
+    for (uint32_t i = keep; i > 0; --i) account.ledger[account.kept++] = chain[i - 1];
+    ledger_entries_ += account.kept;
+    ledger_entries_forgotten_ += account.entry_count - account.kept;
+    if (!accounts_.try_emplace(old.user, std::move(account)).second) return reader->Fail();
   }
   return reader->Get(&charges_total_) && reader->Get(&payments_total_) &&
          reader->Get(&balances_total_);
@@ -188,9 +264,11 @@ bool AdmissionQueue::Load(SnapshotReader* reader) {
   return true;
 }
 
+// The full records (the bytes of a std::vector<RequestRecorded>), in slot order.
 void RequestResults::Save(SnapshotWriter* writer) const {
   writer->Put(oldest_);
-  writer->PutVector(ring_);
+  writer->Put<uint64_t>(ring_.size());
+  for (uint32_t slot = 0; slot < ring_.size(); ++slot) writer->Put(Get(slot));
 }
 
 bool RequestResults::Load(SnapshotReader* reader) {
@@ -208,13 +286,14 @@ bool RequestResults::Load(SnapshotReader* reader) {
     saved.erase(saved.begin(), saved.end() - static_cast<std::ptrdiff_t>(keep));
     saved.shrink_to_fit();
   }
-  ring_ = std::move(saved);
+  ring_.assign(saved.size(), Stored{});
+  for (uint32_t slot = 0; slot < saved.size(); ++slot) Put(slot, saved[slot]);
   oldest_ = 0;
   uint64_t buckets = kInitialBuckets;
   while (buckets < uint64_t{ring_.size()} * 2) buckets *= 2;
   Rehash(buckets);
   for (uint32_t slot = 0; slot < ring_.size(); ++slot) {
-    const RequestRecorded& record = ring_[slot];
+    const RequestRecorded& record = saved[slot];
     const uint32_t hash = static_cast<uint32_t>(Hash(record.user, record.key));
     if (record.key == 0 || index_[Probe(record.user, record.key, hash)].slot_plus_one != 0) {
       return reader->Fail();

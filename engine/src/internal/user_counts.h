@@ -67,6 +67,7 @@ class UserCounts {
     if (!slots_.empty()) Touch(&slots_[Home(user)]);
   }
   size_t size() const { return size_; }
+  uint64_t bytes() const { return slots_.capacity() * sizeof(Slot); }
   // Room for `users` entries without growing.
   void Reserve(size_t users) {
     if (users * 2 <= slots_.size()) return;

@@ -55,6 +55,10 @@ absl::Status ValidateEngineOptions(const EngineOptions& options) {
       options.request_results_max > CoreOptions::kRequestResultsMaxLimit) {
     return invalid("request_results_max", options.request_results_max, "1 .. 67108864");
   }
+  if (absl::Status limits = ValidateCoreLimits(options.limits, "EngineOptions.limits.");
+      !limits.ok()) {
+    return limits;
+  }
   if (options.snapshot_log_ratio > 1000) {
     return invalid("snapshot_log_ratio", options.snapshot_log_ratio, "0 .. 1000");
   }
@@ -101,6 +105,7 @@ EngineState::EngineState(const EngineOptions& options, const std::array<uint64_t
   CoreOptions core_options;
   core_options.token_key = token_key;
   core_options.request_results_max = options.request_results_max;
+  core_options.limits = options.limits;
   core_options.shard_count = options.shards;
   for (uint32_t shard = 0; shard < options.shards; ++shard) {
     core_options.shard_index = shard;

@@ -42,6 +42,13 @@ TEST(EngineOptionsTest, InvalidOptionsAreRefusedByName) {
       {[](EngineOptions* o) { o->producers_max = 0; }, "producers_max"},
       {[](EngineOptions* o) { o->idle_sleep_max_ms = 0; }, "idle_sleep_max_ms"},
       {[](EngineOptions* o) { o->request_results_max = 0; }, "request_results_max"},
+      {[](EngineOptions* o) { o->limits.queue_waiting_max = 0; }, "limits.queue_waiting_max"},
+      {[](EngineOptions* o) { o->limits.queue_entries_max = kQueueEntriesMax + 1; },
+       "limits.queue_entries_max"},
+      {[](EngineOptions* o) { o->limits.accounts_max = 0; }, "limits.accounts_max"},
+      {[](EngineOptions* o) { o->limits.accounts_max = CoreLimits::kAccountsMaxLimit + 1; },
+       "limits.accounts_max"},
+      {[](EngineOptions* o) { o->limits.ledger_entries_max = 0; }, "limits.ledger_entries_max"},
   };
   for (const auto& [mutate, field] : cases) {
     EngineOptions options;

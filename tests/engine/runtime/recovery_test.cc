@@ -124,6 +124,62 @@ TEST(RecoveryTest, ReopenRestoresTheSameStateAndRecordedReplies) {
   ExpectRepeatsAnsweredFromTheRecord(*producer, acked);
 }
 
+// The limits decide only new commands, from the recovered state: a queue or
+// a shard full before the restart is full after it, with or without a
+// snapshot, and room made after it is room.
+TEST(RecoveryTest, LimitsMakeTheSameDecisionsAfterRecovery) {
+  for (const uint64_t snapshot_every : {uint64_t{0}, uint64_t{5}}) {
+    SCOPED_TRACE(snapshot_every);
+    ManualClock clock(kSaleOpensMs);
+    InMemoryJournal journal;
+    EngineOptions options;
+    options.journal = &journal;
+    options.clock = &clock;
+    options.token_key = TestCoreOptions().token_key;
+    options.snapshot_every_events = snapshot_every;
+    options.snapshot_log_ratio = 0;
+    options.limits.queue_waiting_max = 2;
+    options.limits.accounts_max = 3;
+    options.limits.ledger_entries_max = 2;
+    ScheduleConfig config = MakeScheduleConfig();
+    config.policy.active_max = 1;
+    std::vector<QueueToken> tokens(5);
+    std::vector<uint64_t> before;
+    {
+      auto engine = std::move(*Engine::Open(options));
+      auto producer = std::move(*engine->NewProducer());
+      ASSERT_TRUE(producer->Call(CreateConcertCommand(kConcert, "Limits", 1)).ok());
+      ASSERT_TRUE(producer->Call(CreateScheduleCommand(config, 2)).ok());
+      for (UserId user = 1; user <= 3; ++user) {
+        ASSERT_TRUE(producer->Call(ChargeCommand(user, 100, 10 + user)).ok());
+        ASSERT_TRUE(producer->Call(ChargeCommand(user, 200, 20 + user)).ok());
+        ASSERT_TRUE(producer->Call(ChargeCommand(user, 300, 30 + user)).ok());
+        tokens[user] = producer->Call(EnterCommand(kSchedule, user, 40 + user)).token;
+      }
+      EXPECT_EQ(producer->Call(EnterCommand(kSchedule, 4, 44)).code, ResultCode::kQueueFull);
+      EXPECT_EQ(producer->Call(ChargeCommand(4, 100, 45)).code, ResultCode::kAccountsFull);
+      engine->Close();
+      before = ShardHashes(*engine);
+    }
+    auto engine = std::move(*Engine::Open(options));
+    EXPECT_EQ(ShardHashes(*engine), before);
+    auto producer = std::move(*engine->NewProducer());
+    // The refusals were not recorded: the same keys are decided again, alike.
+    EXPECT_EQ(producer->Call(EnterCommand(kSchedule, 4, 44)).code, ResultCode::kQueueFull);
+    EXPECT_EQ(producer->Call(ChargeCommand(4, 100, 45)).code, ResultCode::kAccountsFull);
+    engine->Inspect(0, [](const Core& core) {
+      EXPECT_EQ(core.Stats().ledger_entries, 6u);
+      EXPECT_EQ(core.Stats().ledger_entries_forgotten, 3u);
+      EXPECT_EQ(core.Balance(2), 600);
+    });
+    ASSERT_TRUE(producer->Call(LeaveCommand(kSchedule, 3, tokens[3], 46)).ok());
+    const Reply entered = producer->Call(EnterCommand(kSchedule, 4, 44));
+    EXPECT_EQ(entered.code, ResultCode::kOk);
+    EXPECT_EQ(entered.queue_state, QueueState::kWaiting);
+    engine->Close();
+  }
+}
+
 TEST(RecoveryTest, SnapshotPlusReplayEqualsFullReplay) {
   ManualClock clock(kSaleOpensMs);
   InMemoryJournal with_snapshots;
