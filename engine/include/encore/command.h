@@ -25,7 +25,7 @@ enum class CommandType : uint8_t {
   kLeaveQueue = 12,   // schedule, user, token
   // Seats.
   kHoldSeats = 20,    // schedule, user, token, seats
-  kReleaseHold = 21,  // schedule, user, hold
+  kReleaseHold = 21,  // schedule, user, hold, and hold_proof or token
   kPay = 22,          // schedule, user, token, hold
   // Balance.
   kCharge = 30,   // user, amount
@@ -91,6 +91,8 @@ struct Command {
   AdmissionPolicy policy;
   Title title{};
   ScheduleConfig schedule_config;
+  // kReleaseHold: the hold's proof (HoldSeats' reply); 0 to prove with `token`.
+  HoldProof hold_proof = 0;
 };
 
 static_assert(std::is_trivially_copyable_v<Command>);

@@ -11,7 +11,10 @@ namespace encore::internal {
 namespace {
 
 constexpr uint32_t kSnapshotMagic = 0x53434e45;  // "ENCS"
-constexpr uint16_t kSnapshotVersion = 1;
+// Version 2: replies in the request results end with Reply::hold_proof.
+// Version 1, read still, has replies without it (they read as 0).
+constexpr uint16_t kSnapshotVersion = 2;
+constexpr uint16_t kSnapshotVersionNoHoldProof = 1;
 
 }  // namespace
 
@@ -50,7 +53,8 @@ absl::Status CoreState::LoadSnapshot(std::span<const uint8_t> snapshot) {
   if (!reader.Get(&magic) || magic != kSnapshotMagic) {
     return absl::DataLossError("not an Encore snapshot (bad magic)");
   }
-  if (!reader.Get(&version) || version != kSnapshotVersion) {
+  if (!reader.Get(&version) ||
+      (version != kSnapshotVersion && version != kSnapshotVersionNoHoldProof)) {
     return absl::DataLossError("unknown snapshot version " + std::to_string(version));
   }
   uint64_t count = 0;
@@ -81,7 +85,10 @@ absl::Status CoreState::LoadSnapshot(std::span<const uint8_t> snapshot) {
     if (!schedule.queue.Load(&reader)) return reader.status("queue");
   }
   if (!accounts_.Load(&reader)) return reader.status("accounts");
-  if (!request_results_.Load(&reader)) return reader.status("request results");
+  const size_t record_bytes = version == kSnapshotVersionNoHoldProof
+                                  ? sizeof(RequestRecorded) - sizeof(HoldProof)
+                                  : sizeof(RequestRecorded);
+  if (!request_results_.Load(&reader, record_bytes)) return reader.status("request results");
   if (!reader.done()) return absl::DataLossError("snapshot has trailing bytes");
 
   // What is derived: hold timers, payments in flight; queues are examined

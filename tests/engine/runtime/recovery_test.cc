@@ -84,7 +84,7 @@ std::vector<Acked> RunFans(Producer& producer, uint64_t seed, uint32_t fans, Req
         HoldCommand(schedule, user, entered.token, {static_cast<SeatIndex>(random() % 30)}, 0));
     if (!held.ok()) continue;
     if (random() % 4 == 0) {
-      call(ReleaseCommand(schedule, user, held.hold, 0));
+      call(ReleaseWithProofCommand(schedule, user, held.hold, held.hold_proof, 0));
     } else {
       call(PayCommand(schedule, user, entered.token, held.hold, 0));
     }
