@@ -48,6 +48,7 @@ namespace encore::load {
 struct ReplyFields {
   ResultCode code = ResultCode::kOk;
   HoldId hold = 0;
+  HoldProof hold_proof = 0;
   QueueToken token;
   Points amount = 0;
 };
@@ -149,6 +150,7 @@ class TimedLane final : public net::ReplyHandler {
     arrival.slot = static_cast<uint32_t>(tag);
     arrival.reply.code = response.code;
     arrival.reply.hold = response.reply.hold;
+    arrival.reply.hold_proof = response.reply.hold_proof;
     arrival.reply.token = response.reply.token;
     arrival.reply.amount = response.reply.amount;
     if (response.code == ResultCode::kUnavailable && unavailable_message_.empty()) {

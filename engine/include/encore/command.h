@@ -86,13 +86,13 @@ struct Command {
   ScheduleId schedule = 0;
   QueueToken token;
   HoldId hold = 0;
+  // kReleaseHold: the hold's proof (HoldSeats' reply); 0 to prove with `token`.
+  HoldProof hold_proof = 0;
   Points amount = 0;
   std::array<SeatIndex, kHoldSeatsMax> seats{};
   AdmissionPolicy policy;
   Title title{};
   ScheduleConfig schedule_config;
-  // kReleaseHold: the hold's proof (HoldSeats' reply); 0 to prove with `token`.
-  HoldProof hold_proof = 0;
 };
 
 static_assert(std::is_trivially_copyable_v<Command>);
