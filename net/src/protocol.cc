@@ -452,11 +452,10 @@ void BuildCommandRequest(fb::FlatBufferBuilder& builder, uint64_t id, const Comm
           w::CreateHoldSeats(builder, command.schedule, command.user, &token, seats), out);
     }
     case CommandType::kReleaseHold:
-      return FinishRequest(
-          builder, id, key, w::RequestBody::ReleaseHold,
-          w::CreateReleaseHold(builder, command.schedule, command.user, command.hold, &token,
-                               command.hold_proof),
-          out);
+      return FinishRequest(builder, id, key, w::RequestBody::ReleaseHold,
+                           w::CreateReleaseHold(builder, command.schedule, command.user,
+                                                command.hold, &token, command.hold_proof),
+                           out);
     case CommandType::kPay:
       return FinishRequest(
           builder, id, key, w::RequestBody::Pay,

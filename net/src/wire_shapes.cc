@@ -55,9 +55,9 @@ struct RequestShapes {
 // Marks the value bytes of every field the shape has.
 void MarkFields(RequestShape* shape) {
   WireTemplate& frame = shape->frame;
-  for (Offset offset : {shape->id, shape->request_key, shape->schedule, shape->user,
-                        shape->token_locator, shape->token_mac, shape->hold, shape->hold_proof,
-                        shape->amount}) {
+  for (Offset offset :
+       {shape->id, shape->request_key, shape->schedule, shape->user, shape->token_locator,
+        shape->token_mac, shape->hold, shape->hold_proof, shape->amount}) {
     if (offset != WireTemplate::kAbsent) frame.MarkField(offset, sizeof(uint64_t));
   }
   if (shape->seat_count > 0) frame.MarkField(shape->seats, shape->seat_count * sizeof(uint32_t));

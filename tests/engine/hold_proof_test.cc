@@ -94,8 +94,8 @@ TEST(HoldProofTest, ReleaseWithTheHoldersTokenReleases) {
 
 TEST(HoldProofTest, ReleaseWithTheProofReleases) {
   AliceHolds alice;
-  const Reply released = alice.harness.Run(ReleaseWithProofCommand(
-      kSchedule, kAlice, alice.held.hold, alice.held.hold_proof, 0));
+  const Reply released = alice.harness.Run(
+      ReleaseWithProofCommand(kSchedule, kAlice, alice.held.hold, alice.held.hold_proof, 0));
   EXPECT_EQ(released.code, ResultCode::kOk);
   ExpectReleased(alice.harness);
 }
@@ -108,8 +108,8 @@ TEST(HoldProofTest, TheProofReleasesAfterTheTokenExpired) {
   alice.harness.AdvanceBy(config.active_ttl_ms);
   ExpectRefused(alice.harness, ReleaseCommand(kSchedule, kAlice, alice.token, alice.held.hold, 0),
                 ResultCode::kTokenExpired);
-  const Reply released = alice.harness.Run(ReleaseWithProofCommand(
-      kSchedule, kAlice, alice.held.hold, alice.held.hold_proof, 0));
+  const Reply released = alice.harness.Run(
+      ReleaseWithProofCommand(kSchedule, kAlice, alice.held.hold, alice.held.hold_proof, 0));
   EXPECT_EQ(released.code, ResultCode::kOk);
   ExpectReleased(alice.harness);
 }
@@ -119,15 +119,14 @@ TEST(HoldProofTest, AnAlteredOrForeignProofIsRefused) {
   const HoldProof proof = alice.held.hold_proof;
   for (int bit = 0; bit < 64; bit += 7) {
     SCOPED_TRACE(bit);
-    ExpectRefused(alice.harness,
-                  ReleaseWithProofCommand(kSchedule, kAlice, alice.held.hold, proof ^ (1ULL << bit),
-                                          0),
-                  ResultCode::kHoldProofInvalid);
+    ExpectRefused(
+        alice.harness,
+        ReleaseWithProofCommand(kSchedule, kAlice, alice.held.hold, proof ^ (1ULL << bit), 0),
+        ResultCode::kHoldProofInvalid);
   }
   // Alice's proof named by Bob.
   alice.harness.Admit(kBob);
-  ExpectRefused(alice.harness,
-                ReleaseWithProofCommand(kSchedule, kBob, alice.held.hold, proof, 0),
+  ExpectRefused(alice.harness, ReleaseWithProofCommand(kSchedule, kBob, alice.held.hold, proof, 0),
                 ResultCode::kHoldProofInvalid);
   // Bob's proof of his own hold, for Alice's.
   const QueueToken bob = alice.harness.Admit(kBob);
@@ -135,11 +134,11 @@ TEST(HoldProofTest, AnAlteredOrForeignProofIsRefused) {
   ASSERT_TRUE(bobs.ok());
   EXPECT_NE(bobs.hold_proof, proof);
   const size_t events_before = alice.harness.events().count();
-  EXPECT_EQ(alice.harness
-                .Run(ReleaseWithProofCommand(kSchedule, kAlice, alice.held.hold, bobs.hold_proof,
-                                             0))
-                .code,
-            ResultCode::kHoldProofInvalid);
+  EXPECT_EQ(
+      alice.harness
+          .Run(ReleaseWithProofCommand(kSchedule, kAlice, alice.held.hold, bobs.hold_proof, 0))
+          .code,
+      ResultCode::kHoldProofInvalid);
   EXPECT_EQ(alice.harness.events().count(), events_before + 1);
   std::vector<SeatState> seats;
   ASSERT_EQ(alice.harness.core().SeatMapUnchecked(kSchedule, &seats), ResultCode::kOk);
@@ -155,9 +154,9 @@ TEST(HoldProofTest, AProofOfAnotherEngineKeyIsRefused) {
   EventBuffer events;
   ASSERT_TRUE(other.ApplyEvents(alice.harness.events()).ok());
   // The same hold in a core with another key has another proof.
-  const Reply repeat = other.Apply(
-      HoldCommand(kSchedule, kAlice, alice.token, {4, 5}, AliceHolds::kHoldKey), alice.harness.now(),
-      &events);
+  const Reply repeat =
+      other.Apply(HoldCommand(kSchedule, kAlice, alice.token, {4, 5}, AliceHolds::kHoldKey),
+                  alice.harness.now(), &events);
   ASSERT_TRUE(repeat.ok());
   EXPECT_EQ(repeat.hold, alice.held.hold);
   EXPECT_NE(repeat.hold_proof, alice.held.hold_proof);
@@ -168,8 +167,8 @@ TEST(HoldProofTest, AProofOfAnotherEngineKeyIsRefused) {
 
 TEST(HoldProofTest, ARepeatedHoldSeatsAnswersTheSameProof) {
   AliceHolds alice;
-  const Reply repeat = alice.harness.Run(
-      HoldCommand(kSchedule, kAlice, alice.token, {4, 5}, AliceHolds::kHoldKey));
+  const Reply repeat =
+      alice.harness.Run(HoldCommand(kSchedule, kAlice, alice.token, {4, 5}, AliceHolds::kHoldKey));
   EXPECT_EQ(std::memcmp(&repeat, &alice.held, sizeof(Reply)), 0);
 }
 
@@ -180,9 +179,9 @@ TEST(HoldProofTest, TheProofSurvivesReplayAndSnapshot) {
   Core replayed(TestCoreOptions());
   ASSERT_TRUE(replayed.ApplyEvents(alice.harness.events()).ok());
   EventBuffer events;
-  const Reply repeat = replayed.Apply(
-      HoldCommand(kSchedule, kAlice, alice.token, {4, 5}, AliceHolds::kHoldKey), alice.harness.now(),
-      &events);
+  const Reply repeat =
+      replayed.Apply(HoldCommand(kSchedule, kAlice, alice.token, {4, 5}, AliceHolds::kHoldKey),
+                     alice.harness.now(), &events);
   EXPECT_EQ(std::memcmp(&repeat, &alice.held, sizeof(Reply)), 0);
   EXPECT_TRUE(replayed
                   .Apply(ReleaseWithProofCommand(kSchedule, kAlice, alice.held.hold,
@@ -253,11 +252,10 @@ TEST(HoldProofTest, AVersionOneSnapshotLoads) {
   const Reply charge = restored.Apply(ChargeCommand(kAlice, 500, 31), alice.harness.now(), &events);
   EXPECT_EQ(charge.code, ResultCode::kOk);
   EXPECT_EQ(charge.balance, 500);
-  EXPECT_TRUE(
-      restored
-          .Apply(ReleaseCommand(kSchedule, kAlice, alice.token, alice.held.hold, 9'004),
-                 alice.harness.now(), &events)
-          .ok());
+  EXPECT_TRUE(restored
+                  .Apply(ReleaseCommand(kSchedule, kAlice, alice.token, alice.held.hold, 9'004),
+                         alice.harness.now(), &events)
+                  .ok());
 }
 
 // A RequestRecorded written raw by a version 1 log (before hold_proof) reads

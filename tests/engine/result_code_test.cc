@@ -261,9 +261,9 @@ TEST(ResultCodePrecedenceTest, ReleaseChecksHoldThenProofThenHoldState) {
       harness.Run(ReleaseWithProofCommand(kSchedule, kAlice, held.hold, held.hold_proof ^ 1, 0))
           .code,
       ResultCode::kHoldProofInvalid);
-  EXPECT_EQ(harness.Run(ReleaseWithProofCommand(kSchedule, kAlice, held.hold, held.hold_proof, 0))
-                .code,
-            ResultCode::kHoldReleased);
+  EXPECT_EQ(
+      harness.Run(ReleaseWithProofCommand(kSchedule, kAlice, held.hold, held.hold_proof, 0)).code,
+      ResultCode::kHoldReleased);
 }
 
 TEST(ResultCodePrecedenceTest, MissingRequestKeyBeforeEverythingButUnsupported) {

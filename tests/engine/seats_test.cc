@@ -304,13 +304,16 @@ TEST(SeatsTest, ReleaseOfForeignHoldIsNotOwned) {
   EXPECT_EQ(seats[1], SeatState::kHeld);
   EXPECT_EQ(harness.core().Stats().holds_live, 1u);
   // The owner still can.
-  EXPECT_EQ(harness.Run(ReleaseCommand(kSchedule, kAlice, alice, held.hold, 0)).code, ResultCode::kOk);
+  EXPECT_EQ(harness.Run(ReleaseCommand(kSchedule, kAlice, alice, held.hold, 0)).code,
+            ResultCode::kOk);
 }
 
 TEST(SeatsTest, ReleaseOfUnknownHoldOrScheduleIsNotFound) {
   CoreHarness harness;
-  EXPECT_EQ(harness.Run(ReleaseCommand(kSchedule, kAlice, QueueToken{}, 0, 0)).code, ResultCode::kHoldNotFound);
-  EXPECT_EQ(harness.Run(ReleaseCommand(kSchedule, kAlice, QueueToken{}, 999, 0)).code, ResultCode::kHoldNotFound);
+  EXPECT_EQ(harness.Run(ReleaseCommand(kSchedule, kAlice, QueueToken{}, 0, 0)).code,
+            ResultCode::kHoldNotFound);
+  EXPECT_EQ(harness.Run(ReleaseCommand(kSchedule, kAlice, QueueToken{}, 999, 0)).code,
+            ResultCode::kHoldNotFound);
   EXPECT_EQ(harness.Run(ReleaseCommand(kSchedule + 1, kAlice, QueueToken{}, 1, 0)).code,
             ResultCode::kScheduleNotFound);
 }
@@ -357,7 +360,8 @@ TEST(SeatsTest, CommandAtDeadlineMinusOneSeesTheHold) {
   EXPECT_EQ(
       harness.RunAt(HoldCommand(kSchedule, kBob, bob, {0}, 0), held.hold_deadline_ms - 1).code,
       ResultCode::kSeatUnavailable);
-  EXPECT_EQ(harness.Run(ReleaseCommand(kSchedule, kAlice, token, held.hold, 0)).code, ResultCode::kOk);
+  EXPECT_EQ(harness.Run(ReleaseCommand(kSchedule, kAlice, token, held.hold, 0)).code,
+            ResultCode::kOk);
 }
 
 TEST(SeatsTest, HoldExpiresExactlyAtItsDeadline) {

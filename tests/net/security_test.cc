@@ -230,9 +230,8 @@ TEST_F(SecurityTest, AnotherUsersHoldCanBeNeitherReleasedNorPaid) {
 }
 
 TEST_F(SecurityTest, AReleaseMustProveTheHolder) {
-  const net::DecodedResponse held =
-      Must(alice_->Call(MakeHoldSeats(kSchedule, kAlice, alice_token_,
-                                      std::vector<SeatIndex>{7, 8}, NextKey())));
+  const net::DecodedResponse held = Must(alice_->Call(
+      MakeHoldSeats(kSchedule, kAlice, alice_token_, std::vector<SeatIndex>{7, 8}, NextKey())));
   ASSERT_EQ(held.code, ResultCode::kOk);
   const HoldId hold = held.reply.hold;
   const HoldProof proof = held.reply.hold_proof;
@@ -241,9 +240,7 @@ TEST_F(SecurityTest, AReleaseMustProveTheHolder) {
   ASSERT_EQ(Hold(*bob_, kBob, bob_token_, {9}, &bobs_hold), ResultCode::kOk);
 
   // Anyone with the API key may name Alice; without her proof it is refused.
-  const auto release = [&](const Command& command) {
-    return Must(bob_->Call(command)).code;
-  };
+  const auto release = [&](const Command& command) { return Must(bob_->Call(command)).code; };
   EXPECT_EQ(release(MakeReleaseHold(kSchedule, kAlice, QueueToken{}, hold, NextKey())),
             ResultCode::kTokenInvalid);
   EXPECT_EQ(release(MakeReleaseHold(kSchedule, kAlice, bob_token_, hold, NextKey())),
@@ -269,9 +266,9 @@ TEST_F(SecurityTest, AReleaseMustProveTheHolder) {
   EXPECT_EQ(release(MakeReleaseHoldWithProof(kSchedule, kAlice, hold, proof, NextKey())),
             ResultCode::kOk);
   EXPECT_EQ(Seats()[7], SeatState::kAvailable);
-  EXPECT_EQ(Must(bob_->Call(MakeReleaseHold(kSchedule, kBob, bob_token_, bobs_hold, NextKey())))
-                .code,
-            ResultCode::kOk);
+  EXPECT_EQ(
+      Must(bob_->Call(MakeReleaseHold(kSchedule, kBob, bob_token_, bobs_hold, NextKey()))).code,
+      ResultCode::kOk);
   EXPECT_EQ(SeatsIn(SeatState::kHeld), 0u);
   ExpectInvariants();
 }

@@ -62,7 +62,7 @@ class Workload {
   // send (on any slot). The command is the workload's own, valid until the
   // next call (so under the lane's mutex: copy it to use it after unlocking):
   // a single-operation workload patches the few fields that change
-  // in one it keeps, since clearing a 392-byte Command per request was most of
+  // in one it keeps, since clearing a 400-byte Command per request was most of
   // the time hold-only spent choosing its requests (perf).
   virtual const Command& Next(uint32_t slot, Op* op) = 0;
   // The reply to the request `slot` sent last (`op`, `key`).

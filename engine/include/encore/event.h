@@ -205,8 +205,8 @@ template <typename T>
 inline constexpr size_t kEventRawBytesBefore = sizeof(T);
 // RequestRecorded before Reply::hold_proof.
 template <>
-inline constexpr size_t kEventRawBytesBefore<RequestRecorded> =
-    sizeof(RequestRecorded) - sizeof(HoldProof);
+inline constexpr size_t kEventRawBytesBefore<RequestRecorded> = sizeof(RequestRecorded) -
+                                                                sizeof(HoldProof);
 
 template <typename T>
 inline constexpr bool kIsEvent =

@@ -43,8 +43,8 @@ struct EventView {
   bool packed = false;  // See the layout above.
 
   // The event, or false if the payload cannot hold a T: a raw payload not of
-  // sizeof(T) bytes (or kEventRawBytesBefore<T>, zero-extended), or a packed one whose size does not match its mask, whose
-  // mask names words past the struct, or whose padding is not zero.
+  // sizeof(T) bytes (or kEventRawBytesBefore<T>, zero-extended), or a packed one whose size does
+  // not match its mask, whose mask names words past the struct, or whose padding is not zero.
   // REQUIRES: type == T::kType.
   template <typename T>
   bool Decode(T* event) const {

@@ -46,7 +46,7 @@ constexpr bool NeedsWholeCommand(CommandType type) {
 }
 
 // A command on its way to a shard. The ring carries the command's head only
-// (112 of its 416 bytes: each request crosses from the producer's core to the
+// (112 of its 400 bytes: each request crosses from the producer's core to the
 // shard's in 2 cache lines instead of 7); an admin command also goes whole, on
 // the producer's whole-command ring to the same shard, pushed just before.
 struct Request {

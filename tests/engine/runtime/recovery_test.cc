@@ -164,10 +164,10 @@ TEST(RecoveryTest, AHoldProofReleasesAfterARestart) {
     clock.Advance(config.active_ttl_ms);
     auto reopened = OpenOn(&journal, 2, &clock);
     auto producer = std::move(*reopened->NewProducer());
-    EXPECT_EQ(producer->Call(ReleaseWithProofCommand(kSchedule, 5, held.hold, held.hold_proof ^ 8,
-                                                     20))
-                  .code,
-              ResultCode::kHoldProofInvalid);
+    EXPECT_EQ(
+        producer->Call(ReleaseWithProofCommand(kSchedule, 5, held.hold, held.hold_proof ^ 8, 20))
+            .code,
+        ResultCode::kHoldProofInvalid);
     const Reply released =
         producer->Call(ReleaseWithProofCommand(kSchedule, 5, held.hold, held.hold_proof, 21));
     EXPECT_EQ(released.code, ResultCode::kOk);
