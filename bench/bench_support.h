@@ -102,8 +102,9 @@ inline Command HoldCommand(ScheduleId schedule, UserId user, QueueToken token, S
   const SeatIndex seats[2] = {first, second};
   return MakeHoldSeats(schedule, user, token, std::span<const SeatIndex>(seats, seat_count), key);
 }
-inline Command ReleaseCommand(ScheduleId schedule, UserId user, HoldId hold, RequestKey key) {
-  return MakeReleaseHold(schedule, user, hold, key);
+inline Command ReleaseCommand(ScheduleId schedule, UserId user, QueueToken token, HoldId hold,
+                              RequestKey key) {
+  return MakeReleaseHold(schedule, user, token, hold, key);
 }
 inline Command PayCommand(ScheduleId schedule, UserId user, QueueToken token, HoldId hold,
                           RequestKey key) {

@@ -262,8 +262,9 @@ void BM_ReleaseHold(benchmark::State& state) {
     }
     const uint32_t j = fixture.cursor++;
     const UserId user = 1 + j % ReleaseFixture::kUsers;
-    const Reply reply = shard.Apply(
-        ReleaseCommand(ReleaseFixture::kSchedule, user, fixture.holds[j], shard.NextKey()));
+    const Reply reply =
+        shard.Apply(ReleaseCommand(ReleaseFixture::kSchedule, user, fixture.tokens[user - 1],
+                                   fixture.holds[j], shard.NextKey()));
     ENCORE_BENCH_REQUIRE(reply.ok(), "release");
   }
   state.SetItemsProcessed(state.iterations());

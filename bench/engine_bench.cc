@@ -182,6 +182,7 @@ void BM_EngineHoldRelease(benchmark::State& state) {
         release.schedule = 100 + slot / kFans;
         release.user = slot % kFans + 1;
         release.hold = completion.reply.hold;
+        release.hold_proof = completion.reply.hold_proof;
         release.request_key = ++key;
         while ((*producer)->Submit(release, slot) != ResultCode::kOk) {
         }

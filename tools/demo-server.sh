@@ -57,7 +57,7 @@ fan() {
   done
   if [ -z "$hold" ]; then cli leave 10 "$user" "$token" > /dev/null || true; return 0; fi
   if [ $((user % 7)) -eq 0 ]; then  # Changes their mind.
-    cli release 10 "$user" "$hold" > /dev/null && echo "released" >> "$work/outcomes"
+    cli release 10 "$user" "$hold" "$token" > /dev/null && echo "released" >> "$work/outcomes"
     cli leave 10 "$user" "$token" > /dev/null || true
     return 0
   fi

@@ -70,14 +70,15 @@ seats:
   schedules <concert>
   seatmap <schedule> <user> <token>
   hold <schedule> <user> <token> <seat>[,<seat>...]
-  release <schedule> <user> <hold>
+  release <schedule> <user> <hold> <token or hold proof>
   pay <schedule> <user> <token> <hold>
 balance:
   charge <user> <amount>
   balance <user>
   ledger <user> [--before N] [--limit N]
 
-Tokens are 32 hex digits. Exit code: 0 OK, 1 another result code, 2 usage or connection error.
+Tokens are 32 hex digits; a hold proof (printed by hold) is 16 and releases the
+hold after its token has expired. Exit code: 0 OK, 1 another result code, 2 usage or connection error.
 )";
 
 // --- Arguments ----------------------------------------------------------------------
@@ -161,6 +162,10 @@ class Reader {
     if (!status_.ok()) return QueueToken{};
     return Take(net::ParseToken(arguments_.words[index]));
   }
+  HoldProof HoldProofAt(size_t index) {
+    if (!status_.ok()) return 0;
+    return Take(net::ParseHoldProof(arguments_.words[index]));
+  }
   void Fail(std::string message) {
     if (status_.ok()) status_ = absl::InvalidArgumentError(std::move(message));
   }
@@ -212,7 +217,7 @@ const std::vector<CommandSpec>& Specs() {
       {"schedules", 1, {}, false},
       {"seatmap", 3, {}, false},
       {"hold", 4, {"key"}, true},
-      {"release", 3, {"key"}, true},
+      {"release", 4, {"key"}, true},
       {"pay", 4, {"key"}, true},
       {"charge", 2, {"key"}, true},
       {"balance", 1, {}, false},
@@ -333,8 +338,13 @@ void FillPlan(const std::string& name, const Arguments& a, RequestKey key, Reade
     c = MakeHoldSeats(r.Word<ScheduleId>(1, "<schedule>"), r.Word<UserId>(2, "<user>"), r.Token(3),
                       seats, key);
   } else if (name == "release") {
-    c = MakeReleaseHold(r.Word<ScheduleId>(1, "<schedule>"), r.Word<UserId>(2, "<user>"),
-                        r.Word<HoldId>(3, "<hold>"), key);
+    const ScheduleId schedule = r.Word<ScheduleId>(1, "<schedule>");
+    const UserId user = r.Word<UserId>(2, "<user>");
+    const HoldId hold = r.Word<HoldId>(3, "<hold>");
+    // The holder's proof: a hold proof (16 digits) or the ACTIVE token (32).
+    c = a.words[4].size() == net::kHoldProofTextLength
+            ? MakeReleaseHoldWithProof(schedule, user, hold, r.HoldProofAt(4), key)
+            : MakeReleaseHold(schedule, user, r.Token(4), hold, key);
   } else if (name == "pay") {
     c = MakePay(r.Word<ScheduleId>(1, "<schedule>"), r.Word<UserId>(2, "<user>"), r.Token(3),
                 r.Word<HoldId>(4, "<hold>"), key);
@@ -626,7 +636,7 @@ void PrintCommand(const Plan& plan, const Reply& reply, std::ostream& out) {
     case CommandType::kHoldSeats:
       out << "OK: hold " << reply.hold << " of " << static_cast<int>(reply.seat_count)
           << " seats until " << FormatTime(reply.hold_deadline_ms) << " (price " << reply.amount
-          << ")\n";
+          << "), proof " << net::FormatHoldProof(reply.hold_proof) << '\n';
       return;
     case CommandType::kReleaseHold:
       out << "OK: hold " << c.hold << " released\n";
@@ -700,6 +710,7 @@ void AddReplyFields(const Plan& plan, const Reply& reply, Json& json) {
       json.Key("hold_deadline_ms").Number(reply.hold_deadline_ms);
       json.Key("hold_deadline").String(FormatTime(reply.hold_deadline_ms));
       json.Key("price").Number(reply.amount);
+      json.Key("hold_proof").String(net::FormatHoldProof(reply.hold_proof));
       return;
     case CommandType::kReleaseHold:
       json.Key("hold").Unsigned(c.hold);

@@ -60,6 +60,7 @@ struct Fan {
   Plan plan;
   QueueToken token;
   HoldId hold = 0;
+  HoldProof hold_proof = 0;  // Releases the hold, also once the token expired.
   uint32_t entry_order = 0;
   uint32_t hold_attempts = 0;
   bool polling = true;
@@ -292,6 +293,7 @@ void FlashSale::TryHold(uint32_t fan) {
     return;
   }
   state.hold = reply.hold;
+  state.hold_proof = reply.hold_proof;
   const int64_t ttl_ms = reply.hold_deadline_ms - now_;
   switch (state.plan) {
     case Plan::kPay:
@@ -315,6 +317,7 @@ void FlashSale::Finish(uint32_t fan) {
   command.hold = state.hold;
   command.token = state.token;
   command.type = state.plan == Plan::kRelease ? CommandType::kReleaseHold : CommandType::kPay;
+  if (command.type == CommandType::kReleaseHold) command.hold_proof = state.hold_proof;
   const Reply reply = Apply(command);
   if (reply.ok() && command.type == CommandType::kPay) {
     paid_ += reply.amount;

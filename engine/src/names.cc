@@ -48,6 +48,8 @@ std::string_view ResultCodeName(ResultCode code) {
       return "TOKEN_NOT_ACTIVE";
     case ResultCode::kTokenExpired:
       return "TOKEN_EXPIRED";
+    case ResultCode::kHoldProofInvalid:
+      return "HOLD_PROOF_INVALID";
     case ResultCode::kConcertExists:
       return "CONCERT_EXISTS";
     case ResultCode::kScheduleExists:

@@ -193,6 +193,8 @@ void DecodeBody(const w::Request& request, DecodeResult* result) {
       command.schedule = body->schedule();
       command.user = body->user();
       command.hold = body->hold();
+      command.token = FromWire(body->token());
+      command.hold_proof = body->hold_proof();
       return;
     }
     case w::RequestBody::Pay: {
@@ -311,6 +313,7 @@ void BuildCommandResponse(fb::FlatBufferBuilder& builder, uint64_t id, const Rep
   body.add_position(reply.position);
   body.add_eta_ms(reply.eta_ms);
   body.add_active_deadline_ms(reply.active_deadline_ms);
+  body.add_hold_proof(reply.hold_proof);
   FinishResponse(builder, id, reply.code, w::ResponseBody::CommandReply, body.Finish(), out);
 }
 
@@ -451,9 +454,10 @@ void BuildCommandRequest(fb::FlatBufferBuilder& builder, uint64_t id, const Comm
           w::CreateHoldSeats(builder, command.schedule, command.user, &token, seats), out);
     }
     case CommandType::kReleaseHold:
-      return FinishRequest(
-          builder, id, key, w::RequestBody::ReleaseHold,
-          w::CreateReleaseHold(builder, command.schedule, command.user, command.hold), out);
+      return FinishRequest(builder, id, key, w::RequestBody::ReleaseHold,
+                           w::CreateReleaseHold(builder, command.schedule, command.user,
+                                                command.hold, &token, command.hold_proof),
+                           out);
     case CommandType::kPay:
       return FinishRequest(
           builder, id, key, w::RequestBody::Pay,
@@ -552,6 +556,7 @@ absl::StatusOr<DecodedResponse> DecodeResponse(std::span<const uint8_t> payload)
       reply.position = body->position();
       reply.eta_ms = body->eta_ms();
       reply.active_deadline_ms = body->active_deadline_ms();
+      reply.hold_proof = body->hold_proof();
       break;
     }
     case w::ResponseBody::HelloReply: {

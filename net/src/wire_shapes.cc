@@ -40,6 +40,7 @@ struct RequestShape {
   Offset token_locator = WireTemplate::kAbsent;
   Offset token_mac = WireTemplate::kAbsent;
   Offset hold = WireTemplate::kAbsent;
+  Offset hold_proof = WireTemplate::kAbsent;
   Offset amount = WireTemplate::kAbsent;
   Offset seats = WireTemplate::kAbsent;  // The first element; the others follow.
   uint32_t seat_count = 0;
@@ -54,8 +55,9 @@ struct RequestShapes {
 // Marks the value bytes of every field the shape has.
 void MarkFields(RequestShape* shape) {
   WireTemplate& frame = shape->frame;
-  for (Offset offset : {shape->id, shape->request_key, shape->schedule, shape->user,
-                        shape->token_locator, shape->token_mac, shape->hold, shape->amount}) {
+  for (Offset offset :
+       {shape->id, shape->request_key, shape->schedule, shape->user, shape->token_locator,
+        shape->token_mac, shape->hold, shape->hold_proof, shape->amount}) {
     if (offset != WireTemplate::kAbsent) frame.MarkField(offset, sizeof(uint64_t));
   }
   if (shape->seat_count > 0) frame.MarkField(shape->seats, shape->seat_count * sizeof(uint32_t));
@@ -86,6 +88,9 @@ RequestShape MakeRequestShape(CommandType type, uint8_t seat_count = 0) {
     shape.token_mac = shape.token_locator + sizeof(uint64_t);
   }
   if constexpr (requires { Body::VT_HOLD; }) shape.hold = frame.FieldOffset(body, Body::VT_HOLD);
+  if constexpr (requires { Body::VT_HOLD_PROOF; }) {
+    shape.hold_proof = frame.FieldOffset(body, Body::VT_HOLD_PROOF);
+  }
   if constexpr (requires { Body::VT_AMOUNT; }) {
     shape.amount = frame.FieldOffset(body, Body::VT_AMOUNT);
   }
@@ -152,7 +157,7 @@ const RequestShape* ShapeOf(const Command& command) {
 struct ReplyShape {
   WireTemplate frame;
   Offset id, code, hold, hold_deadline_ms, payment, amount, balance, seat_count, queue_state,
-      token_locator, token_mac, position, eta_ms, active_deadline_ms;
+      token_locator, token_mac, position, eta_ms, active_deadline_ms, hold_proof;
 };
 
 ReplyShape BuildReplyShape() {
@@ -179,9 +184,10 @@ ReplyShape BuildReplyShape() {
   shape.position = frame.FieldOffset(body, R::VT_POSITION);
   shape.eta_ms = frame.FieldOffset(body, R::VT_ETA_MS);
   shape.active_deadline_ms = frame.FieldOffset(body, R::VT_ACTIVE_DEADLINE_MS);
+  shape.hold_proof = frame.FieldOffset(body, R::VT_HOLD_PROOF);
   for (Offset offset : {shape.id, shape.hold, shape.hold_deadline_ms, shape.payment, shape.amount,
                         shape.balance, shape.token_locator, shape.token_mac, shape.position,
-                        shape.eta_ms, shape.active_deadline_ms}) {
+                        shape.eta_ms, shape.active_deadline_ms, shape.hold_proof}) {
     shape.frame.MarkField(offset, sizeof(uint64_t));
   }
   shape.frame.MarkField(shape.code, sizeof(uint16_t));
@@ -209,6 +215,7 @@ bool AppendTemplatedCommandRequest(uint64_t id, const Command& command, std::vec
   WireTemplate::Store<uint64_t>(out, at, shape->token_locator, command.token.locator);
   WireTemplate::Store<uint64_t>(out, at, shape->token_mac, command.token.mac);
   WireTemplate::Store<uint64_t>(out, at, shape->hold, command.hold);
+  WireTemplate::Store<uint64_t>(out, at, shape->hold_proof, command.hold_proof);
   WireTemplate::Store<int64_t>(out, at, shape->amount, command.amount);
   for (uint32_t i = 0; i < shape->seat_count; ++i) {
     WireTemplate::Store<uint32_t>(out, at, shape->seats + i * sizeof(uint32_t), command.seats[i]);
@@ -233,6 +240,7 @@ void AppendTemplatedCommandResponse(uint64_t id, const Reply& reply, std::vector
   WireTemplate::Store<uint64_t>(out, at, shape.position, reply.position);
   WireTemplate::Store<int64_t>(out, at, shape.eta_ms, reply.eta_ms);
   WireTemplate::Store<int64_t>(out, at, shape.active_deadline_ms, reply.active_deadline_ms);
+  WireTemplate::Store<uint64_t>(out, at, shape.hold_proof, reply.hold_proof);
 }
 
 bool IsTemplatedCommandRequest(std::span<const uint8_t> payload) {

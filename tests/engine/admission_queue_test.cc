@@ -472,7 +472,7 @@ TEST(AdmissionQueueTest, HoldsAndFailedPaymentsDoNotFreeTheSlot) {
             ResultCode::kInsufficientBalance);
   EXPECT_EQ(GateState(harness, 1, tokens[1]), QueueState::kActive);
   EXPECT_EQ(GateState(harness, 2, tokens[2]), QueueState::kWaiting);
-  ASSERT_TRUE(harness.Run(ReleaseCommand(kSchedule, 1, held.hold, 0)).ok());
+  ASSERT_TRUE(harness.Run(ReleaseCommand(kSchedule, 1, tokens[1], held.hold, 0)).ok());
   EXPECT_EQ(GateState(harness, 2, tokens[2]), QueueState::kWaiting);
   // A hold that runs out does not end the turn either.
   const Reply again = harness.Run(HoldCommand(kSchedule, 1, tokens[1], {1}, 0));

@@ -51,7 +51,7 @@ TEST(EventsTest, ReplayMatchesAfterEveryKindOfCommand) {
   const Reply first = harness.Run(HoldCommand(kSchedule, kAlice, alice, {0, 1}, 0));
   ASSERT_TRUE(first.ok());
   ExpectReplayMatches(harness, "hold");
-  ASSERT_TRUE(harness.Run(ReleaseCommand(kSchedule, kAlice, first.hold, 0)).ok());
+  ASSERT_TRUE(harness.Run(ReleaseCommand(kSchedule, kAlice, alice, first.hold, 0)).ok());
   ExpectReplayMatches(harness, "release");
   const Reply second = harness.Run(HoldCommand(kSchedule, kAlice, alice, {50, 51}, 0));
   ASSERT_TRUE(second.ok());
@@ -174,7 +174,7 @@ class CorruptionTest : public ::testing::Test {
     paid_hold_ = harness_.HoldFor(kAlice, {0}, &alice_token_);
     EXPECT_TRUE(harness_.Run(PayCommand(kSchedule, kAlice, alice_token_, paid_hold_, 0)).ok());
     released_hold_ = harness_.HoldFor(kBob, {1}, &bob_token_);
-    EXPECT_TRUE(harness_.Run(ReleaseCommand(kSchedule, kBob, released_hold_, 0)).ok());
+    EXPECT_TRUE(harness_.Run(ReleaseCommand(kSchedule, kBob, bob_token_, released_hold_, 0)).ok());
     const Reply live = harness_.Run(HoldCommand(kSchedule, kBob, bob_token_, {2, 3}, 0));
     EXPECT_TRUE(live.ok());
     live_hold_ = live.hold;
@@ -680,7 +680,7 @@ TEST(EventsTest, StateHashDiffersBySeatsAndHoldFate) {
   ASSERT_NE(seat_zero.HoldFor(kAlice, {0}, &token_zero), 0u);
   ASSERT_NE(seat_one.HoldFor(kAlice, {1}, &token), 0u);
   const HoldId to_release = released.HoldFor(kAlice, {0}, &token);
-  ASSERT_TRUE(released.Run(ReleaseCommand(kSchedule, kAlice, to_release, 0)).ok());
+  ASSERT_TRUE(released.Run(ReleaseCommand(kSchedule, kAlice, token, to_release, 0)).ok());
   ASSERT_NE(expired.HoldFor(kAlice, {0}, &token), 0u);
   expired.AdvanceBy(kHoldTtlDefaultMs);
   ASSERT_EQ(expired.core().Stats().holds_live, 0u);

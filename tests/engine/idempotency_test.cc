@@ -87,13 +87,13 @@ TEST(IdempotencyTest, RepeatedReleaseAnswersTheOriginalOk) {
   QueueToken token;
   const HoldId hold = harness.HoldFor(kAlice, {0}, &token);
   ASSERT_NE(hold, 0u);
-  const Command release = ReleaseCommand(kSchedule, kAlice, hold, 31);
+  const Command release = ReleaseCommand(kSchedule, kAlice, token, hold, 31);
   const Reply first = harness.Run(release);
   ASSERT_EQ(first.code, ResultCode::kOk);
   const Reply repeat = harness.Run(release);
   EXPECT_TRUE(SameReply(repeat, first));
   // A new key sees the current state.
-  EXPECT_EQ(harness.Run(ReleaseCommand(kSchedule, kAlice, hold, 32)).code,
+  EXPECT_EQ(harness.Run(ReleaseCommand(kSchedule, kAlice, token, hold, 32)).code,
             ResultCode::kHoldReleased);
 }
 
@@ -127,7 +127,7 @@ TEST(IdempotencyTest, SameKeyForADifferentCommandIsReused) {
   const size_t events_after_admit = harness.events().count();
   EXPECT_EQ(harness.Run(HoldCommand(kSchedule, kAlice, token, {0}, 5)).code,
             ResultCode::kRequestKeyReused);
-  EXPECT_EQ(harness.Run(ReleaseCommand(kSchedule, kAlice, 1, 5)).code,
+  EXPECT_EQ(harness.Run(ReleaseCommand(kSchedule, kAlice, token, 1, 5)).code,
             ResultCode::kRequestKeyReused);
   // Refused with no effect and not recorded.
   EXPECT_EQ(harness.events().count(), events_after_admit);
@@ -167,7 +167,7 @@ TEST(IdempotencyTest, KeyZeroIsMissingOnEveryMutatingCommand) {
       EnterCommand(kSchedule, kBob, 0),
       LeaveCommand(kSchedule, kAlice, token, 0),
       HoldCommand(kSchedule, kAlice, token, {1}, 0),
-      ReleaseCommand(kSchedule, kAlice, hold, 0),
+      ReleaseCommand(kSchedule, kAlice, token, hold, 0),
       PayCommand(kSchedule, kAlice, token, hold, 0),
       ChargeCommand(kAlice, 100, 0),
   };
@@ -217,7 +217,7 @@ TEST(IdempotencyTest, RefusedHoldIsRecordedToo) {
   const Command hold = HoldCommand(kSchedule, kAlice, alice, {3}, 12);
   const Reply refused = harness.Run(hold);
   ASSERT_EQ(refused.code, ResultCode::kSeatUnavailable);
-  ASSERT_TRUE(harness.Run(ReleaseCommand(kSchedule, kBob, bobs_hold, 0)).ok());
+  ASSERT_TRUE(harness.Run(ReleaseCommand(kSchedule, kBob, bob, bobs_hold, 0)).ok());
 
   EXPECT_TRUE(SameReply(harness.Run(hold), refused));
   EXPECT_EQ(SeatStates(harness.core())[3], SeatState::kAvailable);

@@ -229,7 +229,7 @@ TEST(PaymentTest, ExpiredHoldCannotBePaid) {
 
 TEST(PaymentTest, ReleasedHoldCannotBePaid) {
   HeldFixture held(100'000);
-  ASSERT_TRUE(held.harness.Run(ReleaseCommand(kSchedule, kAlice, held.hold, 0)).ok());
+  ASSERT_TRUE(held.harness.Run(ReleaseCommand(kSchedule, kAlice, held.token, held.hold, 0)).ok());
   EXPECT_EQ(held.Pay().code, ResultCode::kHoldReleased);
   EXPECT_EQ(held.harness.core().Balance(kAlice), 100'000);
   EXPECT_EQ(SeatStates(held.harness.core())[0], SeatState::kAvailable);

@@ -43,6 +43,7 @@ constexpr CodeRow kCodes[] = {
     {ResultCode::kTokenWrongUser, 402, "TOKEN_WRONG_USER"},
     {ResultCode::kTokenNotActive, 403, "TOKEN_NOT_ACTIVE"},
     {ResultCode::kTokenExpired, 404, "TOKEN_EXPIRED"},
+    {ResultCode::kHoldProofInvalid, 405, "HOLD_PROOF_INVALID"},
     {ResultCode::kConcertExists, 500, "CONCERT_EXISTS"},
     {ResultCode::kScheduleExists, 501, "SCHEDULE_EXISTS"},
     {ResultCode::kSaleNotOpen, 502, "SALE_NOT_OPEN"},
@@ -103,7 +104,7 @@ TEST(ResultCodeTest, TheTableListsEveryNamedCode) {
 }
 
 TEST(ResultCodeTest, ValuesOutsideTheEnumAreUnknown) {
-  for (uint16_t value : {1, 99, 105, 206, 304, 405, 513, 602, 999, UINT16_MAX}) {
+  for (uint16_t value : {1, 99, 105, 206, 304, 406, 513, 602, 999, UINT16_MAX}) {
     EXPECT_EQ(ResultCodeName(static_cast<ResultCode>(value)), "UNKNOWN") << value;
   }
 }
@@ -227,7 +228,7 @@ TEST(ResultCodePrecedenceTest, ForeignEndedHoldIsNotOwned) {
   ASSERT_TRUE(harness.Run(ChargeCommand(kAlice, 100'000, 0)).ok());
   QueueToken alice;
   const HoldId released = harness.HoldFor(kAlice, {0}, &alice);
-  ASSERT_TRUE(harness.Run(ReleaseCommand(kSchedule, kAlice, released, 0)).ok());
+  ASSERT_TRUE(harness.Run(ReleaseCommand(kSchedule, kAlice, alice, released, 0)).ok());
   const HoldId paid = harness.Run(HoldCommand(kSchedule, kAlice, alice, {1}, 0)).hold;
   ASSERT_TRUE(harness.Run(PayCommand(kSchedule, kAlice, alice, paid, 0)).ok());
   const QueueToken alice_again = harness.Admit(kAlice);
@@ -238,11 +239,32 @@ TEST(ResultCodePrecedenceTest, ForeignEndedHoldIsNotOwned) {
 
   for (HoldId hold : {released, paid, expired}) {
     SCOPED_TRACE(hold);
-    EXPECT_EQ(harness.Run(ReleaseCommand(kSchedule, kBob, hold, 0)).code,
+    EXPECT_EQ(harness.Run(ReleaseCommand(kSchedule, kBob, bob, hold, 0)).code,
               ResultCode::kHoldNotOwned);
     EXPECT_EQ(harness.Run(PayCommand(kSchedule, kBob, bob, hold, 0)).code,
               ResultCode::kHoldNotOwned);
   }
+}
+
+TEST(ResultCodePrecedenceTest, ReleaseChecksHoldThenProofThenHoldState) {
+  // HOLD_NOT_FOUND (303) precedes the proof (4xx), which precedes what became
+  // of the hold (5xx): an unproven release learns nothing about the hold.
+  CoreHarness harness;
+  const QueueToken alice = harness.Admit(kAlice);
+  const Reply held = harness.Run(HoldCommand(kSchedule, kAlice, alice, {0}, 0));
+  ASSERT_TRUE(held.ok());
+  EXPECT_EQ(harness.Run(ReleaseCommand(kSchedule, kAlice, QueueToken{}, held.hold + 1, 0)).code,
+            ResultCode::kHoldNotFound);
+  ASSERT_TRUE(harness.Run(ReleaseCommand(kSchedule, kAlice, alice, held.hold, 0)).ok());
+  EXPECT_EQ(harness.Run(ReleaseCommand(kSchedule, kAlice, QueueToken{}, held.hold, 0)).code,
+            ResultCode::kTokenInvalid);
+  EXPECT_EQ(
+      harness.Run(ReleaseWithProofCommand(kSchedule, kAlice, held.hold, held.hold_proof ^ 1, 0))
+          .code,
+      ResultCode::kHoldProofInvalid);
+  EXPECT_EQ(
+      harness.Run(ReleaseWithProofCommand(kSchedule, kAlice, held.hold, held.hold_proof, 0)).code,
+      ResultCode::kHoldReleased);
 }
 
 TEST(ResultCodePrecedenceTest, MissingRequestKeyBeforeEverythingButUnsupported) {

@@ -256,7 +256,7 @@ TEST(SeatsTest, ReleasedAndExpiredSeatsNoLongerCountAgainstTheLimit) {
   const QueueToken token = harness.Admit(kAlice);
   const Reply first = harness.Run(HoldCommand(kSchedule, kAlice, token, {0, 1, 2, 3}, 0));
   ASSERT_TRUE(first.ok());
-  ASSERT_TRUE(harness.Run(ReleaseCommand(kSchedule, kAlice, first.hold, 0)).ok());
+  ASSERT_TRUE(harness.Run(ReleaseCommand(kSchedule, kAlice, token, first.hold, 0)).ok());
   const Reply second = harness.Run(HoldCommand(kSchedule, kAlice, token, {4, 5, 6, 7}, 0));
   ASSERT_EQ(second.code, ResultCode::kOk);
   harness.AdvanceTo(second.hold_deadline_ms);
@@ -271,7 +271,7 @@ TEST(SeatsTest, HolderReleasesHold) {
   const Reply held = harness.Run(HoldCommand(kSchedule, kAlice, alice, {10, 11, 12}, 0));
   ASSERT_TRUE(held.ok());
 
-  const Reply released = harness.Run(ReleaseCommand(kSchedule, kAlice, held.hold, 0));
+  const Reply released = harness.Run(ReleaseCommand(kSchedule, kAlice, alice, held.hold, 0));
   ASSERT_EQ(released.code, ResultCode::kOk);
   EXPECT_EQ(released.type, CommandType::kReleaseHold);
   EXPECT_EQ(released.hold, held.hold);
@@ -282,7 +282,7 @@ TEST(SeatsTest, HolderReleasesHold) {
   EXPECT_EQ(harness.core().Stats().seats_held, 0u);
 
   // Released once only; the seats are free for anyone.
-  EXPECT_EQ(harness.Run(ReleaseCommand(kSchedule, kAlice, held.hold, 0)).code,
+  EXPECT_EQ(harness.Run(ReleaseCommand(kSchedule, kAlice, alice, held.hold, 0)).code,
             ResultCode::kHoldReleased);
   const QueueToken bob = harness.Admit(kBob);
   EXPECT_EQ(harness.Run(HoldCommand(kSchedule, kBob, bob, {10, 11, 12}, 0)).code, ResultCode::kOk);
@@ -294,9 +294,9 @@ TEST(SeatsTest, ReleaseOfForeignHoldIsNotOwned) {
   const QueueToken alice = harness.Admit(kAlice);
   const Reply held = harness.Run(HoldCommand(kSchedule, kAlice, alice, {0, 1}, 0));
   ASSERT_TRUE(held.ok());
-  harness.Admit(kBob);
+  const QueueToken bob = harness.Admit(kBob);
   const size_t events_before = harness.events().count();
-  EXPECT_EQ(harness.Run(ReleaseCommand(kSchedule, kBob, held.hold, 0)).code,
+  EXPECT_EQ(harness.Run(ReleaseCommand(kSchedule, kBob, bob, held.hold, 0)).code,
             ResultCode::kHoldNotOwned);
   EXPECT_EQ(harness.events().count(), events_before + 1);  // The request record only.
   const std::vector<SeatState> seats = SeatStates(harness.core());
@@ -304,24 +304,33 @@ TEST(SeatsTest, ReleaseOfForeignHoldIsNotOwned) {
   EXPECT_EQ(seats[1], SeatState::kHeld);
   EXPECT_EQ(harness.core().Stats().holds_live, 1u);
   // The owner still can.
-  EXPECT_EQ(harness.Run(ReleaseCommand(kSchedule, kAlice, held.hold, 0)).code, ResultCode::kOk);
+  EXPECT_EQ(harness.Run(ReleaseCommand(kSchedule, kAlice, alice, held.hold, 0)).code,
+            ResultCode::kOk);
 }
 
 TEST(SeatsTest, ReleaseOfUnknownHoldOrScheduleIsNotFound) {
   CoreHarness harness;
-  EXPECT_EQ(harness.Run(ReleaseCommand(kSchedule, kAlice, 0, 0)).code, ResultCode::kHoldNotFound);
-  EXPECT_EQ(harness.Run(ReleaseCommand(kSchedule, kAlice, 999, 0)).code, ResultCode::kHoldNotFound);
-  EXPECT_EQ(harness.Run(ReleaseCommand(kSchedule + 1, kAlice, 1, 0)).code,
+  EXPECT_EQ(harness.Run(ReleaseCommand(kSchedule, kAlice, QueueToken{}, 0, 0)).code,
+            ResultCode::kHoldNotFound);
+  EXPECT_EQ(harness.Run(ReleaseCommand(kSchedule, kAlice, QueueToken{}, 999, 0)).code,
+            ResultCode::kHoldNotFound);
+  EXPECT_EQ(harness.Run(ReleaseCommand(kSchedule + 1, kAlice, QueueToken{}, 1, 0)).code,
             ResultCode::kScheduleNotFound);
 }
 
 TEST(SeatsTest, ReleaseOfPaidHoldIsAlreadyPaid) {
   CoreHarness harness;
   ASSERT_TRUE(harness.Run(ChargeCommand(kAlice, 5000, 0)).ok());
-  QueueToken token;
-  const HoldId hold = harness.HoldFor(kAlice, {0}, &token);
-  ASSERT_TRUE(harness.Run(PayCommand(kSchedule, kAlice, token, hold, 0)).ok());
-  EXPECT_EQ(harness.Run(ReleaseCommand(kSchedule, kAlice, hold, 0)).code, ResultCode::kAlreadyPaid);
+  const QueueToken token = harness.Admit(kAlice);
+  const Reply held = harness.Run(HoldCommand(kSchedule, kAlice, token, {0}, 0));
+  ASSERT_TRUE(held.ok());
+  ASSERT_TRUE(harness.Run(PayCommand(kSchedule, kAlice, token, held.hold, 0)).ok());
+  // Paying ended the token's turn: only the hold's proof still speaks for it.
+  EXPECT_EQ(harness.Run(ReleaseCommand(kSchedule, kAlice, token, held.hold, 0)).code,
+            ResultCode::kTokenExpired);
+  EXPECT_EQ(
+      harness.Run(ReleaseWithProofCommand(kSchedule, kAlice, held.hold, held.hold_proof, 0)).code,
+      ResultCode::kAlreadyPaid);
   EXPECT_EQ(SeatStates(harness.core())[0], SeatState::kSold);
 }
 
@@ -351,7 +360,8 @@ TEST(SeatsTest, CommandAtDeadlineMinusOneSeesTheHold) {
   EXPECT_EQ(
       harness.RunAt(HoldCommand(kSchedule, kBob, bob, {0}, 0), held.hold_deadline_ms - 1).code,
       ResultCode::kSeatUnavailable);
-  EXPECT_EQ(harness.Run(ReleaseCommand(kSchedule, kAlice, held.hold, 0)).code, ResultCode::kOk);
+  EXPECT_EQ(harness.Run(ReleaseCommand(kSchedule, kAlice, token, held.hold, 0)).code,
+            ResultCode::kOk);
 }
 
 TEST(SeatsTest, HoldExpiresExactlyAtItsDeadline) {
@@ -371,7 +381,7 @@ TEST(SeatsTest, HoldExpiresExactlyAtItsDeadline) {
   const Reply paid = harness.Run(PayCommand(kSchedule, kAlice, token, held.hold, 0));
   EXPECT_EQ(paid.code, ResultCode::kHoldExpired);
   EXPECT_EQ(harness.core().Balance(kAlice), 10'000);
-  EXPECT_EQ(harness.Run(ReleaseCommand(kSchedule, kAlice, held.hold, 0)).code,
+  EXPECT_EQ(harness.Run(ReleaseCommand(kSchedule, kAlice, token, held.hold, 0)).code,
             ResultCode::kHoldExpired);
   seats = SeatStates(harness.core());
   EXPECT_EQ(seats[0], SeatState::kAvailable);

@@ -33,6 +33,7 @@ struct ModelHold {
   UserId user;
   std::vector<SeatIndex> seats;
   TimestampMs deadline_ms;
+  HoldProof proof;
   bool ended = false;  // Released, expired or paid (from events).
 };
 
@@ -194,9 +195,12 @@ class Simulation {
     }
     const Reply reply = Apply(command);
     if (!reply.ok()) return;
-    ModelHold hold{config.schedule, reply.hold, user,
+    ModelHold hold{config.schedule,
+                   reply.hold,
+                   user,
                    std::vector<SeatIndex>(command.seats.begin(), command.seats.begin() + count),
-                   reply.hold_deadline_ms};
+                   reply.hold_deadline_ms,
+                   reply.hold_proof};
     // No seat may be in two live holds, or held once sold.
     for (SeatIndex seat : hold.seats) {
       const auto key = std::make_pair(config.schedule, seat);
@@ -227,7 +231,17 @@ class Simulation {
     ModelHold* hold = RandomHold();
     if (hold == nullptr) return;
     const UserId user = Chance(90) ? hold->user : 1 + Uniform(kUsers);
-    Apply(ReleaseCommand(hold->schedule, user, hold->hold, 0));
+    if (Chance(50)) {
+      Apply(
+          ReleaseCommand(hold->schedule, user, MaybeBadToken(hold->schedule, user), hold->hold, 0));
+      return;
+    }
+    // The hold's proof, now and then altered: only the holder's own releases.
+    const HoldProof proof = Chance(10) ? hold->proof ^ (1ULL << Uniform(64)) : hold->proof;
+    const Reply reply = Apply(ReleaseWithProofCommand(hold->schedule, user, hold->hold, proof, 0));
+    if (proof != hold->proof || user != hold->user) {
+      EXPECT_EQ(reply.code, ResultCode::kHoldProofInvalid) << Where();
+    }
   }
 
   void StepPay() {

@@ -9,7 +9,8 @@
 // A fuzzer cannot forge a queue token's MAC, so a token {locator 0, mac k}
 // stands for the k-th token this input was issued (k < 64): that is how it
 // reaches holds and payments. Hold ids are small sequential numbers it can
-// guess.
+// guess; a hold proof k (1 <= k <= 64) stands for the k-th hold proof issued,
+// so that releases by proof are reached too.
 //
 // After every request the Core's invariants must hold, and after each input a
 // Core rebuilt from the events it produced must have the same StateHash;
@@ -112,6 +113,9 @@ class Harness {
     if (command.token.locator == 0 && command.token.mac < tokens_.size()) {
       command.token = tokens_[command.token.mac];
     }
+    if (command.hold_proof != 0 && command.hold_proof <= hold_proofs_.size()) {
+      command.hold_proof = hold_proofs_[command.hold_proof - 1];
+    }
     std::vector<uint8_t> frame;
     switch (request.kind) {
       case encore::net::RequestKind::kCommand: {
@@ -175,6 +179,9 @@ class Harness {
     if (reply.ok() && reply.token.locator != 0 && tokens_.size() < kTokensMax) {
       tokens_.push_back(reply.token);
     }
+    if (reply.ok() && reply.hold_proof != 0 && hold_proofs_.size() < kTokensMax) {
+      hold_proofs_.push_back(reply.hold_proof);
+    }
     return reply;
   }
 
@@ -204,6 +211,7 @@ class Harness {
   encore::EventBuffer events_;
   TimestampMs now_ = kStartMs;
   std::vector<QueueToken> tokens_;
+  std::vector<encore::HoldProof> hold_proofs_;
   encore::RequestKey last_key_ = 0;
 };
 

@@ -1,8 +1,9 @@
 // Writes the seed inputs of the command_path fuzz target: each file is a
 // stream of request frames over the fuzz harness's fixed catalog (concert 7,
 // schedules 70 and 71, users 1..4; see command_path_fuzz.cc). A token
-// {locator 0, mac k} stands for the k-th token the input was issued, and a
-// request id advances the clock by (id & 0xffff) ms. Run by hand:
+// {locator 0, mac k} stands for the k-th token the input was issued, a hold
+// proof k (from 1) for the k-th hold proof, and a request id advances the
+// clock by (id & 0xffff) ms. Run by hand:
 //   clang++ -std=c++20 -I engine/include -I net/include -I <flatc output> \
 //     net/src/protocol.cc tests/fuzz/make_command_path_seeds.cc -labsl_... (as run_fuzz.sh) \
 //     -o /tmp/seeds && /tmp/seeds tests/fuzz/corpus/command_path
@@ -50,15 +51,23 @@ int main(int argc, char** argv) {
   Write(dir, "hold-and-pay", frames);
 
   frames.clear();
-  // Another user's token and hold, a release, reads.
+  // Another user's token and hold; releases without a proof, with another's
+  // token or proof, with a forged proof, then by token and by proof; reads.
   const SeatIndex one[] = {5};
+  const SeatIndex six[] = {6};
   net::AppendCommandRequest(1, encore::MakeHoldSeats(70, 2, Token(2), one, 201), &frames);
   net::AppendCommandRequest(2, encore::MakeHoldSeats(70, 2, Token(0), one, 202), &frames);
-  net::AppendCommandRequest(3, encore::MakeReleaseHold(70, 2, 1, 203), &frames);
-  net::AppendCommandRequest(4, encore::MakeReleaseHold(70, 2, 2, 204), &frames);
-  net::AppendSeatMapRequest(5, 70, 2, Token(2), &frames);
-  net::AppendLedgerRequest(6, 1, 0, 10, &frames);
-  net::AppendListSchedulesRequest(7, 7, &frames);
+  net::AppendCommandRequest(3, encore::MakeReleaseHold(70, 2, QueueToken{}, 1, 203), &frames);
+  net::AppendCommandRequest(4, encore::MakeReleaseHold(70, 2, Token(0), 2, 204), &frames);
+  net::AppendCommandRequest(5, encore::MakeReleaseHoldWithProof(70, 2, 1, 1, 205), &frames);
+  net::AppendCommandRequest(6, encore::MakeReleaseHoldWithProof(70, 2, 2, 0xdead'beef'0000, 206),
+                            &frames);
+  net::AppendCommandRequest(7, encore::MakeReleaseHold(70, 2, Token(2), 2, 207), &frames);
+  net::AppendCommandRequest(8, encore::MakeHoldSeats(70, 2, Token(2), six, 208), &frames);
+  net::AppendCommandRequest(9, encore::MakeReleaseHoldWithProof(70, 2, 3, 3, 209), &frames);
+  net::AppendSeatMapRequest(10, 70, 2, Token(2), &frames);
+  net::AppendLedgerRequest(11, 1, 0, 10, &frames);
+  net::AppendListSchedulesRequest(12, 7, &frames);
   Write(dir, "foreign-release-reads", frames);
 
   frames.clear();

@@ -107,8 +107,12 @@ TEST(EndToEndTest, EveryOperationThroughTheRealServerAndARestartKeepsIt) {
         Must(client->Call(MakeHoldSeats(kSchedule, 1, token, seats, 13)));
     ASSERT_EQ(held.code, ResultCode::kOk);
     hold = held.reply.hold;
-    EXPECT_EQ(Must(client->Call(MakeReleaseHold(kSchedule, 2, hold, 14))).code,
-              ResultCode::kHoldNotOwned);
+    EXPECT_EQ(Must(client->Call(MakeReleaseHold(kSchedule, 2, token, hold, 14))).code,
+              ResultCode::kTokenWrongUser);
+    EXPECT_EQ(
+        Must(client->Call(MakeReleaseHoldWithProof(kSchedule, 2, hold, held.reply.hold_proof, 114)))
+            .code,
+        ResultCode::kHoldProofInvalid);
     const net::DecodedResponse paid = Must(client->Call(MakePay(kSchedule, 1, token, hold, 15)));
     ASSERT_EQ(paid.code, ResultCode::kOk);
     EXPECT_EQ(paid.reply.balance, 10'000);

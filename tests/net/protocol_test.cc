@@ -34,6 +34,7 @@ void ExpectSameCommand(const Command& a, const Command& b) {
   EXPECT_EQ(a.hold, b.hold);
   EXPECT_EQ(a.amount, b.amount);
   EXPECT_EQ(a.token, b.token);
+  EXPECT_EQ(a.hold_proof, b.hold_proof);
   EXPECT_EQ(a.seat_count, b.seat_count);
   EXPECT_EQ(std::memcmp(a.seats.data(), b.seats.data(), sizeof(a.seats)), 0);
 }
@@ -51,7 +52,8 @@ TEST(ProtocolTest, EveryCommandRoundTrips) {
       MakeQueueStatus(kSchedule, 42, token),
       MakeLeaveQueue(kSchedule, 42, token, 5),
       MakeHoldSeats(kSchedule, 42, token, seats, 6),
-      MakeReleaseHold(kSchedule, 42, 77, 7),
+      MakeReleaseHold(kSchedule, 42, token, 77, 7),
+      MakeReleaseHoldWithProof(kSchedule, 42, 77, 0x0123'4567'89ab'cdef, 10),
       MakePay(kSchedule, 42, token, 77, 8),
       MakeCharge(42, -5, 9),  // Bad values travel as they are: the engine answers.
       MakeBalance(42),

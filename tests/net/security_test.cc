@@ -5,6 +5,9 @@
 // - Another user's queue token is refused with TOKEN_WRONG_USER everywhere a
 //   token is taken, and the owner's token keeps working.
 // - Another user's hold can be neither released nor paid; nothing changes.
+// - A release proves the holder: with no proof, another user's token, or an
+//   altered or another hold's proof it is refused and changes nothing; the
+//   holder's token or the hold's proof (from HOLD_SEATS' reply) releases.
 // - Random, forged and bit-flipped tokens are never accepted (seeded; replay
 //   with ENCORE_SECURITY_SEED=<seed>).
 // - Admin requests on the client port without the admin key are UNAUTHORIZED
@@ -196,8 +199,9 @@ TEST_F(SecurityTest, AnotherUsersHoldCanBeNeitherReleasedNorPaid) {
   HoldId alice_hold = 0;
   ASSERT_EQ(Hold(*alice_, kAlice, alice_token_, {0, 1}, &alice_hold), ResultCode::kOk);
 
-  EXPECT_EQ(Must(bob_->Call(MakeReleaseHold(kSchedule, kBob, alice_hold, NextKey()))).code,
-            ResultCode::kHoldNotOwned);
+  EXPECT_EQ(
+      Must(bob_->Call(MakeReleaseHold(kSchedule, kBob, bob_token_, alice_hold, NextKey()))).code,
+      ResultCode::kHoldNotOwned);
   EXPECT_EQ(Must(bob_->Call(MakePay(kSchedule, kBob, bob_token_, alice_hold, NextKey()))).code,
             ResultCode::kHoldNotOwned);
   // Guessing hold ids near it is no better.
@@ -222,6 +226,50 @@ TEST_F(SecurityTest, AnotherUsersHoldCanBeNeitherReleasedNorPaid) {
   EXPECT_EQ(paid.code, ResultCode::kOk);
   EXPECT_EQ(Balance(kAlice), 100'000 - paid.reply.amount);
   EXPECT_EQ(SeatsIn(SeatState::kSold), 2u);
+  ExpectInvariants();
+}
+
+TEST_F(SecurityTest, AReleaseMustProveTheHolder) {
+  const net::DecodedResponse held = Must(alice_->Call(
+      MakeHoldSeats(kSchedule, kAlice, alice_token_, std::vector<SeatIndex>{7, 8}, NextKey())));
+  ASSERT_EQ(held.code, ResultCode::kOk);
+  const HoldId hold = held.reply.hold;
+  const HoldProof proof = held.reply.hold_proof;
+  ASSERT_NE(proof, 0u);
+  HoldId bobs_hold = 0;
+  ASSERT_EQ(Hold(*bob_, kBob, bob_token_, {9}, &bobs_hold), ResultCode::kOk);
+
+  // Anyone with the API key may name Alice; without her proof it is refused.
+  const auto release = [&](const Command& command) { return Must(bob_->Call(command)).code; };
+  EXPECT_EQ(release(MakeReleaseHold(kSchedule, kAlice, QueueToken{}, hold, NextKey())),
+            ResultCode::kTokenInvalid);
+  EXPECT_EQ(release(MakeReleaseHold(kSchedule, kAlice, bob_token_, hold, NextKey())),
+            ResultCode::kTokenWrongUser);
+  EXPECT_EQ(release(MakeReleaseHold(kSchedule, kBob, bob_token_, hold, NextKey())),
+            ResultCode::kHoldNotOwned);
+  for (int bit : {0, 17, 63}) {
+    EXPECT_EQ(release(MakeReleaseHoldWithProof(kSchedule, kAlice, hold, proof ^ (1ULL << bit),
+                                               NextKey())),
+              ResultCode::kHoldProofInvalid)
+        << bit;
+  }
+  EXPECT_EQ(release(MakeReleaseHoldWithProof(kSchedule, kBob, hold, proof, NextKey())),
+            ResultCode::kHoldProofInvalid);
+  // Sequential hold ids: Alice's proof does not open the hold next to hers.
+  EXPECT_EQ(release(MakeReleaseHoldWithProof(kSchedule, kBob, bobs_hold, proof, NextKey())),
+            ResultCode::kHoldProofInvalid);
+  EXPECT_EQ(Seats()[7], SeatState::kHeld);
+  EXPECT_EQ(Seats()[8], SeatState::kHeld);
+  EXPECT_EQ(Seats()[9], SeatState::kHeld);
+
+  // The proof travels: whoever got it from the hold's reply releases.
+  EXPECT_EQ(release(MakeReleaseHoldWithProof(kSchedule, kAlice, hold, proof, NextKey())),
+            ResultCode::kOk);
+  EXPECT_EQ(Seats()[7], SeatState::kAvailable);
+  EXPECT_EQ(
+      Must(bob_->Call(MakeReleaseHold(kSchedule, kBob, bob_token_, bobs_hold, NextKey()))).code,
+      ResultCode::kOk);
+  EXPECT_EQ(SeatsIn(SeatState::kHeld), 0u);
   ExpectInvariants();
 }
 
@@ -335,7 +383,8 @@ TEST_F(SecurityTest, PerUserSeatLimitHoldsAcrossHoldsConnectionsAndPayment) {
   const QueueToken again = Enter(*alice_, kAlice, kSchedule);
   EXPECT_EQ(Hold(*alice_, kAlice, again, {6}), ResultCode::kSeatLimitExceeded);
   // Releasing a hold makes room for exactly its seats.
-  ASSERT_EQ(Must(alice_->Call(MakeReleaseHold(kSchedule, kAlice, second, NextKey()))).code,
+  // (The first token is DONE: the new one proves Alice.)
+  ASSERT_EQ(Must(alice_->Call(MakeReleaseHold(kSchedule, kAlice, again, second, NextKey()))).code,
             ResultCode::kOk);
   EXPECT_EQ(Hold(*alice_, kAlice, again, {6}), ResultCode::kOk);
   EXPECT_EQ(Hold(*alice_, kAlice, again, {7}), ResultCode::kSeatLimitExceeded);

@@ -57,6 +57,7 @@ Command RandomCommand(Random& random, CommandType type) {
   command.token = QueueToken{random.Value<uint64_t>(), random.Value<uint64_t>()};
   command.hold = random.Value<HoldId>();
   command.amount = random.Value<Points>();
+  command.hold_proof = random.Value<HoldProof>();
   for (SeatIndex& seat : command.seats) seat = random.Value<SeatIndex>();
   return command;
 }
@@ -114,7 +115,9 @@ TEST(WireTemplateTest, RequestsDecodeToTheirCommand) {
         MakeQueueStatus(schedule, user, token),
         MakeLeaveQueue(schedule, user, token, key),
         MakeHoldSeats(schedule, user, token, seats, key),
-        MakeReleaseHold(schedule, user, random.Value<HoldId>(), key),
+        MakeReleaseHold(schedule, user, token, random.Value<HoldId>(), key),
+        MakeReleaseHoldWithProof(schedule, user, random.Value<HoldId>(), random.Value<HoldProof>(),
+                                 key),
         MakePay(schedule, user, token, random.Value<HoldId>(), key),
         MakeCharge(user, random.Value<Points>(), key),
         MakeBalance(user),
@@ -148,6 +151,7 @@ Reply RandomReply(Random& random) {
   reply.position = random.Value<uint64_t>();
   reply.eta_ms = random.Value<int64_t>();
   reply.active_deadline_ms = random.Value<TimestampMs>();
+  reply.hold_proof = random.Value<HoldProof>();
   return reply;
 }
 
@@ -179,6 +183,7 @@ TEST(WireTemplateTest, RepliesAreTheBuildersBytesAndDecode) {
     EXPECT_EQ(got.position, reply.position);
     EXPECT_EQ(got.eta_ms, reply.eta_ms);
     EXPECT_EQ(got.active_deadline_ms, reply.active_deadline_ms);
+    EXPECT_EQ(got.hold_proof, reply.hold_proof);
   }
 }
 

@@ -85,7 +85,7 @@ EngineOptions CrashEngineOptions(Journal* journal) {
         HoldCommand(schedule, user, entered.token, {static_cast<SeatIndex>(random() % kSeats)}, 0));
     if (!held.ok()) continue;
     if (random() % 5 == 0) {
-      call(ReleaseCommand(schedule, user, held.hold, 0));
+      call(ReleaseWithProofCommand(schedule, user, held.hold, held.hold_proof, 0));
     } else {
       call(PayCommand(schedule, user, entered.token, held.hold, 0));
     }

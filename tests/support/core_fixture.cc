@@ -76,8 +76,14 @@ Command HoldCommand(ScheduleId schedule, UserId user, QueueToken token,
                        std::span<const SeatIndex>(seats.begin(), seats.size()), key);
 }
 
-Command ReleaseCommand(ScheduleId schedule, UserId user, HoldId hold, RequestKey key) {
-  return MakeReleaseHold(schedule, user, hold, key);
+Command ReleaseCommand(ScheduleId schedule, UserId user, QueueToken token, HoldId hold,
+                       RequestKey key) {
+  return MakeReleaseHold(schedule, user, token, hold, key);
+}
+
+Command ReleaseWithProofCommand(ScheduleId schedule, UserId user, HoldId hold, HoldProof proof,
+                                RequestKey key) {
+  return MakeReleaseHoldWithProof(schedule, user, hold, proof, key);
 }
 
 Command PayCommand(ScheduleId schedule, UserId user, QueueToken token, HoldId hold,

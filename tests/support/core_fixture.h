@@ -42,7 +42,12 @@ Command StatusCommand(ScheduleId schedule, UserId user, QueueToken token);
 Command LeaveCommand(ScheduleId schedule, UserId user, QueueToken token, RequestKey key);
 Command HoldCommand(ScheduleId schedule, UserId user, QueueToken token,
                     std::initializer_list<SeatIndex> seats, RequestKey key);
-Command ReleaseCommand(ScheduleId schedule, UserId user, HoldId hold, RequestKey key);
+// Proven by the holder's token.
+Command ReleaseCommand(ScheduleId schedule, UserId user, QueueToken token, HoldId hold,
+                       RequestKey key);
+// Proven by the hold's proof (HoldSeats' reply.hold_proof).
+Command ReleaseWithProofCommand(ScheduleId schedule, UserId user, HoldId hold, HoldProof proof,
+                                RequestKey key);
 Command PayCommand(ScheduleId schedule, UserId user, QueueToken token, HoldId hold, RequestKey key);
 Command ChargeCommand(UserId user, Points amount, RequestKey key);
 Command BalanceCommand(UserId user);

@@ -73,6 +73,7 @@ class MixWorkload final : public Workload {
                                 std::span<const SeatIndex>(&s.held_seat, 1));
           }
           s.hold = r.hold;
+          s.hold_proof = r.hold_proof;
         } else {
           free_seats_.push_back(s.held_seat);
         }
@@ -112,6 +113,7 @@ class MixWorkload final : public Workload {
     bool charged = false;
     bool entered = false;
     HoldId hold = 0;
+    HoldProof hold_proof = 0;  // Releases the hold even once the token expired.
     SeatIndex held_seat = 0;
     Points charging = 0;  // The amount of the charge in flight.
     bool paid = false;    // A paid token is DONE: a new user takes over.
@@ -134,7 +136,7 @@ class MixWorkload final : public Workload {
     if (s.hold != 0) {
       if (roll < 60 && !pays_only_) {
         *op = Op::kRelease;
-        return MakeReleaseHold(schedule_, s.user, s.hold, key);
+        return MakeReleaseHoldWithProof(schedule_, s.user, s.hold, s.hold_proof, key);
       }
       *op = Op::kPay;
       return MakePay(schedule_, s.user, s.token, s.hold, key);

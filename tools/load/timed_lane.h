@@ -48,6 +48,7 @@ namespace encore::load {
 struct ReplyFields {
   ResultCode code = ResultCode::kOk;
   HoldId hold = 0;
+  HoldProof hold_proof = 0;
   QueueToken token;
   Points amount = 0;
 };
@@ -61,7 +62,7 @@ class Workload {
   // send (on any slot). The command is the workload's own, valid until the
   // next call (so under the lane's mutex: copy it to use it after unlocking):
   // a single-operation workload patches the few fields that change
-  // in one it keeps, since clearing a 392-byte Command per request was most of
+  // in one it keeps, since clearing a 400-byte Command per request was most of
   // the time hold-only spent choosing its requests (perf).
   virtual const Command& Next(uint32_t slot, Op* op) = 0;
   // The reply to the request `slot` sent last (`op`, `key`).
@@ -149,6 +150,7 @@ class TimedLane final : public net::ReplyHandler {
     arrival.slot = static_cast<uint32_t>(tag);
     arrival.reply.code = response.code;
     arrival.reply.hold = response.reply.hold;
+    arrival.reply.hold_proof = response.reply.hold_proof;
     arrival.reply.token = response.reply.token;
     arrival.reply.amount = response.reply.amount;
     if (response.code == ResultCode::kUnavailable && unavailable_message_.empty()) {

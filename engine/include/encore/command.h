@@ -25,7 +25,7 @@ enum class CommandType : uint8_t {
   kLeaveQueue = 12,   // schedule, user, token
   // Seats.
   kHoldSeats = 20,    // schedule, user, token, seats
-  kReleaseHold = 21,  // schedule, user, hold
+  kReleaseHold = 21,  // schedule, user, hold, and hold_proof or token
   kPay = 22,          // schedule, user, token, hold
   // Balance.
   kCharge = 30,   // user, amount
@@ -86,6 +86,8 @@ struct Command {
   ScheduleId schedule = 0;
   QueueToken token;
   HoldId hold = 0;
+  // kReleaseHold: the hold's proof (HoldSeats' reply); 0 to prove with `token`.
+  HoldProof hold_proof = 0;
   Points amount = 0;
   std::array<SeatIndex, kHoldSeatsMax> seats{};
   AdmissionPolicy policy;

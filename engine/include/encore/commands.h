@@ -84,13 +84,24 @@ inline Command MakeHoldSeats(ScheduleId schedule, UserId user, const QueueToken&
   return command;
 }
 
-inline Command MakeReleaseHold(ScheduleId schedule, UserId user, HoldId hold, RequestKey key) {
+// Proven by the holder's queue token (ACTIVE, as PAY needs it).
+inline Command MakeReleaseHold(ScheduleId schedule, UserId user, const QueueToken& token,
+                               HoldId hold, RequestKey key) {
   Command command;
   command.type = CommandType::kReleaseHold;
   command.schedule = schedule;
   command.user = user;
+  command.token = token;
   command.hold = hold;
   command.request_key = key;
+  return command;
+}
+
+// Proven by the hold's proof (HoldSeats' reply), which outlives the token.
+inline Command MakeReleaseHoldWithProof(ScheduleId schedule, UserId user, HoldId hold,
+                                        HoldProof proof, RequestKey key) {
+  Command command = MakeReleaseHold(schedule, user, QueueToken{}, hold, key);
+  command.hold_proof = proof;
   return command;
 }
 

@@ -9,6 +9,7 @@
 #ifndef ENCORE_EVENT_H_
 #define ENCORE_EVENT_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <type_traits>
 
@@ -197,6 +198,15 @@ struct RequestRecorded {
   uint64_t fingerprint;
   Reply reply;
 };
+
+// The bytes of an event as logs of an earlier version wrote it raw, for an
+// event that has grown at its end since: decoding zero-fills what it lacks.
+template <typename T>
+inline constexpr size_t kEventRawBytesBefore = sizeof(T);
+// RequestRecorded before Reply::hold_proof.
+template <>
+inline constexpr size_t kEventRawBytesBefore<RequestRecorded> = sizeof(RequestRecorded) -
+                                                                sizeof(HoldProof);
 
 template <typename T>
 inline constexpr bool kIsEvent =

@@ -43,14 +43,15 @@ struct EventView {
   bool packed = false;  // See the layout above.
 
   // The event, or false if the payload cannot hold a T: a raw payload not of
-  // sizeof(T) bytes, or a packed one whose size does not match its mask, whose
-  // mask names words past the struct, or whose padding is not zero.
+  // sizeof(T) bytes (or kEventRawBytesBefore<T>, zero-extended), or a packed one whose size does
+  // not match its mask, whose mask names words past the struct, or whose padding is not zero.
   // REQUIRES: type == T::kType.
   template <typename T>
   bool Decode(T* event) const {
     if (!packed) {
-      if (payload.size() != sizeof(T)) return false;
-      std::memcpy(event, payload.data(), sizeof(T));
+      if (payload.size() != sizeof(T) && payload.size() != kEventRawBytesBefore<T>) return false;
+      std::memset(static_cast<void*>(event), 0, sizeof(T));
+      std::memcpy(event, payload.data(), payload.size());
       return true;
     }
     constexpr size_t kWords = kEventWords<T>;

@@ -46,6 +46,9 @@ struct Reply {
   int64_t eta_ms = -1;
   // ACTIVE: when the token expires.
   TimestampMs active_deadline_ms = 0;
+  // kHoldSeats: the hold's proof, which ReleaseHold accepts in place of a
+  // queue token. Last, so records of replies written before it read it as 0.
+  HoldProof hold_proof = 0;
 
   bool ok() const { return code == ResultCode::kOk; }
 };

@@ -39,12 +39,14 @@ enum class ResultCode : uint16_t {
   kSeatNotFound = 302,  // A seat index >= the schedule's seat count.
   kHoldNotFound = 303,
 
-  // 4xx: the admission gate refused the queue token.
+  // 4xx: the proof the caller presented was refused: the queue token (the
+  // admission gate), or a hold's proof (RELEASE_HOLD).
   kTokenInvalid = 400,        // Not a token of this engine (forged, corrupted, unknown).
   kTokenWrongSchedule = 401,  // A token of another schedule.
   kTokenWrongUser = 402,      // A real token, presented by another user.
   kTokenNotActive = 403,      // Still WAITING in the queue.
   kTokenExpired = 404,        // EXPIRED, DONE, LEFT or dropped.
+  kHoldProofInvalid = 405,    // Not the proof of this hold for this user.
 
   // 5xx: the state does not allow it.
   kConcertExists = 500,

@@ -75,6 +75,12 @@ struct QueueToken {
   friend bool operator==(const QueueToken&, const QueueToken&) = default;
 };
 
+// A hold's proof: a MAC over (schedule, hold, holder), keyed with the same
+// secret as queue tokens, returned with the hold. It lets the holder release
+// the hold after its queue token has expired; hold ids are sequential, so the
+// id alone proves nothing. 0 is never a proof.
+using HoldProof = uint64_t;
+
 }  // namespace encore
 
 #endif  // ENCORE_TYPES_H_

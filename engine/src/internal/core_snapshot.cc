@@ -11,9 +11,12 @@ namespace encore::internal {
 namespace {
 
 constexpr uint32_t kSnapshotMagic = 0x53434e45;  // "ENCS"
+// 3: replies in the request results end with Reply::hold_proof.
 // 2: each account's ledger follows the account (ledgers are bounded per
-// account). Version 1 snapshots still load.
-constexpr uint16_t kSnapshotVersion = 2;
+// account). Versions 1 and 2 still load (their replies without a hold proof,
+// which reads as 0).
+constexpr uint16_t kSnapshotVersion = 3;
+constexpr uint16_t kSnapshotVersionNoHoldProof = 2;
 
 }  // namespace
 
@@ -83,7 +86,10 @@ absl::Status CoreState::LoadSnapshot(std::span<const uint8_t> snapshot) {
     if (!schedule.queue.Load(&reader)) return reader.status("queue");
   }
   if (!accounts_.Load(&reader, version)) return reader.status("accounts");
-  if (!request_results_.Load(&reader)) return reader.status("request results");
+  const size_t record_bytes = version <= kSnapshotVersionNoHoldProof
+                                  ? sizeof(RequestRecorded) - sizeof(HoldProof)
+                                  : sizeof(RequestRecorded);
+  if (!request_results_.Load(&reader, record_bytes)) return reader.status("request results");
   if (!reader.done()) return absl::DataLossError("snapshot has trailing bytes");
 
   // What is derived: hold timers, payments in flight; queues are examined

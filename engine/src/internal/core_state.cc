@@ -200,6 +200,11 @@ uint64_t CoreState::Fingerprint(const Command& command) const {
       for (uint64_t word : words) hasher.Add(word);
       break;
     }
+    case CommandType::kReleaseHold:
+      // Only when set, so a release proven by its token has the fingerprint
+      // it had before hold proofs existed.
+      if (command.hold_proof != 0) hasher.Add(command.hold_proof);
+      break;
     case CommandType::kSetAdmissionPolicy:
       hasher.Add(command.policy.active_max);
       hasher.Add(command.policy.admit_per_interval);
@@ -254,6 +259,15 @@ QueueToken CoreState::MakeToken(ScheduleId schedule, UserId user, uint32_t entry
   const std::array<uint64_t, 3> message = {schedule, user, token.locator};
   token.mac = SipHash24Words(options_.token_key, message);
   return token;
+}
+
+HoldProof CoreState::MakeHoldProof(ScheduleId schedule, HoldId hold, UserId user) const {
+  // Four words where a token's MAC takes three, the first naming what is
+  // proven: a hold proof never equals a token's MAC of the same numbers.
+  constexpr uint64_t kHoldProofDomain = 0x464f4f5250444c48;  // "HLDPROOF"
+  const std::array<uint64_t, 4> message = {kHoldProofDomain, schedule, hold, user};
+  const HoldProof proof = SipHash24Words(options_.token_key, message);
+  return proof != 0 ? proof : 1;  // 0 means "no proof" in a command.
 }
 
 bool CoreState::VerifyToken(const Schedule& schedule, const QueueToken& token,
@@ -419,6 +433,7 @@ Reply CoreState::HoldReply(const Schedule& schedule, const SeatsHeld& held) cons
   reply.hold = held.hold;
   reply.hold_deadline_ms = held.deadline_ms;
   reply.seat_count = static_cast<uint8_t>(held.seat_count);
+  reply.hold_proof = MakeHoldProof(held.schedule, held.hold, held.user);
   for (uint32_t i = 0; i < held.seat_count; ++i) {
     reply.amount += schedule.seats.PriceOf(held.seats[i]);
   }
@@ -453,7 +468,22 @@ ResultCode HoldRefusal(const HoldView& hold, UserId user) {
 Reply CoreState::ReleaseHold(const Command& command, EventBuffer* events) {
   const uint32_t index = FindSchedule(command.schedule);
   if (index == kNoSchedule) return MakeReply(command.type, ResultCode::kScheduleNotFound);
-  const HoldView hold = schedules_[index]->seats.FindHold(command.hold);
+  const Schedule& schedule = *schedules_[index];
+  const HoldView hold = schedule.seats.FindHold(command.hold);
+  if (hold.status == HoldStatus::kNotFound) {
+    return MakeReply(command.type, ResultCode::kHoldNotFound);
+  }
+  // Hold ids are sequential: the releaser proves it is the holder, with the
+  // hold's proof (which outlives the token) or, as PAY does, an ACTIVE token.
+  if (command.hold_proof != 0) {
+    if (command.hold_proof != MakeHoldProof(command.schedule, command.hold, command.user)) {
+      return MakeReply(command.type, ResultCode::kHoldProofInvalid);
+    }
+  } else {
+    uint32_t entry = 0;
+    const ResultCode gate = CheckGate(schedule, command.user, command.token, &entry);
+    if (gate != ResultCode::kOk) return MakeReply(command.type, gate);
+  }
   const ResultCode refusal = HoldRefusal(hold, command.user);
   if (refusal != ResultCode::kOk) return MakeReply(command.type, refusal);
   Emit(HoldEnded{command.schedule, command.hold, HoldEndReason::kReleased, {}}, events);

@@ -117,6 +117,9 @@ class CoreState {
   ResultCode CheckGate(const Schedule& schedule, UserId user, const QueueToken& token,
                        uint32_t* entry) const;
   void FillQueueReply(const Schedule& schedule, uint32_t entry, Reply* reply) const;
+  // The proof of hold `hold` of `schedule` held by `user`: derived from the
+  // persisted token key, so a replayed or restored core makes the same one.
+  HoldProof MakeHoldProof(ScheduleId schedule, HoldId hold, UserId user) const;
 
   // Events and timers (core_events.cc).
   template <typename T>

@@ -58,8 +58,10 @@ class RequestResults {
   void AddToHash(StateHasher* hasher) const;
   void Save(class SnapshotWriter* writer) const;
   // REQUIRES: empty. False on bad input. A ring saved with another capacity
-  // loads too: its newest records, as many as fit.
-  bool Load(class SnapshotReader* reader);
+  // loads too: its newest records, as many as fit. Records saved as
+  // `record_bytes` each, fewer than sizeof(RequestRecorded) for an older
+  // snapshot, are zero-extended.
+  bool Load(class SnapshotReader* reader, size_t record_bytes = sizeof(RequestRecorded));
 
  private:
   static constexpr uint64_t kInitialBuckets = 64;

@@ -61,6 +61,16 @@ class SnapshotReader {
     offset_ += sizeof(T);
     return true;
   }
+  // The first `bytes` bytes of *value, the rest left as they are.
+  // REQUIRES: bytes <= sizeof(T).
+  template <typename T>
+  bool GetBytes(T* value, size_t bytes) {
+    static_assert(std::is_trivially_copyable_v<T>);
+    if (in_.size() - offset_ < bytes) return Fail();
+    std::memcpy(static_cast<void*>(value), in_.data() + offset_, bytes);
+    offset_ += bytes;
+    return true;
+  }
   template <typename T>
   bool GetVector(std::vector<T>* values, uint64_t max_count) {
     uint64_t count = 0;

@@ -7,6 +7,7 @@
 
 #include "internal/accounts.h"
 #include "internal/admission_queue.h"
+#include "internal/check.h"
 #include "internal/request_results.h"
 #include "internal/schedule_seats.h"
 #include "internal/snapshot_codec.h"
@@ -271,11 +272,18 @@ void RequestResults::Save(SnapshotWriter* writer) const {
   for (uint32_t slot = 0; slot < ring_.size(); ++slot) writer->Put(Get(slot));
 }
 
-bool RequestResults::Load(SnapshotReader* reader) {
+bool RequestResults::Load(SnapshotReader* reader, size_t record_bytes) {
+  ENCORE_CHECK(record_bytes <= sizeof(RequestRecorded));
   uint32_t oldest = 0;
-  std::vector<RequestRecorded> saved;
-  if (!reader->Get(&oldest) || !reader->GetVector(&saved, CoreOptions::kRequestResultsMaxLimit))
+  uint64_t count = 0;
+  if (!reader->Get(&oldest) || !reader->GetCount(&count, record_bytes) ||
+      count > CoreOptions::kRequestResultsMaxLimit) {
     return reader->Fail();
+  }
+  std::vector<RequestRecorded> saved(count);
+  for (RequestRecorded& record : saved) {
+    if (!reader->GetBytes(&record, record_bytes)) return reader->Fail();
+  }
   if (saved.empty() ? oldest != 0 : oldest >= saved.size()) return reader->Fail();
   // The snapshot may come from a core with another window (the operator
   // changed it between runs): keep the newest records that fit, oldest

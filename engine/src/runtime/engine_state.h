@@ -46,7 +46,7 @@ constexpr bool NeedsWholeCommand(CommandType type) {
 }
 
 // A command on its way to a shard. The ring carries the command's head only
-// (104 of its 408 bytes: each request crosses from the producer's core to the
+// (112 of its 400 bytes: each request crosses from the producer's core to the
 // shard's in 2 cache lines instead of 7); an admin command also goes whole, on
 // the producer's whole-command ring to the same shard, pushed just before.
 struct Request {
@@ -58,6 +58,8 @@ struct Request {
   bool whole;  // Take the command from the whole-command ring.
 };
 static_assert(std::is_trivially_copyable_v<Request>);
+static_assert(offsetof(Command, hold_proof) < kCommandHeadBytes,
+              "RELEASE_HOLD's proof must travel in the head");
 
 struct PeerMessage {
   enum class Kind : uint8_t { kDebit = 1, kOutcome = 2 };

@@ -155,7 +155,7 @@ std::vector<ScriptStep> MakeScript(uint64_t seed, uint32_t users,
       }
       default:
         if (uniform(5) == 0) {
-          script.push_back({advance, ReleaseCommand(session.schedule, session.user, 0, ++key)});
+          script.push_back({advance, ReleaseCommand(session.schedule, session.user, {}, 0, ++key)});
         } else if (uniform(6) == 0) {
           script.push_back({advance, ChargeCommand(session.user, 1 + uniform(9'000), ++key)});
         } else {

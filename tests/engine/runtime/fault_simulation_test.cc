@@ -99,6 +99,7 @@ struct KnownHold {
   ScheduleId schedule;
   HoldId hold;
   std::vector<SeatIndex> seats;
+  HoldProof proof;
 };
 
 struct Client {
@@ -247,7 +248,11 @@ class FaultSimulation {
       }
     } else if (choice < 66) {
       const KnownHold& hold = client.holds[Uniform(client.holds.size())];
-      command = ReleaseCommand(hold.schedule, client.user, hold.hold, 0);
+      // By the hold's proof (it outlives the token), or by the token.
+      command = Chance(500)
+                    ? ReleaseWithProofCommand(hold.schedule, client.user, hold.hold, hold.proof, 0)
+                    : ReleaseCommand(hold.schedule, client.user, TokenFor(client, hold.schedule),
+                                     hold.hold, 0);
     } else if (choice < 97) {
       const KnownHold& hold = client.holds[Uniform(client.holds.size())];
       command =
@@ -402,10 +407,10 @@ class FaultSimulation {
         client.tokens[command.schedule] = reply.token;
         break;
       case CommandType::kHoldSeats:
-        client.holds.push_back(
-            {command.schedule,
-             reply.hold,
-             {command.seats.begin(), command.seats.begin() + command.seat_count}});
+        client.holds.push_back({command.schedule,
+                                reply.hold,
+                                {command.seats.begin(), command.seats.begin() + command.seat_count},
+                                reply.hold_proof});
         if (client.holds.size() > 6) client.holds.erase(client.holds.begin());
         holds_[{command.schedule, reply.hold}] = client.holds.back().seats;
         break;

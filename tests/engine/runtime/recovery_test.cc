@@ -84,7 +84,7 @@ std::vector<Acked> RunFans(Producer& producer, uint64_t seed, uint32_t fans, Req
         HoldCommand(schedule, user, entered.token, {static_cast<SeatIndex>(random() % 30)}, 0));
     if (!held.ok()) continue;
     if (random() % 4 == 0) {
-      call(ReleaseCommand(schedule, user, held.hold, 0));
+      call(ReleaseWithProofCommand(schedule, user, held.hold, held.hold_proof, 0));
     } else {
       call(PayCommand(schedule, user, entered.token, held.hold, 0));
     }
@@ -177,6 +177,58 @@ TEST(RecoveryTest, LimitsMakeTheSameDecisionsAfterRecovery) {
     EXPECT_EQ(entered.code, ResultCode::kOk);
     EXPECT_EQ(entered.queue_state, QueueState::kWaiting);
     engine->Close();
+  }
+}
+
+// A hold's proof is derived from the persisted token key, not kept: after a
+// restart (from the log, or from a snapshot) the proof given before it still
+// releases the hold, also once the holder's token has expired, and an altered
+// one is still refused.
+TEST(RecoveryTest, AHoldProofReleasesAfterARestart) {
+  for (const uint64_t snapshot_every_events : {uint64_t{0}, uint64_t{4}}) {
+    SCOPED_TRACE(snapshot_every_events);
+    ManualClock clock(kSaleOpensMs);
+    InMemoryJournal journal;
+    ScheduleConfig config = MakeScheduleConfig(kSchedule, 30);
+    config.active_ttl_ms = 10'000;
+    config.hold_ttl_ms = 60'000;
+    Reply held;
+    {
+      auto engine = OpenOn(&journal, 2, &clock, snapshot_every_events);
+      auto producer = std::move(*engine->NewProducer());
+      ASSERT_TRUE(producer->Call(CreateConcertCommand(kConcert, "Recovery", 1)).ok());
+      ASSERT_TRUE(producer->Call(CreateScheduleCommand(config, 2)).ok());
+      const Reply entered = producer->Call(EnterCommand(kSchedule, 5, 3));
+      ASSERT_TRUE(entered.ok());
+      held = producer->Call(HoldCommand(kSchedule, 5, entered.token, {3, 4}, 4));
+      ASSERT_TRUE(held.ok());
+      ASSERT_NE(held.hold_proof, 0u);
+      // More events, so that a snapshot is taken after the hold.
+      for (RequestKey key = 5; key < 12; ++key) {
+        ASSERT_TRUE(producer->Call(ChargeCommand(5, 100, key)).ok());
+      }
+      engine->Close();
+    }
+    if (snapshot_every_events > 0) {
+      bool snapshotted = false;
+      for (uint32_t shard = 0; shard < 2; ++shard) {
+        const auto snapshot = journal.LatestSnapshot(shard);
+        snapshotted |= snapshot.ok() && snapshot->has_value();
+      }
+      EXPECT_TRUE(snapshotted);
+    }
+    clock.Advance(config.active_ttl_ms);
+    auto reopened = OpenOn(&journal, 2, &clock);
+    auto producer = std::move(*reopened->NewProducer());
+    EXPECT_EQ(
+        producer->Call(ReleaseWithProofCommand(kSchedule, 5, held.hold, held.hold_proof ^ 8, 20))
+            .code,
+        ResultCode::kHoldProofInvalid);
+    const Reply released =
+        producer->Call(ReleaseWithProofCommand(kSchedule, 5, held.hold, held.hold_proof, 21));
+    EXPECT_EQ(released.code, ResultCode::kOk);
+    EXPECT_EQ(released.seat_count, 2);
+    reopened->Close();
   }
 }
 
