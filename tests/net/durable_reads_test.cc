@@ -114,6 +114,18 @@ class DurableReadsTest : public ::testing::Test {
               stack_.engine().shard_stats(shard).last_lsn);
   }
 
+  // Holds durability back, charges kUser again (request 10, applied, not
+  // durable), then asks for the ledger (request 11), which shows that
+  // charge: no answer comes within `silent_ms`.
+  void LedgerAfterAHeldCharge(int silent_ms) {
+    journal_.Hold();
+    ChargeAppliedNotDurable(10);
+    std::vector<uint8_t> frame;
+    net::AppendLedgerRequest(11, kUser, 0, 0, &frame);
+    ASSERT_TRUE(admin_.Send(frame));
+    EXPECT_TRUE(Silent(admin_, silent_ms));
+  }
+
   static constexpr UserId kUser = 42;
   GatedJournal journal_;
   LoopbackServer stack_{&journal_, 2};
@@ -121,13 +133,7 @@ class DurableReadsTest : public ::testing::Test {
 };
 
 TEST_F(DurableReadsTest, ALedgerReadWaitsForWhatItShowsToBeDurable) {
-  journal_.Hold();
-  ChargeAppliedNotDurable(10);
-  std::vector<uint8_t> frames;
-  net::AppendLedgerRequest(11, kUser, 0, 0, &frames);
-  ASSERT_TRUE(admin_.Send(frames));
-  // The ledger holds the second charge, which is not durable: no answer yet.
-  EXPECT_TRUE(Silent(admin_, 300));
+  LedgerAfterAHeldCharge(300);
   journal_.Release();
   std::map<uint64_t, net::DecodedResponse> responses = ReceiveAll(admin_, 2);
   ASSERT_EQ(responses.size(), 2u);
@@ -137,12 +143,7 @@ TEST_F(DurableReadsTest, ALedgerReadWaitsForWhatItShowsToBeDurable) {
 }
 
 TEST_F(DurableReadsTest, EveryReadAnswersUnavailableOnceTheJournalFailed) {
-  journal_.Hold();
-  ChargeAppliedNotDurable(10);
-  std::vector<uint8_t> frames;
-  net::AppendLedgerRequest(11, kUser, 0, 0, &frames);
-  ASSERT_TRUE(admin_.Send(frames));
-  EXPECT_TRUE(Silent(admin_, 100));
+  LedgerAfterAHeldCharge(100);
   journal_.Fail();
   std::map<uint64_t, net::DecodedResponse> responses = ReceiveAll(admin_, 2);
   ASSERT_EQ(responses.size(), 2u);
