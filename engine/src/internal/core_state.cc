@@ -120,7 +120,7 @@ Reply CoreState::Apply(const Command& command, TimestampMs now, EventBuffer* eve
   const uint64_t fingerprint = Fingerprint(command);
   if (const RequestRecorded* recorded = request_results_.Find(command.user, command.request_key)) {
     return recorded->fingerprint == fingerprint
-               ? recorded->reply
+               ? WithHoldProof(command, recorded->reply)
                : MakeReply(command.type, ResultCode::kRequestKeyReused);
   }
   const RequestId id{command.user, command.request_key};
@@ -131,6 +131,13 @@ Reply CoreState::Apply(const Command& command, TimestampMs now, EventBuffer* eve
   const bool recorded_later = command.type == CommandType::kPay && pays_in_flight_.contains(id);
   if (!reply_recorded_ && !recorded_later) {
     Emit(RequestRecorded{command.user, command.request_key, fingerprint, reply}, events);
+  }
+  return WithHoldProof(command, reply);
+}
+
+Reply CoreState::WithHoldProof(const Command& command, Reply reply) const {
+  if (command.type == CommandType::kHoldSeats && reply.ok()) {
+    reply.hold_proof = MakeHoldProof(command.schedule, reply.hold, command.user);
   }
   return reply;
 }
@@ -424,7 +431,6 @@ Reply CoreState::HoldReply(const Schedule& schedule, const SeatsHeld& held) cons
   reply.hold = held.hold;
   reply.hold_deadline_ms = held.deadline_ms;
   reply.seat_count = static_cast<uint8_t>(held.seat_count);
-  reply.hold_proof = MakeHoldProof(held.schedule, held.hold, held.user);
   for (uint32_t i = 0; i < held.seat_count; ++i) {
     reply.amount += schedule.seats.PriceOf(held.seats[i]);
   }
