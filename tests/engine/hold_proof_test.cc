@@ -153,6 +153,9 @@ TEST(HoldProofTest, AProofOfAnotherEngineKeyIsRefused) {
   Core other(other_options);
   EventBuffer events;
   ASSERT_TRUE(other.ApplyEvents(alice.harness.events()).ok());
+  // The state does not depend on the key: proofs are derived, not recorded
+  // (so a tool that replays a log without the key agrees on the hash).
+  EXPECT_EQ(other.StateHash(), alice.harness.core().StateHash());
   // The same hold in a core with another key has another proof.
   const Reply repeat =
       other.Apply(HoldCommand(kSchedule, kAlice, alice.token, {4, 5}, AliceHolds::kHoldKey),
@@ -219,8 +222,8 @@ TEST(HoldProofTest, AReleaseRepeatedWithAnotherProofIsAKeyReuse) {
   ExpectStillHeld(alice.harness);
 }
 
-// A core snapshot of version 1 (replies without hold_proof) still loads: its
-// request records read with a zero proof.
+// A core snapshot of version 2 (replies without hold_proof) still loads: its
+// request records read with a zero proof, as version 3 records them.
 TEST(HoldProofTest, ASnapshotWithoutHoldProofsLoads) {
   AliceHolds alice;
   ASSERT_TRUE(alice.harness.Run(ChargeCommand(kAlice, 500, 31)).ok());
@@ -249,7 +252,13 @@ TEST(HoldProofTest, ASnapshotWithoutHoldProofsLoads) {
   const absl::Status status = restored.LoadSnapshot(v1);
   ASSERT_TRUE(status.ok()) << status;
   EXPECT_EQ(restored.Stats().request_results, count);
+  // Recorded replies hold no proof in either version: the same state.
+  EXPECT_EQ(restored.StateHash(), alice.harness.core().StateHash());
   EventBuffer events;
+  const Reply repeat =
+      restored.Apply(HoldCommand(kSchedule, kAlice, alice.token, {4, 5}, AliceHolds::kHoldKey),
+                     alice.harness.now(), &events);
+  EXPECT_EQ(std::memcmp(&repeat, &alice.held, sizeof(Reply)), 0);
   // A recorded charge answers as before; the hold releases with the token.
   const Reply charge = restored.Apply(ChargeCommand(kAlice, 500, 31), alice.harness.now(), &events);
   EXPECT_EQ(charge.code, ResultCode::kOk);

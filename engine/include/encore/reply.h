@@ -47,7 +47,8 @@ struct Reply {
   // ACTIVE: when the token expires.
   TimestampMs active_deadline_ms = 0;
   // kHoldSeats: the hold's proof, which ReleaseHold accepts in place of a
-  // queue token. Last, so records of replies written before it read it as 0.
+  // queue token. The core adds it to each answer and records 0 (it derives the
+  // proof from its key). Last, so records written before it read it as 0.
   HoldProof hold_proof = 0;
 
   bool ok() const { return code == ResultCode::kOk; }

@@ -123,7 +123,7 @@ Reply CoreState::Apply(const Command& command, TimestampMs now, EventBuffer* eve
   if (const std::optional<RequestRecorded> recorded =
           request_results_.Find(command.user, command.request_key)) {
     return recorded->fingerprint == fingerprint
-               ? recorded->reply
+               ? WithHoldProof(command, recorded->reply)
                : MakeReply(command.type, ResultCode::kRequestKeyReused);
   }
   const RequestId id{command.user, command.request_key};
@@ -139,6 +139,13 @@ Reply CoreState::Apply(const Command& command, TimestampMs now, EventBuffer* eve
       reply.code == ResultCode::kQueueFull || reply.code == ResultCode::kAccountsFull;
   if (!reply_recorded_ && !recorded_later && !capacity_refusal) {
     Emit(RequestRecorded{command.user, command.request_key, fingerprint, reply}, events);
+  }
+  return WithHoldProof(command, reply);
+}
+
+Reply CoreState::WithHoldProof(const Command& command, Reply reply) const {
+  if (command.type == CommandType::kHoldSeats && reply.ok()) {
+    reply.hold_proof = MakeHoldProof(command.schedule, reply.hold, command.user);
   }
   return reply;
 }
@@ -433,7 +440,6 @@ Reply CoreState::HoldReply(const Schedule& schedule, const SeatsHeld& held) cons
   reply.hold = held.hold;
   reply.hold_deadline_ms = held.deadline_ms;
   reply.seat_count = static_cast<uint8_t>(held.seat_count);
-  reply.hold_proof = MakeHoldProof(held.schedule, held.hold, held.user);
   for (uint32_t i = 0; i < held.seat_count; ++i) {
     reply.amount += schedule.seats.PriceOf(held.seats[i]);
   }

@@ -98,7 +98,12 @@ class CoreState {
   Reply Pay(const Command& command, uint64_t fingerprint, TimestampMs now, EventBuffer* events,
             std::vector<DebitRequest>* outbox);
   Reply Charge(const Command& command, TimestampMs now, EventBuffer* events);
-  // The reply to the HOLD_SEATS that made `held`.
+  // `reply` to `command` as the caller gets it: a successful HOLD_SEATS gets
+  // its hold's proof. The proof is added to every answer, first or repeated,
+  // and never recorded, so the idempotency records (and the state hash) do not
+  // depend on the key.
+  Reply WithHoldProof(const Command& command, Reply reply) const;
+  // The reply to the HOLD_SEATS that made `held` (without its proof).
   Reply HoldReply(const Schedule& schedule, const SeatsHeld& held) const;
   // The reply to a PAY whose payment `id` settled with `code`, `balance` after it.
   Reply PayReply(const Schedule& schedule, const PaymentRecord& payment, PaymentId id,
