@@ -17,7 +17,6 @@
 //
 // It opens the journal read-and-write (RocksDB allows one process at a
 // time): stop encored first.
-#include <array>
 #include <chrono>
 #include <cinttypes>
 #include <cstdio>
@@ -205,15 +204,6 @@ int Dump(RocksDbJournal& journal, const Options& options) {
 // Recovers each shard into a core, as Engine::Open does. Prints one line per
 // shard (and totals for replay); returns 1 at the first problem.
 int Recover(RocksDbJournal& journal, bool print_state) {
-  std::array<uint64_t, 2> token_key{};
-  absl::StatusOr<std::optional<std::string>> stored = journal.GetMetadata("queue_token_key");
-  if (!stored.ok()) {
-    std::fprintf(stderr, "encore-wal: %s\n", stored.status().ToString().c_str());
-    return 1;
-  }
-  if (stored->has_value() && (*stored)->size() == sizeof(token_key)) {
-    std::memcpy(token_key.data(), (*stored)->data(), sizeof(token_key));
-  }
   uint64_t events_total = 0;
   double seconds_total = 0;
   uint64_t shards = 0;
@@ -221,11 +211,7 @@ int Recover(RocksDbJournal& journal, bool print_state) {
     if (journal.LastLsn(shard) == 0) continue;
     ++shards;
     const auto started = std::chrono::steady_clock::now();
-    // The data's own token key: a recorded hold reply's proof is derived
-    // from it on replay, as in the engine.
-    CoreOptions core_options;
-    core_options.token_key = token_key;
-    Core core{core_options};
+    Core core{CoreOptions{}};
     uint64_t snapshot_lsn = 0;
     absl::StatusOr<std::optional<Journal::StoredSnapshot>> snapshot = journal.LatestSnapshot(shard);
     if (!snapshot.ok()) {

@@ -39,8 +39,7 @@ TEST(WalToolTest, VerifyReplayAndDumpAgreeWithTheEngine) {
     EngineOptions options;
     options.shards = 2;
     options.journal = journal->get();
-    // token_key left zero: the key stored with the data, which encore-wal
-    // replays with too (a recorded hold reply's proof is derived from it).
+    options.token_key = TestCoreOptions().token_key;
     options.snapshot_every_events = 50;
     options.snapshot_log_ratio = 0;  // Every 50 events, whatever the log's size.
     auto engine = Engine::Open(options);
