@@ -3,7 +3,8 @@
 # (rocksdb-tools brings db_bench, RocksDB's own benchmark, for comparison;
 # clang and libclang-rt-14-dev bring libFuzzer for the fuzz test; gnuplot
 # draws encore-load's chart; prometheus and redis are the real peers of
-# docs/operations.md and bench/compare-redis.sh).
+# docs/operations.md and bench/compare-redis.sh; CLI11 parses every program's
+# flags; clang-format and clang-tidy are the style checks of `make test`).
 # Idempotent: checks each package with dpkg first and runs apt-get only when
 # something is missing; prints nothing when all are present.
 set -euo pipefail
@@ -19,6 +20,8 @@ packages=(
   gnuplot-nox
   prometheus
   redis-server redis-tools
+  libcli11-dev nlohmann-json3-dev
+  clang-format clang-tidy
 )
 
 missing=()
