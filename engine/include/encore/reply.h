@@ -6,6 +6,7 @@
 #define ENCORE_REPLY_H_
 
 #include <cstdint>
+#include <string_view>
 #include <type_traits>
 
 #include "encore/command.h"
@@ -14,14 +15,25 @@
 
 namespace encore {
 
+// A queue entry's state: X(enumerator, value, name, wire name). `name` is what
+// tools print (QueueStateName); `wire name` is the state in
+// net/schema/encore.fbs, which the codec checks against this list.
+#define ENCORE_QUEUE_STATES(X)                                                                   \
+  X(kNone, 0, "NONE", None)                                                                      \
+  X(kWaiting, 1, "WAITING", Waiting)                                                             \
+  X(kActive, 2, "ACTIVE", Active)                                                                \
+  X(kDone, 3, "DONE", Done)          /* Paid. */                                                 \
+  X(kExpired, 4, "EXPIRED", Expired) /* ACTIVE TTL ran out, or dropped for missed heartbeats. */ \
+  X(kLeft, 5, "LEFT", Left)          /* Left explicitly. */
+
 enum class QueueState : uint8_t {
-  kNone = 0,
-  kWaiting = 1,
-  kActive = 2,
-  kDone = 3,     // Paid.
-  kExpired = 4,  // ACTIVE TTL ran out, or dropped for missed heartbeats.
-  kLeft = 5,     // Left explicitly.
+#define ENCORE_X(enumerator, value, name, wire_name) enumerator = value,
+  ENCORE_QUEUE_STATES(ENCORE_X)
+#undef ENCORE_X
 };
+
+// "NONE", "WAITING", ...; "UNKNOWN" for a value outside the enum.
+std::string_view QueueStateName(QueueState state);
 
 struct Reply {
   ResultCode code = ResultCode::kOk;
