@@ -2,7 +2,6 @@
 // output: each from its enum's list, so a value and its name are written once.
 #include "encore/command.h"
 #include "encore/event.h"
-#include "encore/reply.h"
 #include "encore/result_code.h"
 
 namespace encore {
@@ -35,17 +34,6 @@ std::string_view EventTypeName(EventType type) {
   case EventType::enumerator:                    \
     return name;
     ENCORE_EVENT_TYPES(ENCORE_X)
-#undef ENCORE_X
-  }
-  return "UNKNOWN";
-}
-
-std::string_view QueueStateName(QueueState state) {
-  switch (state) {
-#define ENCORE_X(enumerator, value, name, wire_name) \
-  case QueueState::enumerator:                       \
-    return name;
-    ENCORE_QUEUE_STATES(ENCORE_X)
 #undef ENCORE_X
   }
   return "UNKNOWN";

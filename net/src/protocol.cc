@@ -31,7 +31,7 @@ ENCORE_RESULT_CODES(ENCORE_X)
 #undef ENCORE_X
 static_assert(kWireCount<decltype(w::EnumValuesResultCode())> == std::size(kResultCodes));
 
-#define ENCORE_X(enumerator, value, name, wire_name) \
+#define ENCORE_X(enumerator, value, wire_name) \
   static_assert(static_cast<uint8_t>(w::QueueState::wire_name) == value);
 ENCORE_QUEUE_STATES(ENCORE_X)
 #undef ENCORE_X

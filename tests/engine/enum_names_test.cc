@@ -1,4 +1,4 @@
-// The names of CommandType, EventType and QueueState: pinned values and
+// The names of CommandType and EventType: pinned values and
 // printed names (the journal, logs and metrics labels carry them), each
 // list's names distinct, and values outside the enums unnamed.
 #include <cstdint>
@@ -8,7 +8,6 @@
 
 #include "encore/command.h"
 #include "encore/event.h"
-#include "encore/reply.h"
 #include "gtest/gtest.h"
 
 namespace encore {
@@ -54,21 +53,13 @@ constexpr Row<EventType> kEventTypes[] = {
     {EventType::kRequestRecorded, 40, "REQUEST_RECORDED"},
 };
 
-constexpr Row<QueueState> kQueueStates[] = {
-    {QueueState::kNone, 0, "NONE"},       {QueueState::kWaiting, 1, "WAITING"},
-    {QueueState::kActive, 2, "ACTIVE"},   {QueueState::kDone, 3, "DONE"},
-    {QueueState::kExpired, 4, "EXPIRED"}, {QueueState::kLeft, 5, "LEFT"},
-};
-
 // The list's size, counted from its X-macro.
 #define ENCORE_X(...) +1
 constexpr size_t kCommandTypesListed = 0 ENCORE_COMMAND_TYPES(ENCORE_X);
 constexpr size_t kEventTypesListed = 0 ENCORE_EVENT_TYPES(ENCORE_X);
-constexpr size_t kQueueStatesListed = 0 ENCORE_QUEUE_STATES(ENCORE_X);
 #undef ENCORE_X
 static_assert(kCommandTypesListed == std::size(kCommandTypes));
 static_assert(kEventTypesListed == std::size(kEventTypes));
-static_assert(kQueueStatesListed == std::size(kQueueStates));
 
 // Every value of the enum's underlying range that is not pinned gets
 // `unknown`; the pinned ones get their name, and no two share one.
@@ -104,10 +95,6 @@ TEST(CommandTypeTest, IsCommandTypeHoldsForTheListedValuesOnly) {
 
 TEST(EventTypeTest, EveryTypeHasItsFixedValueAndName) {
   ExpectNames(kEventTypes, 1 << 16, "UNKNOWN", EventTypeName);
-}
-
-TEST(QueueStateTest, EveryStateHasItsFixedValueAndName) {
-  ExpectNames(kQueueStates, 256, "UNKNOWN", QueueStateName);
 }
 
 }  // namespace
