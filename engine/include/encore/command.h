@@ -16,7 +16,7 @@
 namespace encore {
 
 // Every command type: X(enumerator, value, name), with the fields it reads.
-// `name` is what metrics and logs print (CommandTypeName).
+// `name` is the command's `type` label in metrics (CommandTypeName).
 #define ENCORE_COMMAND_TYPES(X)                                            \
   /* Admin (catalog and policy). */                                        \
   X(kCreateConcert, 1, "create_concert")            /* concert, title */   \
