@@ -3,8 +3,8 @@
 #include <cstdint>
 #include <iterator>
 #include <set>
-#include <utility>
 #include <string_view>
+#include <utility>
 
 #include "encore/net/protocol.h"
 #include "encore/net/server.h"
