@@ -52,37 +52,22 @@ std::array<uint64_t, kMemoryParts> MemoryBytes(const CoreStats& stats) {
 
 // The `type` label of an engine command type; empty for a value that is none.
 std::string_view CommandTypeLabel(uint32_t value) {
-  switch (static_cast<CommandType>(value)) {
-    case CommandType::kCreateConcert:
-      return RequestTypeName(RequestType::kCreateConcert);
-    case CommandType::kCreateSchedule:
-      return RequestTypeName(RequestType::kCreateSchedule);
-    case CommandType::kSetAdmissionPolicy:
-      return RequestTypeName(RequestType::kSetAdmissionPolicy);
-    case CommandType::kEnterQueue:
-      return RequestTypeName(RequestType::kEnterQueue);
-    case CommandType::kQueueStatus:
-      return RequestTypeName(RequestType::kQueueStatus);
-    case CommandType::kLeaveQueue:
-      return RequestTypeName(RequestType::kLeaveQueue);
-    case CommandType::kHoldSeats:
-      return RequestTypeName(RequestType::kHoldSeats);
-    case CommandType::kReleaseHold:
-      return RequestTypeName(RequestType::kReleaseHold);
-    case CommandType::kPay:
-      return RequestTypeName(RequestType::kPay);
-    case CommandType::kCharge:
-      return RequestTypeName(RequestType::kCharge);
-    case CommandType::kBalance:
-      return RequestTypeName(RequestType::kBalance);
-  }
-  return {};
+  const RequestType type = RequestTypeOf(static_cast<CommandType>(value));
+  return type == RequestType::kOther ? std::string_view() : RequestTypeName(type);
 }
 
 // The result code of a ResultCodeSlot (engine.h).
-ResultCode CodeOfSlot(uint32_t slot) {
+constexpr ResultCode CodeOfSlot(uint32_t slot) {
   return static_cast<ResultCode>(slot / 16 * 100 + slot % 16);
 }
+#define ENCORE_X(enumerator, value, name, wire_name)                         \
+  static_assert(ResultCodeSlot(ResultCode::enumerator) < kResultCodeSlots && \
+                CodeOfSlot(ResultCodeSlot(ResultCode::enumerator)) == ResultCode::enumerator);
+ENCORE_RESULT_CODES(ENCORE_X)
+#undef ENCORE_X
+#define ENCORE_X(enumerator, value, name) static_assert(value < kCommandTypeSlots);
+ENCORE_COMMAND_TYPES(ENCORE_X)
+#undef ENCORE_X
 
 void AddDelta(Counter* counter, uint64_t now, uint64_t before) {
   if (now > before) counter->Increment(static_cast<double>(now - before));

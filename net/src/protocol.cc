@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cstring>
+#include <iterator>
+#include <type_traits>
 
 #include "encore_generated.h"
 #include "flatbuffers/flatbuffers.h"
@@ -15,14 +17,62 @@ namespace {
 namespace fb = ::flatbuffers;
 namespace w = ::encore::wire;
 
-static_assert(static_cast<uint16_t>(w::ResultCode::BalanceOverflow) ==
-                  static_cast<uint16_t>(ResultCode::kBalanceOverflow),
-              "the wire's result codes mirror the engine's");
-static_assert(static_cast<uint16_t>(w::ResultCode::QueueFull) ==
-              static_cast<uint16_t>(ResultCode::kQueueFull));
-static_assert(static_cast<uint16_t>(w::ResultCode::AccountsFull) ==
-              static_cast<uint16_t>(ResultCode::kAccountsFull));
-static_assert(static_cast<uint8_t>(w::QueueState::Left) == static_cast<uint8_t>(QueueState::kLeft));
+// How many values the schema's enum X has: kWireCount<decltype(w::EnumValuesX())>.
+template <typename Values>
+constexpr size_t kWireCount = std::extent_v<std::remove_reference_t<Values>>;
+
+// The schema's enums mirror the engine's lists one to one: every entry of a
+// list has its number in the schema, and the schema has as many values (so
+// none that the list lacks).
+#define ENCORE_X(enumerator, value, name, wire_name)                      \
+  static_assert(static_cast<uint16_t>(w::ResultCode::wire_name) == value, \
+                "the wire's " name " is the engine's");
+ENCORE_RESULT_CODES(ENCORE_X)
+#undef ENCORE_X
+static_assert(kWireCount<decltype(w::EnumValuesResultCode())> == std::size(kResultCodes));
+
+#define ENCORE_X(enumerator, value, wire_name) \
+  static_assert(static_cast<uint8_t>(w::QueueState::wire_name) == value);
+ENCORE_QUEUE_STATES(ENCORE_X)
+#undef ENCORE_X
+#define ENCORE_X(...) +1
+static_assert(kWireCount<decltype(w::EnumValuesQueueState())> == 0 ENCORE_QUEUE_STATES(ENCORE_X));
+#undef ENCORE_X
+
+// SeatState and LedgerEntryType (core.h) have no list: value by value.
+static_assert(static_cast<uint8_t>(w::SeatState::Available) ==
+                  static_cast<uint8_t>(SeatState::kAvailable) &&
+              static_cast<uint8_t>(w::SeatState::Held) == static_cast<uint8_t>(SeatState::kHeld) &&
+              static_cast<uint8_t>(w::SeatState::Sold) == static_cast<uint8_t>(SeatState::kSold) &&
+              kWireCount<decltype(w::EnumValuesSeatState())> == 3);
+static_assert(static_cast<uint8_t>(w::LedgerEntryType::Charge) ==
+                  static_cast<uint8_t>(LedgerEntryType::kCharge) &&
+              static_cast<uint8_t>(w::LedgerEntryType::Payment) ==
+                  static_cast<uint8_t>(LedgerEntryType::kPayment) &&
+              static_cast<uint8_t>(w::LedgerEntryType::Refund) ==
+                  static_cast<uint8_t>(LedgerEntryType::kRefund) &&
+              kWireCount<decltype(w::EnumValuesLedgerEntryType())> == 4);  // And Unknown = 0.
+
+// The request bodies are NONE, one per command type and one per server
+// request; the response bodies one per ResponseKind (KindOf names each).
+#define ENCORE_X(...) +1
+static_assert(kWireCount<decltype(w::EnumValuesRequestBody())> ==
+              1 ENCORE_COMMAND_TYPES(ENCORE_X) ENCORE_SERVER_REQUEST_KINDS(ENCORE_X));
+static_assert(kWireCount<decltype(w::EnumValuesResponseBody())> ==
+              0 ENCORE_RESPONSE_KINDS(ENCORE_X));
+#undef ENCORE_X
+
+// kNone for a body this client does not know.
+constexpr ResponseKind KindOf(w::ResponseBody body) {
+  switch (body) {
+#define ENCORE_X(enumerator, value, wire_body) \
+  case w::ResponseBody::wire_body:             \
+    return ResponseKind::enumerator;
+    ENCORE_RESPONSE_KINDS(ENCORE_X)
+#undef ENCORE_X
+  }
+  return ResponseKind::kNone;
+}
 
 // One builder per thread, cleared per message: encoding does not allocate
 // once warmed up. `force_defaults` writes every field, defaults too (the
@@ -539,10 +589,10 @@ absl::StatusOr<DecodedResponse> DecodeResponse(std::span<const uint8_t> payload)
   // A union type with no value (the Verifier lets it through) is no body.
   const w::ResponseBody body_type =
       response->body() == nullptr ? w::ResponseBody::NONE : response->body_type();
+  decoded.kind = KindOf(body_type);
   switch (body_type) {
     case w::ResponseBody::CommandReply: {
       const auto* body = response->body_as_CommandReply();
-      decoded.kind = ResponseKind::kCommand;
       Reply& reply = decoded.reply;
       reply.code = decoded.code;
       reply.hold = body->hold();
@@ -561,7 +611,6 @@ absl::StatusOr<DecodedResponse> DecodeResponse(std::span<const uint8_t> payload)
     }
     case w::ResponseBody::HelloReply: {
       const auto* body = response->body_as_HelloReply();
-      decoded.kind = ResponseKind::kHello;
       decoded.hello.protocol_version = body->protocol_version();
       if (body->server_name() != nullptr) decoded.hello.server_name = body->server_name()->str();
       decoded.hello.frame_bytes_max = body->frame_bytes_max();
@@ -570,7 +619,6 @@ absl::StatusOr<DecodedResponse> DecodeResponse(std::span<const uint8_t> payload)
       break;
     }
     case w::ResponseBody::ScheduleList: {
-      decoded.kind = ResponseKind::kScheduleList;
       const auto* list = response->body_as_ScheduleList()->schedules();
       for (uint32_t i = 0; list != nullptr && i < list->size(); ++i) {
         const w::ScheduleSummary* summary = list->Get(i);
@@ -591,7 +639,6 @@ absl::StatusOr<DecodedResponse> DecodeResponse(std::span<const uint8_t> payload)
       break;
     }
     case w::ResponseBody::SeatMapReply: {
-      decoded.kind = ResponseKind::kSeatMap;
       const auto* seats = response->body_as_SeatMapReply()->seats();
       for (uint32_t i = 0; seats != nullptr && i < seats->size(); ++i) {
         decoded.seats.push_back(static_cast<SeatState>(std::min<uint8_t>(seats->Get(i), 2)));
@@ -599,7 +646,6 @@ absl::StatusOr<DecodedResponse> DecodeResponse(std::span<const uint8_t> payload)
       break;
     }
     case w::ResponseBody::LedgerPage: {
-      decoded.kind = ResponseKind::kLedger;
       const auto* page = response->body_as_LedgerPage();
       decoded.next_before = page->next_before();
       for (uint32_t i = 0; page->entries() != nullptr && i < page->entries()->size(); ++i) {
@@ -617,7 +663,6 @@ absl::StatusOr<DecodedResponse> DecodeResponse(std::span<const uint8_t> payload)
       break;
     }
     case w::ResponseBody::StatsReply: {
-      decoded.kind = ResponseKind::kStats;
       const auto* stats = response->body_as_StatsReply();
       decoded.stats.connections = stats->connections();
       decoded.stats.requests = stats->requests();
@@ -628,8 +673,7 @@ absl::StatusOr<DecodedResponse> DecodeResponse(std::span<const uint8_t> payload)
       }
       break;
     }
-    default:
-      decoded.kind = ResponseKind::kNone;
+    default:  // An error response, or a body this client does not know.
       break;
   }
   return decoded;

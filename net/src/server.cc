@@ -227,25 +227,17 @@ RequestLatencies ServerState::request_latencies() const {
 }  // namespace internal
 
 std::string_view RequestTypeName(RequestType type) {
-  static constexpr std::array<std::string_view, kRequestTypes> kNames = {"create_concert",
-                                                                         "create_schedule",
-                                                                         "set_admission_policy",
-                                                                         "enter_queue",
-                                                                         "queue_status",
-                                                                         "leave_queue",
-                                                                         "hold_seats",
-                                                                         "release_hold",
-                                                                         "pay",
-                                                                         "charge",
-                                                                         "balance",
-                                                                         "hello",
-                                                                         "list_schedules",
-                                                                         "seat_map",
-                                                                         "ledger",
-                                                                         "server_stats",
-                                                                         "other"};
-  const auto index = static_cast<uint32_t>(type);
-  return index < kRequestTypes ? kNames[index] : "other";
+  switch (type) {
+#define ENCORE_X(enumerator, value, name) \
+  case RequestType::enumerator:           \
+    return name;
+    ENCORE_COMMAND_TYPES(ENCORE_X)
+    ENCORE_SERVER_REQUEST_KINDS(ENCORE_X)
+#undef ENCORE_X
+    case RequestType::kOther:
+      break;
+  }
+  return "other";
 }
 
 absl::Status ValidateServerOptions(const ServerOptions& options) {

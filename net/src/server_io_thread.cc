@@ -105,47 +105,8 @@ void Ledger(Engine& engine, const DecodedRequest& request, std::vector<uint8_t>*
 }
 
 RequestType TypeOf(const DecodeResult& decoded) {
-  const DecodedRequest& request = decoded.request;
   if (decoded.code == ResultCode::kMalformed) return RequestType::kOther;
-  switch (request.kind) {
-    case RequestKind::kHello:
-      return RequestType::kHello;
-    case RequestKind::kListSchedules:
-      return RequestType::kListSchedules;
-    case RequestKind::kSeatMap:
-      return RequestType::kSeatMap;
-    case RequestKind::kLedger:
-      return RequestType::kLedger;
-    case RequestKind::kServerStats:
-      return RequestType::kServerStats;
-    case RequestKind::kCommand:
-      break;
-  }
-  switch (request.command.type) {
-    case CommandType::kCreateConcert:
-      return RequestType::kCreateConcert;
-    case CommandType::kCreateSchedule:
-      return RequestType::kCreateSchedule;
-    case CommandType::kSetAdmissionPolicy:
-      return RequestType::kSetAdmissionPolicy;
-    case CommandType::kEnterQueue:
-      return RequestType::kEnterQueue;
-    case CommandType::kQueueStatus:
-      return RequestType::kQueueStatus;
-    case CommandType::kLeaveQueue:
-      return RequestType::kLeaveQueue;
-    case CommandType::kHoldSeats:
-      return RequestType::kHoldSeats;
-    case CommandType::kReleaseHold:
-      return RequestType::kReleaseHold;
-    case CommandType::kPay:
-      return RequestType::kPay;
-    case CommandType::kCharge:
-      return RequestType::kCharge;
-    case CommandType::kBalance:
-      return RequestType::kBalance;
-  }
-  return RequestType::kOther;
+  return RequestTypeOf(decoded.request);
 }
 
 // Runs on the worker pool.

@@ -109,6 +109,25 @@ TEST(ResultCodeTest, ValuesOutsideTheEnumAreUnknown) {
   }
 }
 
+TEST(ResultCodeTest, TheListIsThePinnedTable) {
+  // kResultCodes comes from ENCORE_RESULT_CODES, as do the enum and the names:
+  // the list holds exactly the pinned codes, in the same order.
+  ASSERT_EQ(std::size(kResultCodes), std::size(kCodes));
+  for (size_t i = 0; i < std::size(kCodes); ++i) {
+    EXPECT_EQ(kResultCodes[i], kCodes[i].code) << kCodes[i].name;
+  }
+}
+
+TEST(ResultCodeTest, EveryListedCodeHasADistinctName) {
+  std::set<std::string_view> names;
+  for (ResultCode code : kResultCodes) {
+    const std::string_view name = ResultCodeName(code);
+    EXPECT_NE(name, "UNKNOWN") << static_cast<uint16_t>(code);
+    EXPECT_TRUE(names.insert(name).second) << name;
+  }
+  EXPECT_EQ(names.size(), std::size(kResultCodes));
+}
+
 // Precedence: a command that fails several checks gets the smallest code.
 
 TEST(ResultCodePrecedenceTest, SeatCountBeforeUnknownSchedule) {

@@ -8,29 +8,53 @@
 
 #include <array>
 #include <cstdint>
+#include <string_view>
 #include <type_traits>
 
 #include "encore/types.h"
 
 namespace encore {
 
+// Every command type: X(enumerator, value, name), with the fields it reads.
+// `name` is the command's `type` label in metrics (CommandTypeName).
+#define ENCORE_COMMAND_TYPES(X)                                            \
+  /* Admin (catalog and policy). */                                        \
+  X(kCreateConcert, 1, "create_concert")            /* concert, title */   \
+  X(kCreateSchedule, 2, "create_schedule")          /* schedule_config */  \
+  X(kSetAdmissionPolicy, 3, "set_admission_policy") /* schedule, policy */ \
+  /* Admission queue. */                                                   \
+  X(kEnterQueue, 10, "enter_queue") /* schedule, user */                   \
+  /* schedule, user, token: a poll and a heartbeat; no request key */      \
+  X(kQueueStatus, 11, "queue_status")                                      \
+  X(kLeaveQueue, 12, "leave_queue") /* schedule, user, token */            \
+  /* Seats. */                                                             \
+  X(kHoldSeats, 20, "hold_seats") /* schedule, user, token, seats */       \
+  /* schedule, user, hold, and hold_proof or token */                      \
+  X(kReleaseHold, 21, "release_hold")                                      \
+  X(kPay, 22, "pay") /* schedule, user, token, hold */                     \
+  /* Balance. */                                                           \
+  X(kCharge, 30, "charge")   /* user, amount */                            \
+  X(kBalance, 31, "balance") /* user: a read; no request key */
+
 enum class CommandType : uint8_t {
-  // Admin (catalog and policy).
-  kCreateConcert = 1,       // concert, title
-  kCreateSchedule = 2,      // schedule_config
-  kSetAdmissionPolicy = 3,  // schedule, policy
-  // Admission queue.
-  kEnterQueue = 10,   // schedule, user
-  kQueueStatus = 11,  // schedule, user, token: a poll and a heartbeat; no request key
-  kLeaveQueue = 12,   // schedule, user, token
-  // Seats.
-  kHoldSeats = 20,    // schedule, user, token, seats
-  kReleaseHold = 21,  // schedule, user, hold, and hold_proof or token
-  kPay = 22,          // schedule, user, token, hold
-  // Balance.
-  kCharge = 30,   // user, amount
-  kBalance = 31,  // user: a read; no request key
+#define ENCORE_X(enumerator, value, name) enumerator = value,
+  ENCORE_COMMAND_TYPES(ENCORE_X)
+#undef ENCORE_X
 };
+
+// False for a value outside the enum (a command from a newer or broken client).
+constexpr bool IsCommandType(CommandType type) {
+  switch (type) {
+#define ENCORE_X(enumerator, value, name) case CommandType::enumerator:
+    ENCORE_COMMAND_TYPES(ENCORE_X)
+#undef ENCORE_X
+    return true;
+  }
+  return false;
+}
+
+// "create_concert", "hold_seats", ...; "unknown" for a value outside the enum.
+std::string_view CommandTypeName(CommandType type);
 
 // An admission policy. Both limits may be set; 0 turns a limit off. With both
 // off, every entrant is admitted at once.

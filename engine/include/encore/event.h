@@ -11,6 +11,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string_view>
 #include <type_traits>
 
 #include "encore/command.h"
@@ -19,24 +20,31 @@
 
 namespace encore {
 
-// Stored in the log: never renumber.
+// Every event type, stored in the log: never renumber. X(enumerator, value,
+// name, struct): `name` is what logs and the journal dump print
+// (EventTypeName); `struct` is the event's type, whose kType is `enumerator`.
+#define ENCORE_EVENT_TYPES(X)                                                       \
+  X(kConcertCreated, 1, "CONCERT_CREATED", ConcertCreated)                          \
+  X(kScheduleCreated, 2, "SCHEDULE_CREATED", ScheduleCreated)                       \
+  X(kAdmissionPolicyChanged, 3, "ADMISSION_POLICY_CHANGED", AdmissionPolicyChanged) \
+  X(kQueueEntered, 10, "QUEUE_ENTERED", QueueEntered)                               \
+  X(kQueueHeartbeat, 11, "QUEUE_HEARTBEAT", QueueHeartbeat)                         \
+  X(kQueueAdmitted, 12, "QUEUE_ADMITTED", QueueAdmitted)                            \
+  X(kQueueEnded, 13, "QUEUE_ENDED", QueueEnded)                                     \
+  X(kSeatsHeld, 20, "SEATS_HELD", SeatsHeld)                                        \
+  X(kHoldEnded, 21, "HOLD_ENDED", HoldEnded)                                        \
+  X(kPaymentStarted, 22, "PAYMENT_STARTED", PaymentStarted)                         \
+  X(kPaymentSettled, 23, "PAYMENT_SETTLED", PaymentSettled)                         \
+  X(kPaymentCompleted, 24, "PAYMENT_COMPLETED", PaymentCompleted)                   \
+  X(kSeatsHeldRecorded, 25, "SEATS_HELD_RECORDED", SeatsHeldRecorded)               \
+  X(kAccountCharged, 30, "ACCOUNT_CHARGED", AccountCharged)                         \
+  X(kAccountDebited, 31, "ACCOUNT_DEBITED", AccountDebited)                         \
+  X(kRequestRecorded, 40, "REQUEST_RECORDED", RequestRecorded)
+
 enum class EventType : uint16_t {
-  kConcertCreated = 1,
-  kScheduleCreated = 2,
-  kAdmissionPolicyChanged = 3,
-  kQueueEntered = 10,
-  kQueueHeartbeat = 11,
-  kQueueAdmitted = 12,
-  kQueueEnded = 13,
-  kSeatsHeld = 20,
-  kHoldEnded = 21,
-  kPaymentStarted = 22,
-  kPaymentSettled = 23,
-  kPaymentCompleted = 24,
-  kSeatsHeldRecorded = 25,
-  kAccountCharged = 30,
-  kAccountDebited = 31,
-  kRequestRecorded = 40,
+#define ENCORE_X(enumerator, value, name, type) enumerator = value,
+  ENCORE_EVENT_TYPES(ENCORE_X)
+#undef ENCORE_X
 };
 
 struct ConcertCreated {
@@ -213,14 +221,11 @@ inline constexpr bool kIsEvent =
     std::is_trivially_copyable_v<T>&& std::has_unique_object_representations_v<T>&&
         std::is_same_v<decltype(T::kType), const EventType>;
 
-static_assert(kIsEvent<ConcertCreated> && kIsEvent<ScheduleCreated> &&
-                  kIsEvent<AdmissionPolicyChanged> && kIsEvent<QueueEntered> &&
-                  kIsEvent<QueueHeartbeat> && kIsEvent<QueueAdmitted> && kIsEvent<QueueEnded> &&
-                  kIsEvent<SeatsHeld> && kIsEvent<SeatsHeldRecorded> && kIsEvent<HoldEnded> &&
-                  kIsEvent<PaymentStarted> && kIsEvent<PaymentSettled> &&
-                  kIsEvent<PaymentCompleted> && kIsEvent<AccountCharged> &&
-                  kIsEvent<AccountDebited> && kIsEvent<RequestRecorded>,
-              "events must be trivially copyable with no padding bytes");
+#define ENCORE_X(enumerator, value, name, type)                                             \
+  static_assert(kIsEvent<type>, #type " must be trivially copyable with no padding bytes"); \
+  static_assert(type::kType == EventType::enumerator);
+ENCORE_EVENT_TYPES(ENCORE_X)
+#undef ENCORE_X
 
 // "SEATS_HELD", ...; "UNKNOWN" outside the enum.
 std::string_view EventTypeName(EventType type);

@@ -14,13 +14,20 @@
 
 namespace encore {
 
+// A queue entry's state: X(enumerator, value, wire name), `wire name` being
+// the state in net/schema/encore.fbs, which the codec checks against this list.
+#define ENCORE_QUEUE_STATES(X)                                                        \
+  X(kNone, 0, None)                                                                   \
+  X(kWaiting, 1, Waiting)                                                             \
+  X(kActive, 2, Active)                                                               \
+  X(kDone, 3, Done)       /* Paid. */                                                 \
+  X(kExpired, 4, Expired) /* ACTIVE TTL ran out, or dropped for missed heartbeats. */ \
+  X(kLeft, 5, Left)       /* Left explicitly. */
+
 enum class QueueState : uint8_t {
-  kNone = 0,
-  kWaiting = 1,
-  kActive = 2,
-  kDone = 3,     // Paid.
-  kExpired = 4,  // ACTIVE TTL ran out, or dropped for missed heartbeats.
-  kLeft = 5,     // Left explicitly.
+#define ENCORE_X(enumerator, value, wire_name) enumerator = value,
+  ENCORE_QUEUE_STATES(ENCORE_X)
+#undef ENCORE_X
 };
 
 struct Reply {

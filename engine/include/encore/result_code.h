@@ -15,57 +15,96 @@
 
 namespace encore {
 
+// Every code, in ascending order: X(enumerator, value, name, wire name).
+// `name` is what logs, the journal and metrics print (ResultCodeName); `wire
+// name` is the code in net/schema/encore.fbs, which the codec checks against
+// this list at compile time.
+#define ENCORE_RESULT_CODES(X)                                                    \
+  X(kOk, 0, "OK", Ok)                                                             \
+                                                                                  \
+  /* 1xx: the request could not be taken (transport, capacity, service state). */ \
+  /* A ring or limit is full; retry later. */                                     \
+  X(kBusy, 100, "BUSY", Busy)                                                     \
+  /* Shutting down, or the journal failed. */                                     \
+  X(kUnavailable, 101, "UNAVAILABLE", Unavailable)                                \
+  /* Unknown command or message type. */                                          \
+  X(kUnsupported, 102, "UNSUPPORTED", Unsupported)                                \
+  /* The frame or command could not be decoded. */                                \
+  X(kMalformed, 103, "MALFORMED", Malformed)                                      \
+  /* Missing API key, or an admin command off the admin port. */                  \
+  X(kUnauthorized, 104, "UNAUTHORIZED", Unauthorized)                             \
+                                                                                  \
+  /* 2xx: the arguments are wrong. */                                             \
+  /* A mutating command needs a non-zero request key. */                          \
+  X(kMissingRequestKey, 200, "MISSING_REQUEST_KEY", MissingRequestKey)            \
+  /* The key was used before for a different command. */                          \
+  X(kRequestKeyReused, 201, "REQUEST_KEY_REUSED", RequestKeyReused)               \
+  /* A field is out of its range (see the command). */                            \
+  X(kInvalidArgument, 202, "INVALID_ARGUMENT", InvalidArgument)                   \
+  /* Amount <= 0 or above the charge bound. */                                    \
+  X(kInvalidAmount, 203, "INVALID_AMOUNT", InvalidAmount)                         \
+  /* A hold of 0 seats or more than kHoldSeatsMax. */                             \
+  X(kInvalidSeatCount, 204, "INVALID_SEAT_COUNT", InvalidSeatCount)               \
+  /* The same seat twice in one hold. */                                          \
+  X(kDuplicateSeat, 205, "DUPLICATE_SEAT", DuplicateSeat)                         \
+                                                                                  \
+  /* 3xx: something named does not exist. */                                      \
+  X(kConcertNotFound, 300, "CONCERT_NOT_FOUND", ConcertNotFound)                  \
+  X(kScheduleNotFound, 301, "SCHEDULE_NOT_FOUND", ScheduleNotFound)               \
+  /* A seat index >= the schedule's seat count. */                                \
+  X(kSeatNotFound, 302, "SEAT_NOT_FOUND", SeatNotFound)                           \
+  X(kHoldNotFound, 303, "HOLD_NOT_FOUND", HoldNotFound)                           \
+                                                                                  \
+  /* 4xx: the proof the caller presented was refused: the queue token (the */     \
+  /* admission gate), or a hold's proof (RELEASE_HOLD). */                        \
+  /* Not a token of this engine (forged, corrupted, unknown). */                  \
+  X(kTokenInvalid, 400, "TOKEN_INVALID", TokenInvalid)                            \
+  /* A token of another schedule. */                                              \
+  X(kTokenWrongSchedule, 401, "TOKEN_WRONG_SCHEDULE", TokenWrongSchedule)         \
+  /* A real token, presented by another user. */                                  \
+  X(kTokenWrongUser, 402, "TOKEN_WRONG_USER", TokenWrongUser)                     \
+  /* Still WAITING in the queue. */                                               \
+  X(kTokenNotActive, 403, "TOKEN_NOT_ACTIVE", TokenNotActive)                     \
+  /* EXPIRED, DONE, LEFT or dropped. */                                           \
+  X(kTokenExpired, 404, "TOKEN_EXPIRED", TokenExpired)                            \
+  /* Not the proof of this hold for this user. */                                 \
+  X(kHoldProofInvalid, 405, "HOLD_PROOF_INVALID", HoldProofInvalid)               \
+                                                                                  \
+  /* 5xx: the state does not allow it. */                                         \
+  X(kConcertExists, 500, "CONCERT_EXISTS", ConcertExists)                         \
+  X(kScheduleExists, 501, "SCHEDULE_EXISTS", ScheduleExists)                      \
+  X(kSaleNotOpen, 502, "SALE_NOT_OPEN", SaleNotOpen)                              \
+  X(kSaleClosed, 503, "SALE_CLOSED", SaleClosed)                                  \
+  /* A foreign hold. */                                                           \
+  X(kHoldNotOwned, 504, "HOLD_NOT_OWNED", HoldNotOwned)                           \
+  X(kHoldExpired, 505, "HOLD_EXPIRED", HoldExpired)                               \
+  X(kHoldReleased, 506, "HOLD_RELEASED", HoldReleased)                            \
+  X(kAlreadyPaid, 507, "ALREADY_PAID", AlreadyPaid)                               \
+  X(kPaymentInProgress, 508, "PAYMENT_IN_PROGRESS", PaymentInProgress)            \
+  /* Held or sold by someone (or by this user already). */                        \
+  X(kSeatUnavailable, 509, "SEAT_UNAVAILABLE", SeatUnavailable)                   \
+  /* Over the schedule's per-user seat limit. */                                  \
+  X(kSeatLimitExceeded, 510, "SEAT_LIMIT_EXCEEDED", SeatLimitExceeded)            \
+  /* The schedule's queue is at its limit (CoreLimits); retry later. */           \
+  X(kQueueFull, 511, "QUEUE_FULL", QueueFull)                                     \
+  /* A new account past the shard's limit (CoreLimits). */                        \
+  X(kAccountsFull, 512, "ACCOUNTS_FULL", AccountsFull)                            \
+                                                                                  \
+  /* 6xx: balance. */                                                             \
+  X(kInsufficientBalance, 600, "INSUFFICIENT_BALANCE", InsufficientBalance)       \
+  X(kBalanceOverflow, 601, "BALANCE_OVERFLOW", BalanceOverflow)
+
 enum class ResultCode : uint16_t {
-  kOk = 0,
+#define ENCORE_X(enumerator, value, name, wire_name) enumerator = value,
+  ENCORE_RESULT_CODES(ENCORE_X)
+#undef ENCORE_X
+};
 
-  // 1xx: the request could not be taken (transport, capacity, service state).
-  kBusy = 100,          // A ring or limit is full; retry later.
-  kUnavailable = 101,   // Shutting down, or the journal failed.
-  kUnsupported = 102,   // Unknown command or message type.
-  kMalformed = 103,     // The frame or command could not be decoded.
-  kUnauthorized = 104,  // Missing API key, or an admin command off the admin port.
-
-  // 2xx: the arguments are wrong.
-  kMissingRequestKey = 200,  // A mutating command needs a non-zero request key.
-  kRequestKeyReused = 201,   // The key was used before for a different command.
-  kInvalidArgument = 202,    // A field is out of its range (see the command).
-  kInvalidAmount = 203,      // Amount <= 0 or above the charge bound.
-  kInvalidSeatCount = 204,   // A hold of 0 seats or more than kHoldSeatsMax.
-  kDuplicateSeat = 205,      // The same seat twice in one hold.
-
-  // 3xx: something named does not exist.
-  kConcertNotFound = 300,
-  kScheduleNotFound = 301,
-  kSeatNotFound = 302,  // A seat index >= the schedule's seat count.
-  kHoldNotFound = 303,
-
-  // 4xx: the proof the caller presented was refused: the queue token (the
-  // admission gate), or a hold's proof (RELEASE_HOLD).
-  kTokenInvalid = 400,        // Not a token of this engine (forged, corrupted, unknown).
-  kTokenWrongSchedule = 401,  // A token of another schedule.
-  kTokenWrongUser = 402,      // A real token, presented by another user.
-  kTokenNotActive = 403,      // Still WAITING in the queue.
-  kTokenExpired = 404,        // EXPIRED, DONE, LEFT or dropped.
-  kHoldProofInvalid = 405,    // Not the proof of this hold for this user.
-
-  // 5xx: the state does not allow it.
-  kConcertExists = 500,
-  kScheduleExists = 501,
-  kSaleNotOpen = 502,
-  kSaleClosed = 503,
-  kHoldNotOwned = 504,  // A foreign hold.
-  kHoldExpired = 505,
-  kHoldReleased = 506,
-  kAlreadyPaid = 507,
-  kPaymentInProgress = 508,
-  kSeatUnavailable = 509,    // Held or sold by someone (or by this user already).
-  kSeatLimitExceeded = 510,  // Over the schedule's per-user seat limit.
-  kQueueFull = 511,          // The schedule's queue is at its limit (CoreLimits); retry later.
-  kAccountsFull = 512,       // A new account past the shard's limit (CoreLimits).
-
-  // 6xx: balance.
-  kInsufficientBalance = 600,
-  kBalanceOverflow = 601,
+// Every code, in ascending order.
+inline constexpr ResultCode kResultCodes[] = {
+#define ENCORE_X(enumerator, value, name, wire_name) ResultCode::enumerator,
+    ENCORE_RESULT_CODES(ENCORE_X)
+#undef ENCORE_X
 };
 
 // "OK", "SEAT_UNAVAILABLE", ...; "UNKNOWN" for a value outside the enum.

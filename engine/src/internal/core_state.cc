@@ -11,24 +11,6 @@
 namespace encore::internal {
 namespace {
 
-bool IsKnownCommand(CommandType type) {
-  switch (type) {
-    case CommandType::kCreateConcert:
-    case CommandType::kCreateSchedule:
-    case CommandType::kSetAdmissionPolicy:
-    case CommandType::kEnterQueue:
-    case CommandType::kQueueStatus:
-    case CommandType::kLeaveQueue:
-    case CommandType::kHoldSeats:
-    case CommandType::kReleaseHold:
-    case CommandType::kPay:
-    case CommandType::kCharge:
-    case CommandType::kBalance:
-      return true;
-  }
-  return false;
-}
-
 bool IsValidTitle(const Title& title) { return title[0] != '\0' && title.back() == '\0'; }
 
 }  // namespace
@@ -114,7 +96,7 @@ uint32_t CoreState::FindSchedule(ScheduleId schedule) const {
 
 Reply CoreState::Apply(const Command& command, TimestampMs now, EventBuffer* events,
                        std::vector<DebitRequest>* outbox) {
-  if (!IsKnownCommand(command.type)) return MakeReply(command.type, ResultCode::kUnsupported);
+  if (!IsCommandType(command.type)) return MakeReply(command.type, ResultCode::kUnsupported);
   AdvanceTime(now, events);
   now = now_;
   if (!IsMutating(command.type)) return Dispatch(command, 0, now, events, outbox);

@@ -35,14 +35,21 @@ inline constexpr size_t kNameBytesMax = 128;
 // Most ledger entries in one page.
 inline constexpr uint32_t kLedgerPageMax = 1000;
 
-// What a request asks for.
+// What a request asks for: an engine command, or one of the requests the
+// server answers itself or with a read. Those are listed as X(enumerator,
+// value, name): `name` is their `type` label in metrics (RequestTypeName).
+#define ENCORE_SERVER_REQUEST_KINDS(X)                                                   \
+  X(kHello, 2, "hello")                                                                  \
+  X(kListSchedules, 3, "list_schedules") /* command.concert */                           \
+  X(kSeatMap, 4, "seat_map")             /* command.schedule, user, token */             \
+  X(kLedger, 5, "ledger")                /* command.user, ledger_before, ledger_limit */ \
+  X(kServerStats, 6, "server_stats")
+
 enum class RequestKind : uint8_t {
   kCommand = 1,  // An engine command (Command); admin ones need admin rights.
-  kHello = 2,
-  kListSchedules = 3,  // command.concert
-  kSeatMap = 4,        // command.schedule, user, token
-  kLedger = 5,         // command.user, ledger_before, ledger_limit
-  kServerStats = 6,
+#define ENCORE_X(enumerator, value, name) enumerator = value,
+  ENCORE_SERVER_REQUEST_KINDS(ENCORE_X)
+#undef ENCORE_X
 };
 
 struct HelloRequest {
@@ -123,14 +130,21 @@ void AppendLedgerRequest(uint64_t id, UserId user, uint64_t before, uint32_t lim
                          std::vector<uint8_t>* out);
 void AppendServerStatsRequest(uint64_t id, std::vector<uint8_t>* out);
 
+// What a response carries: X(enumerator, value, wire body), `wire body` being
+// its member of the schema's ResponseBody union.
+#define ENCORE_RESPONSE_KINDS(X)                                    \
+  X(kNone, 0, NONE) /* An error response: only code and message. */ \
+  X(kCommand, 1, CommandReply)                                      \
+  X(kHello, 2, HelloReply)                                          \
+  X(kScheduleList, 3, ScheduleList)                                 \
+  X(kSeatMap, 4, SeatMapReply)                                      \
+  X(kLedger, 5, LedgerPage)                                         \
+  X(kStats, 6, StatsReply)
+
 enum class ResponseKind : uint8_t {
-  kNone = 0,  // An error response: only code and message.
-  kCommand = 1,
-  kHello = 2,
-  kScheduleList = 3,
-  kSeatMap = 4,
-  kLedger = 5,
-  kStats = 6,
+#define ENCORE_X(enumerator, value, wire_body) enumerator = value,
+  ENCORE_RESPONSE_KINDS(ENCORE_X)
+#undef ENCORE_X
 };
 
 struct DecodedResponse {

@@ -144,29 +144,47 @@ struct ServerOptions {
 // Checks every field; InvalidArgument naming the first bad one.
 absl::Status ValidateServerOptions(const ServerOptions& options);
 
-// What a request was, for its latency histogram: one per engine command type,
-// then the requests the server answers itself or with a read.
+// What a request was, for its latency histogram: one per engine command type
+// (ENCORE_COMMAND_TYPES), then one per request the server answers itself or
+// with a read (ENCORE_SERVER_REQUEST_KINDS), each named as in its list.
 enum class RequestType : uint8_t {
-  kCreateConcert = 0,
-  kCreateSchedule,
-  kSetAdmissionPolicy,
-  kEnterQueue,
-  kQueueStatus,
-  kLeaveQueue,
-  kHoldSeats,
-  kReleaseHold,
-  kPay,
-  kCharge,
-  kBalance,
-  kHello,
-  kListSchedules,
-  kSeatMap,
-  kLedger,
-  kServerStats,
+// clang-format off
+#define ENCORE_X(enumerator, value, name) enumerator,
+  ENCORE_COMMAND_TYPES(ENCORE_X)
+  ENCORE_SERVER_REQUEST_KINDS(ENCORE_X)
+#undef ENCORE_X
+  // clang-format on
   kOther,  // Unknown command type, or a frame that could not be decoded.
 };
 inline constexpr uint32_t kRequestTypes = static_cast<uint32_t>(RequestType::kOther) + 1;
-// "charge", "hold_seats", ...: the `type` label of the metrics.
+
+// kOther for a value outside the enum.
+constexpr RequestType RequestTypeOf(CommandType type) {
+  switch (type) {
+#define ENCORE_X(enumerator, value, name) \
+  case CommandType::enumerator:           \
+    return RequestType::enumerator;
+    ENCORE_COMMAND_TYPES(ENCORE_X)
+#undef ENCORE_X
+  }
+  return RequestType::kOther;
+}
+
+// The request type of a decoded request; kOther for an unknown kind or command type.
+inline RequestType RequestTypeOf(const DecodedRequest& request) {
+  switch (request.kind) {
+    case RequestKind::kCommand:
+      return RequestTypeOf(request.command.type);
+#define ENCORE_X(enumerator, value, name) \
+  case RequestKind::enumerator:           \
+    return RequestType::enumerator;
+      ENCORE_SERVER_REQUEST_KINDS(ENCORE_X)
+#undef ENCORE_X
+  }
+  return RequestType::kOther;
+}
+
+// "charge", "hold_seats", ..., "other": the `type` label of the metrics.
 std::string_view RequestTypeName(RequestType type);
 
 // Request latency (frame read -> reply appended to the connection's output)
