@@ -1,5 +1,5 @@
 // Cost of Core::Apply per command type, and of a realistic hold/pay/charge
-// mix, on one thread (DESIGN.md target: >= 5M commands/s for the mix); and the
+// mix, on one thread (docs/design.md target: >= 5M commands/s for the mix); and the
 // memory of a 1,000,000-seat schedule (target: <= 32 bytes per seat).
 //
 // Every benchmark drives the core through BenchShard: batches of 1024

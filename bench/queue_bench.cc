@@ -1,5 +1,5 @@
 // Cost of the admission queue through Core::Apply: entering, polling,
-// admitting as slots free, and a 10,000,000-user waiting room (DESIGN.md
+// admitting as slots free, and a 10,000,000-user waiting room (docs/design.md
 // targets: >= 2M enters/s, <= 64 bytes per waiting user).
 //
 // Commands go through BenchShard (batches of 1024 at one timestamp, one

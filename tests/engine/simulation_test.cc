@@ -134,7 +134,7 @@ class Simulation {
     if (Chance(8) && next_deadline != kNoDeadline && next_deadline > now_) {
       now_ = next_deadline - (Chance(30) ? 1 : 0);
     }
-    // Mostly users already in a session, so flows run to payment; sometimes anyone.
+    // Mostly users already partway through a purchase, so flows run to payment; sometimes anyone.
     const UserId user = recent_users_.empty() || Chance(30)
                             ? 1 + Uniform(kUsers)
                             : recent_users_[Uniform(recent_users_.size())];

@@ -38,7 +38,7 @@ uint32_t ShardOfSchedule(ScheduleId schedule, uint32_t shard_count);
 uint32_t ShardOfUser(UserId user, uint32_t shard_count);
 
 // The debit a payment's schedule side asks of the payer's side (the saga of
-// DESIGN.md). (schedule, payment) is its idempotency key.
+// docs/design.md). (schedule, payment) is its idempotency key.
 struct DebitRequest {
   UserId user = 0;
   ScheduleId schedule = 0;

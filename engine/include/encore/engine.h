@@ -9,7 +9,7 @@
 // only when the journal says the batch is durable.
 //
 // Routing: schedule commands go to ShardOfSchedule(schedule); charge and
-// balance to ShardOfUser(user). A payment is the saga of DESIGN.md: the
+// balance to ShardOfUser(user). A payment is the saga of docs/design.md: the
 // schedule's shard pins the hold and sends an idempotent debit over an
 // inter-shard ring to the payer's shard, then sells or unpins on the answer.
 //

@@ -509,7 +509,7 @@ Reply CoreState::Pay(const Command& command, uint64_t fingerprint, TimestampMs n
     reply_recorded_ = true;
     return request_results_.Find(command.user, command.request_key)->reply;
   }
-  // The saga of DESIGN.md: pin the hold, debit the payer (here or on the
+  // The payment saga (docs/design.md): pin the hold, debit the payer (here or on the
   // payer's shard), then settle. A local debit that is refused takes the same
   // steps, so the refusal is recorded like a remote one.
   Emit(PaymentStarted{command.schedule, command.hold, payment, command.user, hold.price,
