@@ -90,7 +90,7 @@ struct CoreLimits {
 
 // OK, or InvalidArgument naming the first field out of range (with `prefix`
 // before its name, e.g. "EngineOptions.limits.").
-absl::Status ValidateCoreLimits(const CoreLimits& limits, const char* prefix);
+[[nodiscard]] absl::Status ValidateCoreLimits(const CoreLimits& limits, const char* prefix);
 
 struct CoreOptions {
   static constexpr uint32_t kRequestResultsMaxLimit = 1u << 26;
@@ -226,8 +226,8 @@ class Core {
   // Replays one recorded event. An event that cannot follow the current state
   // (a corrupted or reordered log) is refused with kDataLoss and changes
   // nothing.
-  absl::Status ApplyEvent(const EventView& event);
-  absl::Status ApplyEvents(const EventBuffer& events);
+  [[nodiscard]] absl::Status ApplyEvent(const EventView& event);
+  [[nodiscard]] absl::Status ApplyEvents(const EventBuffer& events);
 
   // A snapshot: the whole state as bytes (versioned, see docs/persistence.md).
   // Loading it into a new core gives the same StateHash(). Cost: a copy of
@@ -239,7 +239,7 @@ class Core {
   // REQUIRES: a new core (nothing applied yet), made with the same options.
   // A truncated, corrupted or unknown-version snapshot is refused with
   // DataLoss (the core is then unusable: make a new one).
-  absl::Status LoadSnapshot(std::span<const uint8_t> snapshot);
+  [[nodiscard]] absl::Status LoadSnapshot(std::span<const uint8_t> snapshot);
 
   // A 64-bit hash of the whole logical state. Equal for equal states
   // regardless of how they were reached (live or replayed).
@@ -248,7 +248,7 @@ class Core {
   // Checks the invariants: per schedule available + held + sold == seats, each
   // seat in at most one hold, sold seats == seats of paid holds; balances >= 0
   // and sum(balances) + sum(payments) == sum(charges); queue counts agree.
-  absl::Status CheckInvariants() const;
+  [[nodiscard]] absl::Status CheckInvariants() const;
 
   CoreStats Stats() const;
 
