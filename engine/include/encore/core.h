@@ -8,7 +8,9 @@
 // same StateHash() as the one that produced it.
 //
 // Thread safety: none. One thread owns a Core (the shard's single writer).
-// Time: `now` must never go backwards between calls; the core asserts it.
+// Time: the core's time never goes back. A `now` earlier than the latest it has
+// seen counts as that latest one (a wall clock can step back, and a restarted
+// shard resumes at its snapshot's time), so nothing fires or is undone by it.
 #ifndef ENCORE_CORE_H_
 #define ENCORE_CORE_H_
 
