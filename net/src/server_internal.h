@@ -193,8 +193,8 @@ class IoThread {
   // their rings take them.
   void WakeDeferred();
   // Submits and records the pending request; kOk or the producer's refusal.
-  ResultCode Submit(Connection& connection, const DecodedRequest& request, RequestType type,
-                    Clock::time_point received_at);
+  [[nodiscard]] ResultCode Submit(Connection& connection, const DecodedRequest& request,
+                                  RequestType type, Clock::time_point received_at);
   void AnswerRefused(Connection& connection, uint64_t request_id, ResultCode code);
   void MarkDirty(ConnectionPtr connection);
   void Flush(const ConnectionPtr& connection);
@@ -245,7 +245,7 @@ class ServerState {
   ServerState(const ServerOptions& options, Engine* engine);
   ~ServerState();
 
-  absl::Status Start();
+  [[nodiscard]] absl::Status Start();
   void Stop();
 
   const ServerOptions& options() const { return options_; }
@@ -283,7 +283,7 @@ class ServerState {
     asio::steady_timer retry_timer;
     bool admin = false;
   };
-  absl::Status Listen(const std::string& address, Listener* listener, uint16_t* port);
+  [[nodiscard]] absl::Status Listen(const std::string& address, Listener* listener, uint16_t* port);
   void Accept(Listener* listener);
 
   const ServerOptions options_;

@@ -89,7 +89,7 @@ void BM_DurableEngineCharges(benchmark::State& state) {
       stats.groups_written ? static_cast<double>(stats.events_written) / stats.groups_written : 0;
   durable.engine->Close();
   durable.engine.reset();
-  (void)durable.journal->Close();
+  if (!durable.journal->Close().ok()) state.SkipWithError("close failed");
   std::filesystem::remove_all(dir);
 }
 BENCHMARK(BM_DurableEngineCharges)
@@ -119,7 +119,7 @@ void BM_SyncCommitLatency(benchmark::State& state) {
   state.counters["p99_us"] = micros[micros.size() * 99 / 100];
   durable.engine->Close();
   durable.engine.reset();
-  (void)durable.journal->Close();
+  if (!durable.journal->Close().ok()) state.SkipWithError("close failed");
   std::filesystem::remove_all(dir);
 }
 BENCHMARK(BM_SyncCommitLatency)->Iterations(2000)->Unit(benchmark::kMicrosecond)->UseRealTime();
@@ -139,7 +139,7 @@ void BM_Recovery(benchmark::State& state) {
     PipelinedCharges(*producer, events / 2, 4096, &key, &errors);
     durable.engine->Close();
     durable.engine.reset();
-    (void)durable.journal->Close();
+    if (!durable.journal->Close().ok()) state.SkipWithError("close failed");
   }
   double seconds = 0;
   uint64_t replayed = 0;
@@ -150,7 +150,7 @@ void BM_Recovery(benchmark::State& state) {
     replayed = durable.engine->shard_stats(0).recovered_events;
     durable.engine->Close();
     durable.engine.reset();
-    (void)durable.journal->Close();
+    if (!durable.journal->Close().ok()) state.SkipWithError("close failed");
   }
   state.counters["recovery_s"] = seconds;
   state.counters["events_replayed"] = static_cast<double>(replayed);
@@ -206,7 +206,7 @@ void BM_SnapshotStall1MSeats(benchmark::State& state) {
   state.counters["snapshot_bytes"] = static_cast<double>(snapshot_bytes);
   durable.engine->Close();
   durable.engine.reset();
-  (void)durable.journal->Close();
+  if (!durable.journal->Close().ok()) state.SkipWithError("close failed");
   std::filesystem::remove_all(dir);
 }
 BENCHMARK(BM_SnapshotStall1MSeats)->Iterations(5)->Unit(benchmark::kMillisecond)->UseRealTime();

@@ -81,5 +81,15 @@ TEST(UserCountsTest, InsertRefusesZeroAndRepeatsAndEqualityIgnoresOrder) {
   EXPECT_EQ(b.size(), 1u);
 }
 
+// A count never goes below 0 (the header's REQUIRES): taking away more than a
+// user has is a programmer error, and stops the process.
+TEST(UserCountsDeathTest, TakingAwayMoreThanACountStops) {
+  UserCounts counts;
+  counts.Add(7, 2);
+  EXPECT_DEATH(counts.Add(7, -3), "ENCORE_CHECK failed");
+  EXPECT_DEATH(counts.Add(8, -1), "ENCORE_CHECK failed");
+  EXPECT_EQ(counts.Get(7), 2u);
+}
+
 }  // namespace
 }  // namespace encore::internal

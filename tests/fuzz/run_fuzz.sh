@@ -6,6 +6,11 @@
 #   frame_decoder  bytes -> frames -> Request decode/encode round trip, and
 #                  Response decode (net/src/protocol.cc, and the templated
 #                  frames of wire_shapes.cc).
+#   wire_template  bytes, and structured mutations of valid templated payloads
+#                  -> a template match must be a buffer the Verifier accepts,
+#                  whose decoded fields encode back to it (net/src/wire_template.cc,
+#                  wire_shapes.cc; the bounded run in ctest is
+#                  tests/fuzz/wire_template_fuzz_test.cc).
 #   command_path   bytes -> frames -> requests -> a Core with a fixed catalog,
 #                  invariants after every request, replay after each input
 #                  (net/src/protocol.cc and the engine core, engine/src/*.cc
@@ -23,7 +28,7 @@ work=$3/$target
 seconds=${4:-20}
 
 case "$target" in
-  frame_decoder)
+  frame_decoder | wire_template)
     sources=("$source_dir/net/src/protocol.cc" "$source_dir/net/src/wire_template.cc"
              "$source_dir/net/src/wire_shapes.cc")
     ;;
@@ -33,7 +38,7 @@ case "$target" in
              "$source_dir"/engine/src/internal/*.cc)
     ;;
   *)
-    echo "run_fuzz.sh: unknown target '$target' (frame_decoder, command_path)" >&2
+    echo "run_fuzz.sh: unknown target '$target' (frame_decoder, wire_template, command_path)" >&2
     exit 2
     ;;
 esac
@@ -42,7 +47,7 @@ mkdir -p "$work/generated" "$work/corpus"
 flatc --cpp --scoped-enums -o "$work/generated" "$source_dir/net/schema/encore.fbs"
 clang++ -std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
   -I "$source_dir/engine/include" -I "$source_dir/engine/src" -I "$source_dir/net/include" \
-  -I "$work/generated" \
+  -I "$source_dir/net/src" -I "$work/generated" \
   "${sources[@]}" "$source_dir/tests/fuzz/${target}_fuzz.cc" \
   -labsl_status -labsl_statusor -labsl_strings -labsl_cord -labsl_cordz_info \
   -labsl_cord_internal -labsl_cordz_functions -labsl_cordz_handle -labsl_str_format_internal \
@@ -52,6 +57,8 @@ clang++ -std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-reco
   -labsl_demangle_internal -labsl_graphcycles_internal -labsl_exponential_biased \
   -labsl_hash -labsl_city -labsl_low_level_hash -labsl_raw_hash_set \
   -o "$work/${target}_fuzz"
-cp -n "$source_dir/tests/fuzz/corpus/$target"/* "$work/corpus/" 2>/dev/null || true
+if [[ -d "$source_dir/tests/fuzz/corpus/$target" ]]; then
+  cp -n "$source_dir/tests/fuzz/corpus/$target"/* "$work/corpus/" 2>/dev/null || true
+fi
 "$work/${target}_fuzz" -max_total_time="$seconds" -seed=1 -max_len=70000 \
   -print_final_stats=1 -artifact_prefix="$work/" "$work/corpus"

@@ -8,7 +8,9 @@
 // same StateHash() as the one that produced it.
 //
 // Thread safety: none. One thread owns a Core (the shard's single writer).
-// Time: `now` must never go backwards between calls; the core asserts it.
+// Time: the core's time never goes back. A `now` earlier than the latest it has
+// seen counts as that latest one (a wall clock can step back, and a restarted
+// shard resumes at its snapshot's time), so nothing fires or is undone by it.
 #ifndef ENCORE_CORE_H_
 #define ENCORE_CORE_H_
 
@@ -90,7 +92,7 @@ struct CoreLimits {
 
 // OK, or InvalidArgument naming the first field out of range (with `prefix`
 // before its name, e.g. "EngineOptions.limits.").
-absl::Status ValidateCoreLimits(const CoreLimits& limits, const char* prefix);
+[[nodiscard]] absl::Status ValidateCoreLimits(const CoreLimits& limits, const char* prefix);
 
 struct CoreOptions {
   static constexpr uint32_t kRequestResultsMaxLimit = 1u << 26;
@@ -226,8 +228,8 @@ class Core {
   // Replays one recorded event. An event that cannot follow the current state
   // (a corrupted or reordered log) is refused with kDataLoss and changes
   // nothing.
-  absl::Status ApplyEvent(const EventView& event);
-  absl::Status ApplyEvents(const EventBuffer& events);
+  [[nodiscard]] absl::Status ApplyEvent(const EventView& event);
+  [[nodiscard]] absl::Status ApplyEvents(const EventBuffer& events);
 
   // A snapshot: the whole state as bytes (versioned, see docs/persistence.md).
   // Loading it into a new core gives the same StateHash(). Cost: a copy of
@@ -239,7 +241,7 @@ class Core {
   // REQUIRES: a new core (nothing applied yet), made with the same options.
   // A truncated, corrupted or unknown-version snapshot is refused with
   // DataLoss (the core is then unusable: make a new one).
-  absl::Status LoadSnapshot(std::span<const uint8_t> snapshot);
+  [[nodiscard]] absl::Status LoadSnapshot(std::span<const uint8_t> snapshot);
 
   // A 64-bit hash of the whole logical state. Equal for equal states
   // regardless of how they were reached (live or replayed).
@@ -248,7 +250,7 @@ class Core {
   // Checks the invariants: per schedule available + held + sold == seats, each
   // seat in at most one hold, sold seats == seats of paid holds; balances >= 0
   // and sum(balances) + sum(payments) == sum(charges); queue counts agree.
-  absl::Status CheckInvariants() const;
+  [[nodiscard]] absl::Status CheckInvariants() const;
 
   CoreStats Stats() const;
 

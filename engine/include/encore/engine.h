@@ -160,7 +160,7 @@ class Producer {
   // kBusy: the ring (or the in-flight bound) is full and the policy is kBusy.
   // kUnsupported: not a command type the engine knows. kUnavailable: the
   // engine is closing.
-  ResultCode Submit(const Command& command, uint64_t tag);
+  [[nodiscard]] ResultCode Submit(const Command& command, uint64_t tag);
 
   // Between BeginBatch() and EndBatch(), Submit() leaves waking the shards to
   // EndBatch(), which wakes each shard that got a command once: a producer
@@ -211,7 +211,7 @@ class Engine {
   // it, checking that LSNs are contiguous and the invariants hold; a corrupt
   // or unknown record is a DataLoss error naming shard and LSN), resends the
   // debits of payments left in flight, and starts the shard threads.
-  static absl::StatusOr<std::unique_ptr<Engine>> Open(const EngineOptions& options);
+  [[nodiscard]] static absl::StatusOr<std::unique_ptr<Engine>> Open(const EngineOptions& options);
 
   // Close()s if still open.
   ~Engine();
@@ -219,7 +219,7 @@ class Engine {
   Engine& operator=(const Engine&) = delete;
 
   // A new producer, or ResourceExhausted past producers_max.
-  absl::StatusOr<std::unique_ptr<Producer>> NewProducer();
+  [[nodiscard]] absl::StatusOr<std::unique_ptr<Producer>> NewProducer();
 
   // Runs fn(core) on the shard's thread between batches (after the shard
   // has advanced its time to the clock) and waits for it: for reads (seat
@@ -233,7 +233,8 @@ class Engine {
   // Unavailable, at once, if the journal has failed (those events may be
   // lost at the restart: a read must not show them), or after `timeout`. A
   // read answers what Inspect() saw only once this is OK.
-  absl::Status WaitDurable(uint32_t shard, uint64_t lsn, std::chrono::milliseconds timeout);
+  [[nodiscard]] absl::Status WaitDurable(uint32_t shard, uint64_t lsn,
+                                         std::chrono::milliseconds timeout);
 
   // Drive::kManual only: runs one batch of `shard` on the caller's thread
   // (drain its rings, read the clock, apply, hand the events to the journal,
@@ -255,7 +256,7 @@ class Engine {
   // OK, or why the engine stopped acknowledging: the journal failed. Every
   // command then gets UNAVAILABLE (its effect is unknown: retry it with the
   // same request key once the engine is reopened).
-  absl::Status status() const;
+  [[nodiscard]] absl::Status status() const;
 
   // Thread-safe; figures are a moment's reading.
   ShardStats shard_stats(uint32_t shard) const;

@@ -41,18 +41,18 @@ class Accounts {
   Points Balance(UserId user) const;
   // kInvalidAmount, then kAccountsFull for a new account past accounts_max,
   // then kBalanceOverflow.
-  ResultCode CheckCharge(UserId user, Points amount) const;
-  ResultCode CheckDebit(UserId user, Points amount) const;
+  [[nodiscard]] ResultCode CheckCharge(UserId user, Points amount) const;
+  [[nodiscard]] ResultCode CheckDebit(UserId user, Points amount) const;
   // True when the debit of (schedule, payment) was made.
   bool HasDebit(ScheduleId schedule, PaymentId payment) const {
     return debits_.contains({schedule, payment});
   }
 
-  absl::Status ApplyCharged(const AccountCharged& event);
-  absl::Status ApplyDebited(const AccountDebited& event);
+  [[nodiscard]] absl::Status ApplyCharged(const AccountCharged& event);
+  [[nodiscard]] absl::Status ApplyDebited(const AccountDebited& event);
   // The debit of a payment settled in the same step (PaymentCompleted): its
   // key is not kept, since nothing can send it again.
-  absl::Status ApplySettledDebit(const AccountDebited& event);
+  [[nodiscard]] absl::Status ApplySettledDebit(const AccountDebited& event);
 
   void Ledger(UserId user, uint64_t before, uint32_t limit, std::vector<LedgerEntry>* entries,
               uint64_t* next_before) const;
@@ -63,7 +63,7 @@ class Accounts {
   // account); ledgers longer than this core's limit keep their newest entries.
   bool Load(class SnapshotReader* reader, uint16_t version);
   void AddToHash(class StateHasher* hasher) const;
-  absl::Status CheckInvariants() const;
+  [[nodiscard]] absl::Status CheckInvariants() const;
 
   uint64_t account_count() const { return accounts_.size(); }
   // A hint: loads the lines a lookup of `user` will need.
@@ -97,7 +97,7 @@ class Accounts {
   void AppendEntry(Account* account, const LedgerEntry& entry);
   // Moves the kept entries into a ring of `capacity` (>= kept), oldest first.
   void Resize(Account* account, uint32_t capacity);
-  absl::Status Debit(const AccountDebited& event, bool keep_key);
+  [[nodiscard]] absl::Status Debit(const AccountDebited& event, bool keep_key);
   bool LoadVersion1(class SnapshotReader* reader);
 
   uint32_t accounts_max_;

@@ -73,11 +73,11 @@ class AdmissionQueue {
   // When the next drop, expiry or admission window is due after `now`.
   TimestampMs NextDeadlineMs(TimestampMs now) const;
 
-  absl::Status ApplyEntered(const QueueEntered& event);
-  absl::Status ApplyHeartbeat(const QueueHeartbeat& event);
-  absl::Status ApplyAdmitted(const QueueAdmitted& event);
-  absl::Status ApplyEnded(const QueueEnded& event);
-  absl::Status ApplyPolicyChanged(const AdmissionPolicyChanged& event);
+  [[nodiscard]] absl::Status ApplyEntered(const QueueEntered& event);
+  [[nodiscard]] absl::Status ApplyHeartbeat(const QueueHeartbeat& event);
+  [[nodiscard]] absl::Status ApplyAdmitted(const QueueAdmitted& event);
+  [[nodiscard]] absl::Status ApplyEnded(const QueueEnded& event);
+  [[nodiscard]] absl::Status ApplyPolicyChanged(const AdmissionPolicyChanged& event);
 
   uint64_t waiting() const { return waiting_; }
   uint64_t active() const { return active_; }
@@ -87,7 +87,7 @@ class AdmissionQueue {
   // REQUIRES: just constructed with the same config. False on bad input.
   bool Load(class SnapshotReader* reader);
   void AddToHash(StateHasher* hasher) const;
-  absl::Status CheckInvariants() const;
+  [[nodiscard]] absl::Status CheckInvariants() const;
 
  private:
   static constexpr uint32_t kStateShift = 29;
@@ -122,7 +122,7 @@ class AdmissionQueue {
   // Admissions counted in the window that holds `now`.
   uint32_t AdmittedInWindow(TimestampMs now) const;
   TimestampMs WindowStartFor(TimestampMs now) const;
-  absl::Status Corrupt(const char* event, uint32_t entry, const char* why) const;
+  [[nodiscard]] absl::Status Corrupt(const char* event, uint32_t entry, const char* why) const;
 
   ScheduleId schedule_;
   TimestampMs sale_opens_at_ms_;

@@ -279,7 +279,7 @@ absl::Status CoreState::ApplyTypedEvent(const RequestRecorded& event) {
 }
 
 void CoreState::AdvanceTime(TimestampMs now, EventBuffer* events) {
-  // Time never goes backwards: an earlier `now` counts as the latest seen.
+  // Time never goes back: an earlier `now` counts as the latest seen (core.h).
   if (now < now_) now = now_;
   now_ = now;
   if (queues_need_processing_) {

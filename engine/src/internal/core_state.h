@@ -28,8 +28,8 @@
 namespace encore::internal {
 
 // kOk, or kInvalidArgument for a config no schedule may have.
-ResultCode ValidateScheduleConfig(const ScheduleConfig& config);
-ResultCode ValidateAdmissionPolicy(const AdmissionPolicy& policy);
+[[nodiscard]] ResultCode ValidateScheduleConfig(const ScheduleConfig& config);
+[[nodiscard]] ResultCode ValidateAdmissionPolicy(const AdmissionPolicy& policy);
 // The 32-bit tag of a schedule carried in its queue tokens' locators.
 uint32_t ScheduleTag(ScheduleId schedule);
 
@@ -62,21 +62,23 @@ class CoreState {
   void PaymentsInFlight(std::vector<DebitRequest>* requests) const;
   void AdvanceTime(TimestampMs now, EventBuffer* events);
   TimestampMs NextDeadlineMs() const;
-  absl::Status ApplyEvent(const EventView& event);
+  [[nodiscard]] absl::Status ApplyEvent(const EventView& event);
 
   // Snapshots (core_snapshot.cc).
   void SaveSnapshot(SnapshotBuffer* out) const;
-  absl::Status LoadSnapshot(std::span<const uint8_t> snapshot);
+  [[nodiscard]] absl::Status LoadSnapshot(std::span<const uint8_t> snapshot);
 
   // Reads (core_reads.cc).
   uint64_t StateHash() const;
-  absl::Status CheckInvariants() const;
+  [[nodiscard]] absl::Status CheckInvariants() const;
   CoreStats Stats() const;
-  ResultCode SeatMap(ScheduleId schedule, UserId user, const QueueToken& token,
-                     std::vector<SeatState>* seats) const;
-  ResultCode SeatMapUnchecked(ScheduleId schedule, std::vector<SeatState>* seats) const;
-  ResultCode GetSchedule(ScheduleId schedule, ScheduleInfo* info) const;
-  ResultCode ListSchedules(ConcertId concert, std::vector<ScheduleId>* schedules) const;
+  [[nodiscard]] ResultCode SeatMap(ScheduleId schedule, UserId user, const QueueToken& token,
+                                   std::vector<SeatState>* seats) const;
+  [[nodiscard]] ResultCode SeatMapUnchecked(ScheduleId schedule,
+                                            std::vector<SeatState>* seats) const;
+  [[nodiscard]] ResultCode GetSchedule(ScheduleId schedule, ScheduleInfo* info) const;
+  [[nodiscard]] ResultCode ListSchedules(ConcertId concert,
+                                         std::vector<ScheduleId>* schedules) const;
   void ScheduleIds(std::vector<ScheduleId>* schedules) const;
   const Accounts& accounts() const { return accounts_; }
 
@@ -116,11 +118,11 @@ class CoreState {
   bool VerifyToken(const Schedule& schedule, const QueueToken& token, uint32_t* entry) const;
   // kOk with *entry set when `token` is a real token of `schedule` owned by
   // `user`; else kTokenInvalid, kTokenWrongSchedule or kTokenWrongUser.
-  ResultCode CheckTokenOwner(const Schedule& schedule, UserId user, const QueueToken& token,
-                             uint32_t* entry) const;
+  [[nodiscard]] ResultCode CheckTokenOwner(const Schedule& schedule, UserId user,
+                                           const QueueToken& token, uint32_t* entry) const;
   // CheckTokenOwner, then kTokenNotActive or kTokenExpired unless ACTIVE.
-  ResultCode CheckGate(const Schedule& schedule, UserId user, const QueueToken& token,
-                       uint32_t* entry) const;
+  [[nodiscard]] ResultCode CheckGate(const Schedule& schedule, UserId user, const QueueToken& token,
+                                     uint32_t* entry) const;
   void FillQueueReply(const Schedule& schedule, uint32_t entry, Reply* reply) const;
   // The proof of hold `hold` of `schedule` held by `user`: derived from the
   // persisted token key, so a replayed or restored core makes the same one.
@@ -133,24 +135,24 @@ class CoreState {
     ENCORE_CHECK(status.ok());
     events->Append(event);
   }
-  absl::Status ApplyTypedEvent(const ConcertCreated& event);
-  absl::Status ApplyTypedEvent(const ScheduleCreated& event);
-  absl::Status ApplyTypedEvent(const AdmissionPolicyChanged& event);
-  absl::Status ApplyTypedEvent(const QueueEntered& event);
-  absl::Status ApplyTypedEvent(const QueueHeartbeat& event);
-  absl::Status ApplyTypedEvent(const QueueAdmitted& event);
-  absl::Status ApplyTypedEvent(const QueueEnded& event);
-  absl::Status ApplyTypedEvent(const SeatsHeld& event);
-  absl::Status ApplyTypedEvent(const SeatsHeldRecorded& event);
+  [[nodiscard]] absl::Status ApplyTypedEvent(const ConcertCreated& event);
+  [[nodiscard]] absl::Status ApplyTypedEvent(const ScheduleCreated& event);
+  [[nodiscard]] absl::Status ApplyTypedEvent(const AdmissionPolicyChanged& event);
+  [[nodiscard]] absl::Status ApplyTypedEvent(const QueueEntered& event);
+  [[nodiscard]] absl::Status ApplyTypedEvent(const QueueHeartbeat& event);
+  [[nodiscard]] absl::Status ApplyTypedEvent(const QueueAdmitted& event);
+  [[nodiscard]] absl::Status ApplyTypedEvent(const QueueEnded& event);
+  [[nodiscard]] absl::Status ApplyTypedEvent(const SeatsHeld& event);
+  [[nodiscard]] absl::Status ApplyTypedEvent(const SeatsHeldRecorded& event);
   // SeatsHeld's step once its schedule is found, at `index`.
-  absl::Status ApplyHeld(uint32_t index, const SeatsHeld& event);
-  absl::Status ApplyTypedEvent(const HoldEnded& event);
-  absl::Status ApplyTypedEvent(const PaymentStarted& event);
-  absl::Status ApplyTypedEvent(const PaymentSettled& event);
-  absl::Status ApplyTypedEvent(const PaymentCompleted& event);
-  absl::Status ApplyTypedEvent(const AccountCharged& event);
-  absl::Status ApplyTypedEvent(const AccountDebited& event);
-  absl::Status ApplyTypedEvent(const RequestRecorded& event);
+  [[nodiscard]] absl::Status ApplyHeld(uint32_t index, const SeatsHeld& event);
+  [[nodiscard]] absl::Status ApplyTypedEvent(const HoldEnded& event);
+  [[nodiscard]] absl::Status ApplyTypedEvent(const PaymentStarted& event);
+  [[nodiscard]] absl::Status ApplyTypedEvent(const PaymentSettled& event);
+  [[nodiscard]] absl::Status ApplyTypedEvent(const PaymentCompleted& event);
+  [[nodiscard]] absl::Status ApplyTypedEvent(const AccountCharged& event);
+  [[nodiscard]] absl::Status ApplyTypedEvent(const AccountDebited& event);
+  [[nodiscard]] absl::Status ApplyTypedEvent(const RequestRecorded& event);
   // Ends due queue entries and admits, then arms the queue's timer.
   void ProcessQueue(uint32_t schedule_index, TimestampMs now, EventBuffer* events);
   void ArmQueueTimer(uint32_t schedule_index, TimestampMs now);
@@ -158,7 +160,7 @@ class CoreState {
   uint32_t FindSchedule(ScheduleId schedule) const;
   // Adds a schedule (from its creation event or a snapshot).
   Schedule& AddSchedule(const ScheduleConfig& config);
-  absl::Status UnknownSchedule(const char* event, ScheduleId schedule) const;
+  [[nodiscard]] absl::Status UnknownSchedule(const char* event, ScheduleId schedule) const;
 
   using RequestId = UserRequest;
 

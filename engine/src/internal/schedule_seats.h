@@ -71,7 +71,7 @@ class ScheduleSeats {
   PaymentId next_payment_id() const { return payments_.size() + 1; }
 
   // kSeatNotFound, kSeatUnavailable or kSeatLimitExceeded. Seats are distinct.
-  ResultCode CheckHold(UserId user, std::span<const SeatIndex> seats) const;
+  [[nodiscard]] ResultCode CheckHold(UserId user, std::span<const SeatIndex> seats) const;
   Points PriceOf(SeatIndex seat) const;
   HoldView FindHold(HoldId hold) const;
   // The payment, or nullptr.
@@ -81,12 +81,12 @@ class ScheduleSeats {
   // The user's seats held or sold in this schedule.
   uint32_t SeatsOfUser(UserId user) const;
 
-  absl::Status ApplyHeld(const SeatsHeld& event);
-  absl::Status ApplyEnded(const HoldEnded& event);
-  absl::Status ApplyPaymentStarted(const PaymentStarted& event);
-  absl::Status ApplyPaymentSettled(const PaymentSettled& event);
+  [[nodiscard]] absl::Status ApplyHeld(const SeatsHeld& event);
+  [[nodiscard]] absl::Status ApplyEnded(const HoldEnded& event);
+  [[nodiscard]] absl::Status ApplyPaymentStarted(const PaymentStarted& event);
+  [[nodiscard]] absl::Status ApplyPaymentSettled(const PaymentSettled& event);
   // Starts and completes the payment at once (the hold must be HELD).
-  absl::Status ApplyPaymentCompleted(const PaymentCompleted& event);
+  [[nodiscard]] absl::Status ApplyPaymentCompleted(const PaymentCompleted& event);
 
   uint32_t seats_available() const { return config_.seat_count - seats_held_ - seats_sold_; }
   uint32_t seats_held() const { return seats_held_; }
@@ -120,7 +120,7 @@ class ScheduleSeats {
     }
   }
   void AddToHash(StateHasher* hasher) const;
-  absl::Status CheckInvariants() const;
+  [[nodiscard]] absl::Status CheckInvariants() const;
 
  private:
   static constexpr uint32_t kSoldBit = 1u << 31;
@@ -152,8 +152,8 @@ class ScheduleSeats {
   void EndHold(HoldId hold, uint32_t fate, uint32_t payment_index);
   void AddUserSeats(UserId user, int32_t delta);
   // OK when `user` may start payment `payment` of `amount` on live hold `hold`.
-  absl::Status CheckPaymentStart(const char* event, ScheduleId schedule, HoldId hold, UserId user,
-                                 PaymentId payment, Points amount) const;
+  [[nodiscard]] absl::Status CheckPaymentStart(const char* event, ScheduleId schedule, HoldId hold,
+                                               UserId user, PaymentId payment, Points amount) const;
   // Marks payments_[payment_index] completed and sells its hold's seats.
   void CompletePayment(HoldId hold, uint32_t payment_index);
 

@@ -106,7 +106,7 @@ class SnapshotReader {
     return false;
   }
   bool done() const { return offset_ == in_.size(); }
-  absl::Status status(const char* what) const {
+  [[nodiscard]] absl::Status status(const char* what) const {
     if (failed_) return absl::DataLossError(std::string("snapshot is corrupt in ") + what);
     return absl::OkStatus();
   }

@@ -23,6 +23,7 @@
 
 #include "absl/hash/hash.h"
 #include "encore/types.h"
+#include "internal/check.h"
 #include "internal/touch.h"
 
 namespace encore::internal {
@@ -45,10 +46,13 @@ class UserCounts {
     size_t i = Home(user);
     for (; slots_[i].count != 0; i = (i + 1) & mask_) {
       if (slots_[i].user != user) continue;
+      ENCORE_CHECK(delta > 0 ||
+                   slots_[i].count >= static_cast<uint32_t>(-static_cast<int64_t>(delta)));
       slots_[i].count += static_cast<uint32_t>(delta);
       if (slots_[i].count == 0) Erase(i);
       return;
     }
+    ENCORE_CHECK(delta > 0);  // A user not there has a count of 0.
     slots_[i] = Slot{user, static_cast<uint32_t>(delta), 0};
     ++size_;
   }

@@ -131,7 +131,7 @@ class RocksDbJournal final : public Journal {
               std::span<const uint8_t> records) override;
   uint64_t DurableLsn(uint32_t shard) const override;
   void WaitDurable(uint32_t shard, uint64_t lsn, std::chrono::milliseconds timeout) override;
-  absl::Status status() const override;
+  [[nodiscard]] absl::Status status() const override;
 
   // Writes everything pending, stops the writer thread and closes the
   // database. Returns status() (or the close error). Later calls return the

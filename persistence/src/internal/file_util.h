@@ -15,7 +15,7 @@
 namespace encore::persistence_internal {
 
 // InternalError "`what`: <strerror(errno)>".
-absl::Status ErrnoStatus(const std::string& what);
+[[nodiscard]] absl::Status ErrnoStatus(const std::string& what);
 
 // Writes every byte of `bytes` at the file's offset; false with errno set.
 bool WriteAll(int fd, const void* bytes, size_t size);
@@ -26,7 +26,7 @@ ssize_t ReadAt(int fd, void* out, size_t size, uint64_t offset);
 
 // fsyncs the directory `path`, so that the entries created or renamed in it
 // survive a power loss.
-absl::Status SyncDirectory(const std::string& path);
+[[nodiscard]] absl::Status SyncDirectory(const std::string& path);
 
 // Removes the file at `path` a slice at a time: ftruncate by 16 MB, a short
 // pause, and so on, then unlink. Unlinking a 640 MB file at once frees all

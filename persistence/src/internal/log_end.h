@@ -22,7 +22,7 @@ inline constexpr char kLogEndKey[] = "L";
 
 std::string EncodeLogEnd(const SegmentLog::Extent& extent);
 // DataLoss if `value` is not a whole mark of a known version.
-absl::StatusOr<SegmentLog::Extent> DecodeLogEnd(std::string_view value);
+[[nodiscard]] absl::StatusOr<SegmentLog::Extent> DecodeLogEnd(std::string_view value);
 
 }  // namespace encore::persistence_internal
 

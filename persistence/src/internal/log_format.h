@@ -60,10 +60,12 @@ struct BatchView {
   std::span<const uint8_t> records;  // Points into the decoded value.
 };
 // Checks version, checksum and record framing; DataLoss naming shard and lsn.
-absl::StatusOr<BatchView> DecodeBatch(std::string_view value, uint32_t shard, uint64_t first_lsn);
+[[nodiscard]] absl::StatusOr<BatchView> DecodeBatch(std::string_view value, uint32_t shard,
+                                                    uint64_t first_lsn);
 // The count in the header, checking the version and size only (no checksum):
 // enough to know where a batch ends.
-absl::StatusOr<uint32_t> PeekBatchCount(std::string_view value, uint32_t shard, uint64_t first_lsn);
+[[nodiscard]] absl::StatusOr<uint32_t> PeekBatchCount(std::string_view value, uint32_t shard,
+                                                      uint64_t first_lsn);
 
 // Offset in `records` of record number `index` (0-based); nullopt if the
 // records end first. REQUIRES: `records` framing already checked.
@@ -74,8 +76,8 @@ using SnapshotHeader = std::array<char, kSnapshotHeaderBytes>;
 // them: a snapshot of hundreds of megabytes is not copied behind it).
 SnapshotHeader EncodeSnapshotHeader(std::span<const uint8_t> bytes);
 // The snapshot bytes (pointing into `value`), or DataLoss.
-absl::StatusOr<std::span<const uint8_t>> DecodeSnapshot(std::string_view value, uint32_t shard,
-                                                        uint64_t lsn);
+[[nodiscard]] absl::StatusOr<std::span<const uint8_t>> DecodeSnapshot(std::string_view value,
+                                                                      uint32_t shard, uint64_t lsn);
 
 }  // namespace encore::persistence_internal
 

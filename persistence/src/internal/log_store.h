@@ -51,53 +51,57 @@ class LogStore {
   // while log or snapshot files are there (its metadata, the queue-token key
   // among them, would be lost), or if the log ends short of its end mark
   // (unless cut_log_at_damage).
-  static absl::StatusOr<std::unique_ptr<LogStore>> Open(const std::string& path,
-                                                        const Options& options);
+  [[nodiscard]] static absl::StatusOr<std::unique_ptr<LogStore>> Open(const std::string& path,
+                                                                      const Options& options);
   ~LogStore();
 
   // Appends one group of submitted batches to the log, durably under the
   // mode when it returns OK.
-  absl::Status AppendGroup(std::span<const SegmentLog::Batch> batches);
+  [[nodiscard]] absl::Status AppendGroup(std::span<const SegmentLog::Batch> batches);
 
   // What Open() cut or accepted with cut_log_at_damage, a line each.
   const std::vector<std::string>& cuts() const { return log_->cuts(); }
 
   // The last LSN of the stored log of `shard` (0: none), without checksums.
-  absl::StatusOr<uint64_t> LastLogLsn(uint32_t shard) const;
+  [[nodiscard]] absl::StatusOr<uint64_t> LastLogLsn(uint32_t shard) const;
   // The LSN of the latest snapshot of `shard` (0: none).
-  absl::StatusOr<uint64_t> LastSnapshotLsn(uint32_t shard) const;
+  [[nodiscard]] absl::StatusOr<uint64_t> LastSnapshotLsn(uint32_t shard) const;
 
   using RecordsFn = ShardScan::RecordsFn;
   // See RocksDbJournal::ReadShard.
-  absl::Status ReadShard(uint32_t shard, uint64_t from_lsn, const RecordsFn& fn) const;
-  absl::Status DeleteBefore(uint32_t shard, uint64_t lsn);
-  absl::Status PutSnapshot(uint32_t shard, uint64_t lsn, std::span<const uint8_t> bytes);
-  absl::StatusOr<std::optional<std::pair<uint64_t, std::vector<uint8_t>>>> LatestSnapshot(
-      uint32_t shard) const;
+  [[nodiscard]] absl::Status ReadShard(uint32_t shard, uint64_t from_lsn,
+                                       const RecordsFn& fn) const;
+  [[nodiscard]] absl::Status DeleteBefore(uint32_t shard, uint64_t lsn);
+  [[nodiscard]] absl::Status PutSnapshot(uint32_t shard, uint64_t lsn,
+                                         std::span<const uint8_t> bytes);
+  [[nodiscard]] absl::StatusOr<std::optional<std::pair<uint64_t, std::vector<uint8_t>>>>
+  LatestSnapshot(uint32_t shard) const;
 
-  absl::StatusOr<std::optional<std::string>> GetMetadata(const std::string& name) const;
-  absl::Status PutMetadata(const std::string& name, const std::string& value);
+  [[nodiscard]] absl::StatusOr<std::optional<std::string>> GetMetadata(
+      const std::string& name) const;
+  [[nodiscard]] absl::Status PutMetadata(const std::string& name, const std::string& value);
 
-  absl::Status Close();
+  [[nodiscard]] absl::Status Close();
 
  private:
   LogStore(rocksdb::DB* db, std::unique_ptr<SegmentLog> log, std::string path,
            const Options& options, bool has_keyed_log);
   // The stored end mark of the log (empty if none), without the shards
   // whose snapshot or keyed log reaches it.
-  static absl::StatusOr<SegmentLog::Extent> ReadEndMark(rocksdb::DB* db, bool has_keyed_log);
+  [[nodiscard]] static absl::StatusOr<SegmentLog::Extent> ReadEndMark(rocksdb::DB* db,
+                                                                      bool has_keyed_log);
   // Stores the log's durable extent as its end mark, synced.
-  absl::Status MarkLogEnd();
+  [[nodiscard]] absl::Status MarkLogEnd();
   // Snapshots live in files beside the database (RocksDB keeps a small
   // pointer): a state of hundreds of megabytes never goes through the WAL,
   // memtables and compactions.
   std::string SnapshotFile(uint32_t shard, uint64_t lsn) const;
   // The last key of kind `kind` of `shard` and its value, if any.
-  absl::StatusOr<std::optional<std::pair<uint64_t, std::string>>> LastEntry(char kind,
-                                                                            uint32_t shard) const;
+  [[nodiscard]] absl::StatusOr<std::optional<std::pair<uint64_t, std::string>>> LastEntry(
+      char kind, uint32_t shard) const;
   // The log kept as keys ('E') by earlier versions.
-  absl::Status ReadKeyedBatches(uint32_t shard, ShardScan* scan) const;
-  absl::Status DeleteKeyedBatchesBefore(uint32_t shard, uint64_t lsn);
+  [[nodiscard]] absl::Status ReadKeyedBatches(uint32_t shard, ShardScan* scan) const;
+  [[nodiscard]] absl::Status DeleteKeyedBatchesBefore(uint32_t shard, uint64_t lsn);
 
   std::unique_ptr<rocksdb::DB> db_;
   std::unique_ptr<SegmentLog> log_;
@@ -113,7 +117,7 @@ class LogStore {
 };
 
 // A RocksDB status as an absl::Status, with `context` in front of its message.
-absl::Status FromRocksDb(const rocksdb::Status& status, const std::string& context);
+[[nodiscard]] absl::Status FromRocksDb(const rocksdb::Status& status, const std::string& context);
 
 }  // namespace encore::persistence_internal
 

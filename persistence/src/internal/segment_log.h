@@ -177,21 +177,21 @@ class SegmentLog {
 
   SegmentLog(std::string directory, const Options& options);
   // Reads one segment for its ranges and where its whole groups end.
-  absl::Status Scan(Segment* segment, bool last);
+  [[nodiscard]] absl::Status Scan(Segment* segment, bool last);
   // Cuts `segment` to its valid_bytes, synced; the bytes cut, unless zeros,
   // kept as <path><aside_suffix><offset>.
-  absl::Status CutTail(const Segment& segment, const char* aside_suffix) const;
+  [[nodiscard]] absl::Status CutTail(const Segment& segment, const char* aside_suffix) const;
   // cut_at_damage at open: ends the log at the first damaged segment: cut
   // there, its tail kept aside as <path>.damaged-at-<offset>, the later
   // segments renamed *.after-damage. Records what it did in cuts_.
-  absl::Status CutAtFirstDamage();
+  [[nodiscard]] absl::Status CutAtFirstDamage();
   // Each shard's last LSN in segments_.
   std::map<uint32_t, uint64_t> FoundLastLsns() const;
   // DataLoss if a shard's log (undamaged) ends short of `mark`; with
   // cut_at_damage_, a line in cuts_ instead.
-  absl::Status CheckEndMark(const Extent& mark);
+  [[nodiscard]] absl::Status CheckEndMark(const Extent& mark);
   // Starts segment number next_number_ for writing.
-  absl::Status StartSegment();
+  [[nodiscard]] absl::Status StartSegment();
   // Encodes batches [first, returned) into group_: all the rest, or as many
   // as fit in group_bytes_max_ (at least one).
   size_t EncodeGroup(std::span<const Batch> batches, size_t first);

@@ -27,7 +27,7 @@ class ShardScan {
 
   // One stored batch of the shard: its value (batch header, then records),
   // whose first event is first_lsn. A non-OK status ends the scan.
-  absl::Status Take(uint64_t first_lsn, std::string_view value);
+  [[nodiscard]] absl::Status Take(uint64_t first_lsn, std::string_view value);
 
  private:
   const uint32_t shard_;

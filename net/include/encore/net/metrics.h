@@ -95,7 +95,7 @@ class MetricsExporter {
 };
 
 // Checks every field; InvalidArgument naming the first bad one.
-absl::Status ValidateMetricsOptions(const MetricsOptions& options);
+[[nodiscard]] absl::Status ValidateMetricsOptions(const MetricsOptions& options);
 
 }  // namespace encore::net
 

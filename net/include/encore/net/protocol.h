@@ -162,7 +162,7 @@ struct DecodedResponse {
 };
 
 // Verifies and decodes a response payload; InvalidArgument if it is not one.
-absl::StatusOr<DecodedResponse> DecodeResponse(std::span<const uint8_t> payload);
+[[nodiscard]] absl::StatusOr<DecodedResponse> DecodeResponse(std::span<const uint8_t> payload);
 
 // --- Framing ------------------------------------------------------------------
 

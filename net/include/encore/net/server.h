@@ -142,7 +142,7 @@ struct ServerOptions {
 };
 
 // Checks every field; InvalidArgument naming the first bad one.
-absl::Status ValidateServerOptions(const ServerOptions& options);
+[[nodiscard]] absl::Status ValidateServerOptions(const ServerOptions& options);
 
 // What a request was, for its latency histogram: one per engine command type
 // (ENCORE_COMMAND_TYPES), then one per request the server answers itself or
@@ -237,8 +237,8 @@ class Server {
   // InvalidArgument for bad options, Unavailable when a listener cannot bind
   // (naming the address and the reason, e.g. the port is in use).
   // REQUIRES: `engine` outlives the server, and is not closed before Stop().
-  static absl::StatusOr<std::unique_ptr<Server>> Start(const ServerOptions& options,
-                                                       Engine* engine);
+  [[nodiscard]] static absl::StatusOr<std::unique_ptr<Server>> Start(const ServerOptions& options,
+                                                                     Engine* engine);
 
   // Stop()s if still running.
   ~Server();

@@ -30,8 +30,8 @@ inline void FormatWord(uint64_t word, char* out) {
 }
 
 // InvalidArgument unless `text` is exactly 16 * words.size() hex digits.
-inline absl::Status ParseWords(std::string_view text, std::string_view what,
-                               std::span<uint64_t> words) {
+[[nodiscard]] inline absl::Status ParseWords(std::string_view text, std::string_view what,
+                                             std::span<uint64_t> words) {
   const size_t length = 16 * words.size();
   const std::string expected = std::string(what) + " is " + std::to_string(length) + " hex digits";
   if (text.size() != length) {
@@ -66,7 +66,7 @@ inline std::string FormatToken(const QueueToken& token) {
 }
 
 // InvalidArgument unless `text` is exactly 32 hex digits.
-inline absl::StatusOr<QueueToken> ParseToken(std::string_view text) {
+[[nodiscard]] inline absl::StatusOr<QueueToken> ParseToken(std::string_view text) {
   uint64_t words[2] = {0, 0};
   const absl::Status status = token_text_internal::ParseWords(text, "a queue token", words);
   if (!status.ok()) return status;
@@ -80,7 +80,7 @@ inline std::string FormatHoldProof(HoldProof proof) {
 }
 
 // InvalidArgument unless `text` is exactly 16 hex digits.
-inline absl::StatusOr<HoldProof> ParseHoldProof(std::string_view text) {
+[[nodiscard]] inline absl::StatusOr<HoldProof> ParseHoldProof(std::string_view text) {
   uint64_t word = 0;
   const absl::Status status =
       token_text_internal::ParseWords(text, "a hold proof", std::span<uint64_t>(&word, 1));
