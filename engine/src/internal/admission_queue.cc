@@ -17,9 +17,9 @@ AdmissionQueue::AdmissionQueue(const ScheduleConfig& config)
       policy_(config.policy),
       window_start_ms_(config.sale_opens_at_ms) {}
 
-absl::Status AdmissionQueue::Corrupt(const char* event, uint32_t entry, const char* why) const {
-  return absl::DataLossError(
-      absl::StrCat(event, " for schedule ", schedule_, " entry ", entry, " cannot apply: ", why));
+absl::Status AdmissionQueue::Corrupt(EventType event, uint32_t entry, const char* why) const {
+  return absl::DataLossError(absl::StrCat(std::string(EventTypeName(event)), " for schedule ",
+                                          schedule_, " entry ", entry, " cannot apply: ", why));
 }
 
 uint32_t AdmissionQueue::FindEntry(UserId user) const {
@@ -146,12 +146,12 @@ void AdmissionQueue::SkipToNextWaiting() {
 
 absl::Status AdmissionQueue::ApplyEntered(const QueueEntered& event) {
   if (event.entry != entries_.size() || entries_.size() >= kQueueEntriesMax) {
-    return Corrupt("QUEUE_ENTERED", event.entry, "entry numbers not in sequence");
+    return Corrupt(EventType::kQueueEntered, event.entry, "entry numbers not in sequence");
   }
   const uint32_t existing = FindEntry(event.user);
   if (existing != kNoEntry &&
       (StateOf(existing) == QueueState::kWaiting || StateOf(existing) == QueueState::kActive)) {
-    return Corrupt("QUEUE_ENTERED", event.entry, "user already in line");
+    return Corrupt(EventType::kQueueEntered, event.entry, "user already in line");
   }
   if (existing != kNoEntry) entry_of_user_.erase(existing);
   entries_.push_back(Entry{event.user, event.at_ms, kNoEntry, kNoEntry});
@@ -166,7 +166,7 @@ absl::Status AdmissionQueue::ApplyEntered(const QueueEntered& event) {
 
 absl::Status AdmissionQueue::ApplyHeartbeat(const QueueHeartbeat& event) {
   if (event.entry >= entries_.size() || StateOf(event.entry) != QueueState::kWaiting) {
-    return Corrupt("QUEUE_HEARTBEAT", event.entry, "entry not waiting");
+    return Corrupt(EventType::kQueueHeartbeat, event.entry, "entry not waiting");
   }
   Unlink(&waiting_list_, event.entry);
   entries_[event.entry].time_ms = event.at_ms;
@@ -177,7 +177,7 @@ absl::Status AdmissionQueue::ApplyHeartbeat(const QueueHeartbeat& event) {
 absl::Status AdmissionQueue::ApplyAdmitted(const QueueAdmitted& event) {
   if (event.entry != admit_cursor_ || event.entry >= entries_.size() ||
       StateOf(event.entry) != QueueState::kWaiting) {
-    return Corrupt("QUEUE_ADMITTED", event.entry, "not the next waiting entry (FIFO)");
+    return Corrupt(EventType::kQueueAdmitted, event.entry, "not the next waiting entry (FIFO)");
   }
   Unlink(&waiting_list_, event.entry);
   waiting_flags_.Add(event.entry, -1);
@@ -199,12 +199,13 @@ absl::Status AdmissionQueue::ApplyAdmitted(const QueueAdmitted& event) {
 }
 
 absl::Status AdmissionQueue::ApplyEnded(const QueueEnded& event) {
-  if (event.entry >= entries_.size()) return Corrupt("QUEUE_ENDED", event.entry, "no such entry");
+  if (event.entry >= entries_.size())
+    return Corrupt(EventType::kQueueEnded, event.entry, "no such entry");
   const QueueState state = StateOf(event.entry);
   const bool valid_end = event.state == QueueState::kExpired || event.state == QueueState::kLeft ||
                          (event.state == QueueState::kDone && state == QueueState::kActive);
   if (!valid_end || (state != QueueState::kWaiting && state != QueueState::kActive)) {
-    return Corrupt("QUEUE_ENDED", event.entry, "entry not live, or end not allowed");
+    return Corrupt(EventType::kQueueEnded, event.entry, "entry not live, or end not allowed");
   }
   if (state == QueueState::kWaiting) {
     Unlink(&waiting_list_, event.entry);

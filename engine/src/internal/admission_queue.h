@@ -122,7 +122,7 @@ class AdmissionQueue {
   // Admissions counted in the window that holds `now`.
   uint32_t AdmittedInWindow(TimestampMs now) const;
   TimestampMs WindowStartFor(TimestampMs now) const;
-  [[nodiscard]] absl::Status Corrupt(const char* event, uint32_t entry, const char* why) const;
+  [[nodiscard]] absl::Status Corrupt(EventType event, uint32_t entry, const char* why) const;
 
   ScheduleId schedule_;
   TimestampMs sale_opens_at_ms_;

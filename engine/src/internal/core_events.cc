@@ -19,9 +19,9 @@ absl::Status Decode(const EventView& view, T* event) {
 
 }  // namespace
 
-absl::Status CoreState::UnknownSchedule(const char* event, ScheduleId schedule) const {
-  return absl::DataLossError(
-      absl::StrCat(event, " names schedule ", schedule, ", which does not exist"));
+absl::Status CoreState::UnknownSchedule(EventType event, ScheduleId schedule) const {
+  return absl::DataLossError(absl::StrCat(std::string(EventTypeName(event)), " names schedule ",
+                                          schedule, ", which does not exist"));
 }
 
 absl::Status CoreState::ApplyEvent(const EventView& view) {
@@ -121,7 +121,8 @@ Schedule& CoreState::AddSchedule(const ScheduleConfig& config) {
 
 absl::Status CoreState::ApplyTypedEvent(const AdmissionPolicyChanged& event) {
   const uint32_t index = FindSchedule(event.schedule);
-  if (index == kNoSchedule) return UnknownSchedule("ADMISSION_POLICY_CHANGED", event.schedule);
+  if (index == kNoSchedule)
+    return UnknownSchedule(EventType::kAdmissionPolicyChanged, event.schedule);
   if (ValidateAdmissionPolicy(event.policy) != ResultCode::kOk) {
     return absl::DataLossError("ADMISSION_POLICY_CHANGED carries an invalid policy");
   }
@@ -130,31 +131,31 @@ absl::Status CoreState::ApplyTypedEvent(const AdmissionPolicyChanged& event) {
 
 absl::Status CoreState::ApplyTypedEvent(const QueueEntered& event) {
   const uint32_t index = FindSchedule(event.schedule);
-  if (index == kNoSchedule) return UnknownSchedule("QUEUE_ENTERED", event.schedule);
+  if (index == kNoSchedule) return UnknownSchedule(EventType::kQueueEntered, event.schedule);
   return schedules_[index]->queue.ApplyEntered(event);
 }
 
 absl::Status CoreState::ApplyTypedEvent(const QueueHeartbeat& event) {
   const uint32_t index = FindSchedule(event.schedule);
-  if (index == kNoSchedule) return UnknownSchedule("QUEUE_HEARTBEAT", event.schedule);
+  if (index == kNoSchedule) return UnknownSchedule(EventType::kQueueHeartbeat, event.schedule);
   return schedules_[index]->queue.ApplyHeartbeat(event);
 }
 
 absl::Status CoreState::ApplyTypedEvent(const QueueAdmitted& event) {
   const uint32_t index = FindSchedule(event.schedule);
-  if (index == kNoSchedule) return UnknownSchedule("QUEUE_ADMITTED", event.schedule);
+  if (index == kNoSchedule) return UnknownSchedule(EventType::kQueueAdmitted, event.schedule);
   return schedules_[index]->queue.ApplyAdmitted(event);
 }
 
 absl::Status CoreState::ApplyTypedEvent(const QueueEnded& event) {
   const uint32_t index = FindSchedule(event.schedule);
-  if (index == kNoSchedule) return UnknownSchedule("QUEUE_ENDED", event.schedule);
+  if (index == kNoSchedule) return UnknownSchedule(EventType::kQueueEnded, event.schedule);
   return schedules_[index]->queue.ApplyEnded(event);
 }
 
 absl::Status CoreState::ApplyTypedEvent(const SeatsHeld& event) {
   const uint32_t index = FindSchedule(event.schedule);
-  if (index == kNoSchedule) return UnknownSchedule("SEATS_HELD", event.schedule);
+  if (index == kNoSchedule) return UnknownSchedule(EventType::kSeatsHeld, event.schedule);
   return ApplyHeld(index, event);
 }
 
@@ -172,7 +173,7 @@ absl::Status CoreState::ApplyTypedEvent(const SeatsHeldRecorded& event) {
                                             " cannot apply: no request key, or recorded already"));
   }
   const uint32_t index = FindSchedule(held.schedule);
-  if (index == kNoSchedule) return UnknownSchedule("SEATS_HELD", held.schedule);
+  if (index == kNoSchedule) return UnknownSchedule(EventType::kSeatsHeld, held.schedule);
   absl::Status status = ApplyHeld(index, held);
   if (!status.ok()) return status;
   ENCORE_CHECK(request_results_.Record(RequestRecorded{
@@ -182,13 +183,13 @@ absl::Status CoreState::ApplyTypedEvent(const SeatsHeldRecorded& event) {
 
 absl::Status CoreState::ApplyTypedEvent(const HoldEnded& event) {
   const uint32_t index = FindSchedule(event.schedule);
-  if (index == kNoSchedule) return UnknownSchedule("HOLD_ENDED", event.schedule);
+  if (index == kNoSchedule) return UnknownSchedule(EventType::kHoldEnded, event.schedule);
   return schedules_[index]->seats.ApplyEnded(event);
 }
 
 absl::Status CoreState::ApplyTypedEvent(const PaymentStarted& event) {
   const uint32_t index = FindSchedule(event.schedule);
-  if (index == kNoSchedule) return UnknownSchedule("PAYMENT_STARTED", event.schedule);
+  if (index == kNoSchedule) return UnknownSchedule(EventType::kPaymentStarted, event.schedule);
   if (pays_in_flight_.contains(RequestId{event.user, event.request_key})) {
     return absl::DataLossError("PAYMENT_STARTED for a request already paying");
   }
@@ -199,7 +200,7 @@ absl::Status CoreState::ApplyTypedEvent(const PaymentStarted& event) {
 
 absl::Status CoreState::ApplyTypedEvent(const PaymentSettled& event) {
   const uint32_t index = FindSchedule(event.schedule);
-  if (index == kNoSchedule) return UnknownSchedule("PAYMENT_SETTLED", event.schedule);
+  if (index == kNoSchedule) return UnknownSchedule(EventType::kPaymentSettled, event.schedule);
   ScheduleSeats& seats = schedules_[index]->seats;
   absl::Status status = seats.ApplyPaymentSettled(event);
   if (status.ok()) {
@@ -217,7 +218,7 @@ absl::Status CoreState::ApplyTypedEvent(const PaymentSettled& event) {
 
 absl::Status CoreState::ApplyTypedEvent(const PaymentCompleted& event) {
   const uint32_t index = FindSchedule(event.schedule);
-  if (index == kNoSchedule) return UnknownSchedule("PAYMENT_COMPLETED", event.schedule);
+  if (index == kNoSchedule) return UnknownSchedule(EventType::kPaymentCompleted, event.schedule);
   Schedule& schedule = *schedules_[index];
   // Every step is checked before the first is taken: a refused event changes
   // nothing. The seats check their own part.

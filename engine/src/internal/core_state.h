@@ -160,7 +160,7 @@ class CoreState {
   uint32_t FindSchedule(ScheduleId schedule) const;
   // Adds a schedule (from its creation event or a snapshot).
   Schedule& AddSchedule(const ScheduleConfig& config);
-  [[nodiscard]] absl::Status UnknownSchedule(const char* event, ScheduleId schedule) const;
+  [[nodiscard]] absl::Status UnknownSchedule(EventType event, ScheduleId schedule) const;
 
   using RequestId = UserRequest;
 

@@ -7,9 +7,9 @@
 namespace encore::internal {
 namespace {
 
-absl::Status Corrupt(const char* event, uint64_t schedule, uint64_t hold, const char* why) {
-  return absl::DataLossError(
-      absl::StrCat(event, " for schedule ", schedule, " hold ", hold, " cannot apply: ", why));
+absl::Status Corrupt(EventType event, uint64_t schedule, uint64_t hold, const char* why) {
+  return absl::DataLossError(absl::StrCat(std::string(EventTypeName(event)), " for schedule ",
+                                          schedule, " hold ", hold, " cannot apply: ", why));
 }
 
 // The record of a payment that PaymentStarted or PaymentCompleted makes.
@@ -111,19 +111,20 @@ void ScheduleSeats::AddUserSeats(UserId user, int32_t delta) { user_seats_.Add(u
 
 absl::Status ScheduleSeats::ApplyHeld(const SeatsHeld& event) {
   if (event.hold != next_hold_id())
-    return Corrupt("SEATS_HELD", event.schedule, event.hold, "hold ids not in sequence");
+    return Corrupt(EventType::kSeatsHeld, event.schedule, event.hold, "hold ids not in sequence");
   if (event.seat_count == 0 || event.seat_count > kHoldSeatsMax) {
-    return Corrupt("SEATS_HELD", event.schedule, event.hold, "bad seat count");
+    return Corrupt(EventType::kSeatsHeld, event.schedule, event.hold, "bad seat count");
   }
   const std::span<const SeatIndex> seats(event.seats.data(), event.seat_count);
   for (uint32_t i = 0; i < seats.size(); ++i) {
     for (uint32_t j = 0; j < i; ++j) {
       if (seats[i] == seats[j])
-        return Corrupt("SEATS_HELD", event.schedule, event.hold, "seat twice");
+        return Corrupt(EventType::kSeatsHeld, event.schedule, event.hold, "seat twice");
     }
   }
   if (CheckHold(event.user, seats) != ResultCode::kOk) {
-    return Corrupt("SEATS_HELD", event.schedule, event.hold, "seats not free or over the limit");
+    return Corrupt(EventType::kSeatsHeld, event.schedule, event.hold,
+                   "seats not free or over the limit");
   }
   uint32_t slot;
   if (free_holds_.empty()) {
@@ -174,18 +175,19 @@ void ScheduleSeats::EndHold(HoldId hold, uint32_t fate, uint32_t payment_index) 
 
 absl::Status ScheduleSeats::ApplyEnded(const HoldEnded& event) {
   const Hold* live = LiveHold(event.hold);
-  if (live == nullptr) return Corrupt("HOLD_ENDED", event.schedule, event.hold, "no live hold");
+  if (live == nullptr)
+    return Corrupt(EventType::kHoldEnded, event.schedule, event.hold, "no live hold");
   if (live->status != HoldStatus::kHeld) {
-    return Corrupt("HOLD_ENDED", event.schedule, event.hold, "hold is being paid");
+    return Corrupt(EventType::kHoldEnded, event.schedule, event.hold, "hold is being paid");
   }
   if (event.reason != HoldEndReason::kReleased && event.reason != HoldEndReason::kExpired) {
-    return Corrupt("HOLD_ENDED", event.schedule, event.hold, "unknown reason");
+    return Corrupt(EventType::kHoldEnded, event.schedule, event.hold, "unknown reason");
   }
   EndHold(event.hold, event.reason == HoldEndReason::kReleased ? kFateReleased : kFateExpired, 0);
   return absl::OkStatus();
 }
 
-absl::Status ScheduleSeats::CheckPaymentStart(const char* event, ScheduleId schedule, HoldId hold,
+absl::Status ScheduleSeats::CheckPaymentStart(EventType event, ScheduleId schedule, HoldId hold,
                                               UserId user, PaymentId payment, Points amount) const {
   const Hold* live = LiveHold(hold);
   if (live == nullptr || live->status != HoldStatus::kHeld || live->user != user) {
@@ -198,8 +200,8 @@ absl::Status ScheduleSeats::CheckPaymentStart(const char* event, ScheduleId sche
 }
 
 absl::Status ScheduleSeats::ApplyPaymentStarted(const PaymentStarted& event) {
-  absl::Status status = CheckPaymentStart("PAYMENT_STARTED", event.schedule, event.hold, event.user,
-                                          event.payment, event.amount);
+  absl::Status status = CheckPaymentStart(EventType::kPaymentStarted, event.schedule, event.hold,
+                                          event.user, event.payment, event.amount);
   if (!status.ok()) return status;
   Hold* live = LiveHold(event.hold);
   live->status = HoldStatus::kPaying;
@@ -208,7 +210,7 @@ absl::Status ScheduleSeats::ApplyPaymentStarted(const PaymentStarted& event) {
 }
 
 absl::Status ScheduleSeats::ApplyPaymentCompleted(const PaymentCompleted& event) {
-  absl::Status status = CheckPaymentStart("PAYMENT_COMPLETED", event.schedule, event.hold,
+  absl::Status status = CheckPaymentStart(EventType::kPaymentCompleted, event.schedule, event.hold,
                                           event.user, event.payment, event.amount);
   if (!status.ok()) return status;
   payments_.push_back(
@@ -230,7 +232,7 @@ absl::Status ScheduleSeats::ApplyPaymentSettled(const PaymentSettled& event) {
   if (live == nullptr || live->status != HoldStatus::kPaying || event.payment == 0 ||
       event.payment > payments_.size() || payments_[event.payment - 1].hold != event.hold ||
       payments_[event.payment - 1].status != PaymentStatus::kStarted) {
-    return Corrupt("PAYMENT_SETTLED", event.schedule, event.hold, "no payment in flight");
+    return Corrupt(EventType::kPaymentSettled, event.schedule, event.hold, "no payment in flight");
   }
   PaymentRecord& payment = payments_[event.payment - 1];
   if (event.outcome == ResultCode::kOk) {

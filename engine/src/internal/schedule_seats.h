@@ -152,7 +152,7 @@ class ScheduleSeats {
   void EndHold(HoldId hold, uint32_t fate, uint32_t payment_index);
   void AddUserSeats(UserId user, int32_t delta);
   // OK when `user` may start payment `payment` of `amount` on live hold `hold`.
-  [[nodiscard]] absl::Status CheckPaymentStart(const char* event, ScheduleId schedule, HoldId hold,
+  [[nodiscard]] absl::Status CheckPaymentStart(EventType event, ScheduleId schedule, HoldId hold,
                                                UserId user, PaymentId payment, Points amount) const;
   // Marks payments_[payment_index] completed and sells its hold's seats.
   void CompletePayment(HoldId hold, uint32_t payment_index);
