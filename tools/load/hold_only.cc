@@ -78,20 +78,6 @@ HoldOnlyCursor::Target HoldOnlyCursor::TargetOf(uint64_t k) const {
                 static_cast<uint32_t>(in_schedule % users_), order_(in_schedule)};
 }
 
-HoldOnlyCursor::Target HoldOnlyCursor::Next() {
-  const Target target = at_;
-  if (++in_schedule_ == plan_.seats_per_schedule) {
-    in_schedule_ = 0;
-    at_.user = 0;
-    at_.seat = order_(0);
-    if (++at_.schedule == plan_.schedules) at_.schedule = 0;
-  } else {
-    if (++at_.user == users_) at_.user = 0;
-    at_.seat = order_.After(at_.seat);
-  }
-  return target;
-}
-
 HoldOnlyWorkload::HoldOnlyWorkload(Lane* lane, const HoldOnlyLane* setup, uint32_t slots,
                                    uint64_t seed)
     : lane_(*lane), setup_(*setup), cursor_(setup->plan, setup->users, seed), slot_target_(slots) {

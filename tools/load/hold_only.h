@@ -62,7 +62,19 @@ class HoldOnlyCursor {
   Target TargetOf(uint64_t k) const;
 
   // The next request's target; the first call gives request 0's.
-  Target Next();
+  Target Next() {
+    const Target target = at_;
+    if (++in_schedule_ == plan_.seats_per_schedule) {
+      in_schedule_ = 0;
+      at_.user = 0;
+      at_.seat = order_(0);
+      if (++at_.schedule == plan_.schedules) at_.schedule = 0;
+    } else {
+      if (++at_.user == users_) at_.user = 0;
+      at_.seat = order_.After(at_.seat);
+    }
+    return target;
+  }
 
  private:
   const SeatPlan plan_;

@@ -84,7 +84,7 @@ void MixWorkload::OnReply(uint32_t slot, Op op, RequestKey key, const ReplyField
   }
 }
 
-Command MixWorkload::Choose(Shopper& s, Op* op) {
+inline Command MixWorkload::Choose(Shopper& s, Op* op) {
   const RequestKey key = ++key_;
   if (!s.charged) {
     s.charging = options_.price * 100;

@@ -20,6 +20,36 @@ TimedLane::TimedLane(Lane* lane, Workload* workload, uint32_t slots, std::atomic
   for (uint32_t i = 0; i < slots; ++i) idle_.push_back(i);
 }
 
+// The per-request helpers, inline here as when they were defined in the class.
+inline uint64_t TimedLane::Allowed(uint64_t wanted, Clock::time_point now) {
+  if (now >= stop_at_) return 0;
+  if (count_max_ == 0) return wanted;
+  const uint64_t before = issued_.fetch_add(wanted);
+  return before >= count_max_ ? 0 : std::min(wanted, count_max_ - before);
+}
+
+inline const Command& TimedLane::Prepare(uint32_t index, Clock::time_point sent_at, Op* op) {
+  const Command& command = workload_.Next(index, op);
+  if (*op != Op::kCount) slots_[index] = Slot{*op, command.request_key, sent_at};
+  return command;
+}
+
+inline uint64_t TimedLane::SendNextLocked() {
+  const Clock::time_point now = Clock::now();
+  const uint64_t allowed = Allowed(arrived_.size(), now);
+  uint64_t sent = 0;
+  for (uint64_t i = 0; i < allowed; ++i) {
+    const uint32_t slot = arrived_[i].slot;
+    Op op = Op::kCount;
+    const Command& command = Prepare(slot, now, &op);
+    if (op == Op::kCount) break;
+    // False: the connection has failed (nothing was sent, nothing will run).
+    if (!lane_.client().SendTo(command, this, slot)) break;
+    ++sent;
+  }
+  return sent;
+}
+
 void TimedLane::StartClosed() {
   closed_ = true;
   const Clock::time_point now = Clock::now();
@@ -104,35 +134,6 @@ void TimedLane::OnBatchEnd() {
   arrived_.clear();
   // Last: once the count comes out even, the run may end and free this.
   lane_.completions().Update(sent, handled);
-}
-
-uint64_t TimedLane::Allowed(uint64_t wanted, Clock::time_point now) {
-  if (now >= stop_at_) return 0;
-  if (count_max_ == 0) return wanted;
-  const uint64_t before = issued_.fetch_add(wanted);
-  return before >= count_max_ ? 0 : std::min(wanted, count_max_ - before);
-}
-
-const Command& TimedLane::Prepare(uint32_t index, Clock::time_point sent_at, Op* op) {
-  const Command& command = workload_.Next(index, op);
-  if (*op != Op::kCount) slots_[index] = Slot{*op, command.request_key, sent_at};
-  return command;
-}
-
-uint64_t TimedLane::SendNextLocked() {
-  const Clock::time_point now = Clock::now();
-  const uint64_t allowed = Allowed(arrived_.size(), now);
-  uint64_t sent = 0;
-  for (uint64_t i = 0; i < allowed; ++i) {
-    const uint32_t slot = arrived_[i].slot;
-    Op op = Op::kCount;
-    const Command& command = Prepare(slot, now, &op);
-    if (op == Op::kCount) break;
-    // False: the connection has failed (nothing was sent, nothing will run).
-    if (!lane_.client().SendTo(command, this, slot)) break;
-    ++sent;
-  }
-  return sent;
 }
 
 }  // namespace encore::load
