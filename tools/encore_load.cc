@@ -3,6 +3,15 @@
 // of the server's state at the end). The work is in tools/load/.
 //
 //   encore-load <flash-sale|throughput> [options]   (--help lists them)
-#include "load/load.h"
+//   encore-load verify --ack-log FILE [--host H] [--admin-port P]
+#include <iostream>
 
-int main(int argc, char** argv) { return encore::load::Main(argc, argv); }
+#include "load/command_line.h"
+#include "load/run_command.h"
+
+int main(int argc, char** argv) {
+  const encore::load::CommandLine line =
+      encore::load::ParseCommandLine(argc, argv, std::cout, std::cerr);
+  if (!line.options.has_value()) return line.exit_code;
+  return encore::load::RunCommand(*line.options, std::cout, std::cerr);
+}

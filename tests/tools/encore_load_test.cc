@@ -2,11 +2,30 @@
 // journal, real TCP on loopback): a short flash sale and short throughput
 // runs of every mix end with the server's state matching what the tool saw;
 // and a balance changed behind the tool's back is caught, naming the user.
-#include <sstream>
+#include <stdlib.h>
 
-#include "../../tools/load/ack_log.cc"  // The ack log and its check.
-#include "../../tools/load/load.cc"     // The tool's core, compiled into this test.
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "encore/commands.h"
+#include "encore/net/client.h"
+#include "encore/result_code.h"
 #include "gtest/gtest.h"
+#include "load/ack_log_verify.h"
+#include "load/command_line.h"
+#include "load/flash_sale.h"
+#include "load/hold_only.h"
+#include "load/json_report.h"
+#include "load/options.h"
+#include "load/report.h"
+#include "load/seat_plan.h"
+#include "load/server_check.h"
+#include "load/throughput.h"
 #include "support/loopback_server.h"
 
 namespace encore::load {
@@ -290,29 +309,78 @@ TEST(EncoreLoadTest, SeatPlansSplitIntoSchedulesAndTheOrderVisitsEverySeatOnce) 
 
 // The command line: the single-operation mixes' defaults and limits.
 TEST(EncoreLoadTest, TheSingleOperationMixesTakeTheirDefaults) {
-  const auto parse = [](std::vector<std::string> words, bool* seats_given) {
-    std::vector<char*> argv;
-    static std::string program = "encore-load";
-    argv.push_back(program.data());
-    for (std::string& word : words) argv.push_back(word.data());
-    return ParseOptions(static_cast<int>(argv.size()), argv.data(), seats_given);
+  std::ostringstream out;
+  std::ostringstream err;
+  const auto parse = [&](std::vector<std::string> words) {
+    std::vector<const char*> argv = {"encore-load"};
+    for (const std::string& word : words) argv.push_back(word.c_str());
+    return ParseCommandLine(static_cast<int>(argv.size()), argv.data(), out, err);
   };
-  bool seats_given = false;
-  absl::StatusOr<LoadOptions> hold_only =
-      parse({"throughput", "--mix", "hold-only", "--connections", "4"}, &seats_given);
-  ASSERT_TRUE(hold_only.ok()) << hold_only.status();
-  EXPECT_EQ(hold_only->seats, 5'000'000u);  // 2M holds/s x 10 s / 4 connections.
-  EXPECT_EQ(hold_only->hold_ttl_ms, kSingleOperationHoldTtlMs);
-  seats_given = false;
-  absl::StatusOr<LoadOptions> pay_only = parse({"throughput", "--mix=pay-only"}, &seats_given);
-  ASSERT_TRUE(pay_only.ok()) << pay_only.status();
-  EXPECT_EQ(pay_only->count, kPayOnlyCountDefault);
-  EXPECT_EQ(pay_only->duration_s, 10);
-  EXPECT_EQ(pay_only->hold_ttl_ms, kSingleOperationHoldTtlMs);
-  seats_given = false;
-  EXPECT_FALSE(parse({"throughput", "--mix", "pay-only", "--seats", "5"}, &seats_given).ok());
-  seats_given = false;
-  EXPECT_FALSE(parse({"throughput", "--mix", "hold-and-pay"}, &seats_given).ok());
+  const CommandLine hold_only = parse({"throughput", "--mix", "hold-only", "--connections", "4"});
+  ASSERT_TRUE(hold_only.options.has_value()) << err.str();
+  EXPECT_EQ(hold_only.options->seats, 5'000'000u);  // 2M holds/s x 10 s / 4 connections.
+  EXPECT_EQ(hold_only.options->hold_ttl_ms, kSingleOperationHoldTtlMs);
+  const CommandLine pay_only = parse({"throughput", "--mix=pay-only"});
+  ASSERT_TRUE(pay_only.options.has_value()) << err.str();
+  EXPECT_EQ(pay_only.options->count, kPayOnlyCountDefault);
+  EXPECT_EQ(pay_only.options->duration_s, 10);
+  EXPECT_EQ(pay_only.options->hold_ttl_ms, kSingleOperationHoldTtlMs);
+  const CommandLine seats_given = parse({"throughput", "--mix", "pay-only", "--seats", "5"});
+  EXPECT_FALSE(seats_given.options.has_value());
+  EXPECT_EQ(seats_given.exit_code, 2);
+  const CommandLine bad_mix = parse({"throughput", "--mix", "hold-and-pay"});
+  EXPECT_FALSE(bad_mix.options.has_value());
+  EXPECT_EQ(bad_mix.exit_code, 2);
+}
+
+// The command line: defaults by scenario, --help and --version exit 0, and
+// an unknown flag or a missing scenario is a usage error naming it.
+TEST(EncoreLoadTest, TheCommandLineKeepsItsFlagsAndRefusesUnknownOnes) {
+  std::ostringstream out;
+  std::ostringstream err;
+  const auto parse = [&](std::vector<std::string> words) {
+    std::vector<const char*> argv = {"encore-load"};
+    for (const std::string& word : words) argv.push_back(word.c_str());
+    return ParseCommandLine(static_cast<int>(argv.size()), argv.data(), out, err);
+  };
+  const CommandLine flash = parse({"--quiet", "flash-sale", "--users=50", "--seats", "20", "--port",
+                                   "9000", "--abandon-percent", "0"});
+  ASSERT_TRUE(flash.options.has_value()) << err.str();
+  EXPECT_EQ(flash.options->scenario, "flash-sale");
+  EXPECT_FALSE(flash.options->progress);
+  EXPECT_EQ(flash.options->users, 50u);
+  EXPECT_EQ(flash.options->seats, 20u);
+  EXPECT_EQ(flash.options->port, 9000);
+  EXPECT_EQ(flash.options->admin_port, 7401);
+  EXPECT_EQ(flash.options->abandon_percent, 0u);
+  EXPECT_EQ(flash.options->duration_s, kFlashSaleDurationDefaultS);
+  const CommandLine throughput = parse({"throughput", "--count", "500"});
+  ASSERT_TRUE(throughput.options.has_value()) << err.str();
+  EXPECT_EQ(throughput.options->seats, kThroughputSeatsDefault);
+  EXPECT_EQ(throughput.options->duration_s, 0) << "--count alone: until the count";
+  const CommandLine verify = parse({"verify", "--ack-log", "/tmp/acks.log"});
+  ASSERT_TRUE(verify.options.has_value()) << err.str();
+  EXPECT_EQ(verify.options->ack_log_path, "/tmp/acks.log");
+
+  const CommandLine help = parse({"--help"});
+  EXPECT_FALSE(help.options.has_value());
+  EXPECT_EQ(help.exit_code, 0);
+  EXPECT_NE(out.str().find("--ack-log"), std::string::npos) << out.str();
+  const CommandLine version = parse({"--version"});
+  EXPECT_FALSE(version.options.has_value());
+  EXPECT_EQ(version.exit_code, 0);
+  EXPECT_NE(out.str().find("encore-load "), std::string::npos);
+
+  err.str("");
+  const CommandLine unknown = parse({"throughput", "--turbo", "1"});
+  EXPECT_FALSE(unknown.options.has_value());
+  EXPECT_EQ(unknown.exit_code, 2);
+  EXPECT_NE(err.str().find("--turbo"), std::string::npos) << err.str();
+  EXPECT_EQ(parse({}).exit_code, 2) << "no scenario";
+  EXPECT_EQ(parse({"stampede"}).exit_code, 2);
+  EXPECT_EQ(parse({"throughput", "--port", "70000"}).exit_code, 2);
+  EXPECT_EQ(parse({"throughput", "--connections", "x"}).exit_code, 2);
+  EXPECT_EQ(parse({"verify"}).exit_code, 2) << "verify needs --ack-log";
 }
 
 // The options of a small flash sale (50 users, 20 seats) against `server`.

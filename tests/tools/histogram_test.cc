@@ -1,6 +1,6 @@
 // The load tool's latency histogram: exact small values, bounded relative
 // error above, percentiles against a sorted reference, merge, and the cap.
-#include "../../tools/load/histogram.h"
+#include "load/histogram.h"
 
 #include <algorithm>
 #include <cmath>

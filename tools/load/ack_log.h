@@ -1,5 +1,5 @@
-// The acknowledgement log of encore-load (--ack-log FILE), and its check
-// against a server (`encore-load verify --ack-log FILE`).
+// AckLog: the acknowledgement log of encore-load (--ack-log FILE). Its check
+// against a server is ack_log_verify.h.
 //
 // While a run goes, AckLog appends one line per state-changing reply the tool
 // was given, and flushes it to the kernel at once: when the server is killed
@@ -14,13 +14,7 @@
 //   uncertain run=R user=U                       a mutating request without
 //                                                an answer (its effect unknown)
 //
-// Many runs (rounds of a kill -9 loop) may append to one file. VerifyAckLog
-// reads it all and checks a (restarted) server against it: every acked charge
-// and payment is in the user's ledger, every acked payment's seats are SOLD,
-// no refused payment took effect, and then load.h's CheckServerState with the
-// expectations this gives (seats sold == seats of the payments in the
-// ledgers == SOLD in the seat map; balances == acked charges - acked payments,
-// or for a user with an uncertain request, == the sum of their ledger).
+// Many runs (rounds of a kill -9 loop) may append to one file.
 //
 // Thread safety: AckLog's writers may be called from any thread.
 #ifndef ENCORE_TOOLS_LOAD_ACK_LOG_H_
@@ -30,7 +24,6 @@
 #include <cstdio>
 #include <memory>
 #include <mutex>
-#include <ostream>
 #include <span>
 #include <string>
 #include <vector>
@@ -40,8 +33,6 @@
 #include "encore/types.h"
 
 namespace encore::load {
-
-struct LoadOptions;
 
 class AckLog {
  public:
@@ -71,25 +62,6 @@ class AckLog {
   std::FILE* file_;  // Under mutex_.
   bool ok_ = true;   // Under mutex_.
 };
-
-struct VerifyReport {
-  uint64_t runs = 0;
-  uint64_t users = 0;
-  uint64_t uncertain_users = 0;
-  uint64_t charges_checked = 0;       // Acked charges found in the ledgers.
-  uint64_t payments_checked = 0;      // Acked payments found, seats SOLD.
-  uint64_t refusals_checked = 0;      // Refused payments that took no effect.
-  uint64_t seats_sold = 0;            // Over the runs' schedules.
-  std::vector<std::string> breaches;  // Empty: nothing acknowledged was lost.
-  uint64_t acks() const { return charges_checked + payments_checked + refusals_checked; }
-};
-
-// Reads the log at `path` and checks the server named by `options` (host,
-// admin port) against it. InvalidArgument for an unreadable or malformed
-// log (naming the line); Unavailable when the server cannot be reached.
-absl::StatusOr<VerifyReport> VerifyAckLog(const LoadOptions& options, const std::string& path);
-
-void PrintVerifyReport(const VerifyReport& report, std::ostream& out);
 
 }  // namespace encore::load
 

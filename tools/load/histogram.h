@@ -16,7 +16,6 @@
 #include <algorithm>
 #include <array>
 #include <bit>
-#include <cmath>
 #include <cstdint>
 
 namespace encore::load {
@@ -41,13 +40,7 @@ class LatencyHistogram {
     max_ = std::max(max_, value);
   }
 
-  void Merge(const LatencyHistogram& other) {
-    for (size_t i = 0; i < kBuckets; ++i) counts_[i] += other.counts_[i];
-    count_ += other.count_;
-    sum_ += other.sum_;
-    min_ = std::min(min_, other.min_);
-    max_ = std::max(max_, other.max_);
-  }
+  void Merge(const LatencyHistogram& other);
 
   void Reset() { *this = LatencyHistogram(); }
 
@@ -59,18 +52,7 @@ class LatencyHistogram {
   // The value at `percentile` (0 .. 100): the highest value of the bucket that
   // holds the ceil(percentile% * count)-th smallest value, capped at max().
   // 0 when empty.
-  uint64_t Percentile(double percentile) const {
-    if (count_ == 0) return 0;
-    const double clamped = std::clamp(percentile, 0.0, 100.0);
-    uint64_t rank = static_cast<uint64_t>(std::ceil(clamped / 100.0 * static_cast<double>(count_)));
-    rank = std::clamp<uint64_t>(rank, 1, count_);
-    uint64_t seen = 0;
-    for (size_t i = 0; i < kBuckets; ++i) {
-      seen += counts_[i];
-      if (seen >= rank) return std::min(HighestOf(i), max_);
-    }
-    return max_;
-  }
+  uint64_t Percentile(double percentile) const;
 
   // The bucket of a value, and the range of values a bucket holds (public for
   // the tests).
@@ -80,17 +62,8 @@ class LatencyHistogram {
     const uint64_t mantissa = value >> shift;               // kSubBuckets .. kLinearMax-1
     return static_cast<size_t>(kLinearMax + (shift - 1) * kSubBuckets + (mantissa - kSubBuckets));
   }
-  static uint64_t LowestOf(size_t index) {
-    if (index < kLinearMax) return index;
-    const uint64_t offset = index - kLinearMax;
-    const int shift = static_cast<int>(offset / kSubBuckets) + 1;
-    return (kSubBuckets + offset % kSubBuckets) << shift;
-  }
-  static uint64_t HighestOf(size_t index) {
-    if (index < kLinearMax) return index;
-    const int shift = static_cast<int>((index - kLinearMax) / kSubBuckets) + 1;
-    return LowestOf(index) + (uint64_t{1} << shift) - 1;
-  }
+  static uint64_t LowestOf(size_t index);
+  static uint64_t HighestOf(size_t index);
 
  private:
   std::array<uint64_t, kBuckets> counts_{};

@@ -21,15 +21,15 @@
 #include <memory>
 #include <mutex>
 #include <string>
-#include <utility>
 
 #include "ack_log.h"
 #include "completions.h"
 #include "encore/command.h"
 #include "encore/net/client.h"
 #include "encore/result_code.h"
+#include "expectations.h"
 #include "histogram.h"
-#include "load.h"
+#include "op.h"
 
 namespace encore::load {
 
@@ -48,6 +48,11 @@ inline uint64_t MicrosBetween(Clock::time_point from, Clock::time_point to) {
       0, std::chrono::duration_cast<std::chrono::microseconds>(to - from).count()));
 }
 
+// Seconds from `start` to now.
+inline double SecondsSince(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
 class Lane {
  public:
   explicit Lane(std::unique_ptr<net::Client> client) : client_(std::move(client)) {}
@@ -56,32 +61,12 @@ class Lane {
 
   // Sends `command`, records its latency (from `intended`, which an open loop
   // sets to when the request was due) and outcome, then runs `then`.
-  void Issue(Op op, const Command& command, Then then, Clock::time_point intended = {}) {
-    const Clock::time_point start = intended == Clock::time_point{} ? Clock::now() : intended;
-    completions_.Add();
-    client_->Send(command,
-                  [this, op, start, then = std::move(then)](const net::DecodedResponse& r) {
-                    Record(op, r.code, r.message, start);
-                    then(r);
-                    completions_.Done();
-                  });
-  }
-  void IssueSeatMap(ScheduleId schedule, UserId user, const QueueToken& token, Then then) {
-    const Clock::time_point start = Clock::now();
-    completions_.Add();
-    client_->SendSeatMap(schedule, user, token,
-                         [this, start, then = std::move(then)](const net::DecodedResponse& r) {
-                           Record(Op::kSeatMap, r.code, r.message, start);
-                           then(r);
-                           completions_.Done();
-                         });
-  }
+  void Issue(Op op, const Command& command, Then then, Clock::time_point intended = {});
+  void IssueSeatMap(ScheduleId schedule, UserId user, const QueueToken& token, Then then);
   // Waits until every reply's callback has run (requests a callback sends
   // included); past `timeout` closes the connection, which fails (and so
   // runs) the rest.
-  void WaitCallbacks(std::chrono::milliseconds timeout) {
-    if (!completions_.Wait(timeout)) client_->Close();
-  }
+  void WaitCallbacks(std::chrono::milliseconds timeout);
   // The count WaitCallbacks waits on, for requests sent without Issue.
   Completions& completions() { return completions_; }
 
@@ -101,27 +86,9 @@ class Lane {
   }
 
   // Adds this second's figures to the sums, and clears them.
-  void TakeSecond(LatencyHistogram* latency, uint64_t* requests, uint64_t* errors) {
-    std::lock_guard<std::mutex> lock(mutex);
-    latency->Merge(second_latency_);
-    *requests += second_requests_;
-    *errors += second_errors_;
-    second_latency_.Reset();
-    second_requests_ = second_errors_ = 0;
-  }
+  void TakeSecond(LatencyHistogram* latency, uint64_t* requests, uint64_t* errors);
   // Adds the figures of every operation sent at all.
-  void MergeInto(std::map<Op, OpSummary>* operations) {
-    std::lock_guard<std::mutex> lock(mutex);
-    for (size_t i = 0; i < operations_.size(); ++i) {
-      const OpSummary& summary = operations_[i];
-      if (summary.total() == 0) continue;
-      OpSummary& total = (*operations)[static_cast<Op>(i)];
-      total.ok += summary.ok;
-      total.refused += summary.refused;
-      total.errors += summary.errors;
-      total.latency_us.Merge(summary.latency_us);
-    }
-  }
+  void MergeInto(std::map<Op, OpSummary>* operations);
 
   net::Client& client() { return *client_; }
   // Guards the lane's users and what the lane has measured.
@@ -136,11 +103,7 @@ class Lane {
   std::string unavailable_message;
 
  private:
-  void Record(Op op, ResultCode code, const std::string& message, Clock::time_point start) {
-    const uint64_t latency_us = MicrosBetween(start, Clock::now());
-    std::lock_guard<std::mutex> lock(mutex);
-    RecordLocked(op, code, message, latency_us);
-  }
+  void Record(Op op, ResultCode code, const std::string& message, Clock::time_point start);
 
   // Before the client: it is destroyed after the client has joined its
   // reader thread, which may still be returning from a Done().

@@ -9,7 +9,6 @@
 #define ENCORE_TOOLS_LOAD_SEAT_PLAN_H_
 
 #include <cstdint>
-#include <numeric>
 #include <vector>
 
 #include "encore/types.h"
@@ -24,14 +23,7 @@ struct SeatPlan {
 };
 
 // At least `seats` seats (>= 1), in as few schedules as can hold them.
-inline SeatPlan PlanSeats(uint64_t seats) {
-  const uint64_t wanted = seats == 0 ? 1 : seats;
-  SeatPlan plan;
-  plan.schedules =
-      static_cast<uint32_t>((wanted + kSeatsPerScheduleMax - 1) / kSeatsPerScheduleMax);
-  plan.seats_per_schedule = static_cast<uint32_t>((wanted + plan.schedules - 1) / plan.schedules);
-  return plan;
-}
+SeatPlan PlanSeats(uint64_t seats);
 
 // What a lane of either single-operation mix is given before its set-up: its
 // seats, its schedules and where its users start.
@@ -48,12 +40,7 @@ struct SingleOperationLane {
 // stride is coprime to n; both drawn from the seed.
 class SeatPermutation {
  public:
-  SeatPermutation(uint32_t n, uint64_t seed) : n_(n == 0 ? 1 : n) {
-    offset_ = SplitMix(seed) % n_;
-    stride_ = SplitMix(seed ^ 0x5eed) % n_ | 1;
-    while (std::gcd(stride_, n_) != 1) ++stride_;
-    step_ = stride_ % n_;
-  }
+  SeatPermutation(uint32_t n, uint64_t seed);
   // The i-th seat; i may be any number (taken mod n).
   SeatIndex operator()(uint64_t i) const {
     return static_cast<SeatIndex>((offset_ + (i % n_) * stride_) % n_);

@@ -13,16 +13,13 @@
 #ifndef ENCORE_TOOLS_LOAD_SETUP_PIPELINE_H_
 #define ENCORE_TOOLS_LOAD_SETUP_PIPELINE_H_
 
-#include <algorithm>
-#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <mutex>
-#include <string>
+#include <utility>
 
 #include "absl/status/status.h"
-#include "completions.h"
 #include "encore/command.h"
 #include "encore/net/client.h"
 
@@ -35,11 +32,7 @@ class SetupPipeline final : public net::ReplyHandler {
 
   // The largest window for `client`: `wanted`, within the client's
   // in-flight limit (its option, and the server's, when lower).
-  static uint32_t WindowFor(const net::Client& client, uint32_t wanted) {
-    uint32_t limit = std::min(wanted, client.options().in_flight_max);
-    if (client.hello().in_flight_max != 0) limit = std::min(limit, client.hello().in_flight_max);
-    return std::max<uint32_t>(limit, 1);
-  }
+  static uint32_t WindowFor(const net::Client& client, uint32_t wanted);
 
   // REQUIRES: window >= 1. A window past the client's in-flight limit works,
   // but its first requests wait for room: see WindowFor.
@@ -51,74 +44,22 @@ class SetupPipeline final : public net::ReplyHandler {
         take_(std::move(take)) {}
 
   // Sends the first `window` requests; the replies send the rest.
-  void Start() {
-    uint64_t first = 0;
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      first = std::min<uint64_t>(window_, count_);
-      next_ = first;
-    }
-    for (uint64_t i = 0; i < first; ++i) SendOne(i);
-  }
+  void Start();
 
   // Waits for every reply; the first failure, or OK. A server that answers
   // nothing for kRepliesWaitMax fails it (the connection is closed).
-  absl::Status Wait() {
-    std::unique_lock<std::mutex> lock(mutex_);
-    uint64_t seen = answered_;
-    while (!Finished()) {
-      if (!changed_.wait_for(lock, kRepliesWaitMax,
-                             [&] { return Finished() || answered_ != seen; })) {
-        lock.unlock();
-        client_.Close();  // Fails the rest, so their replies come.
-        lock.lock();
-        if (status_.ok()) status_ = absl::DeadlineExceededError("the server stopped answering");
-      }
-      seen = answered_;
-    }
-    return status_;
-  }
+  absl::Status Wait();
 
-  void OnReply(uint64_t tag, const net::DecodedResponse& reply) override {
-    absl::Status taken = take_(tag, reply);
-    ++batch_replies_;
-    if (!taken.ok() && batch_status_.ok()) batch_status_ = std::move(taken);
-  }
+  void OnReply(uint64_t tag, const net::DecodedResponse& reply) override;
 
-  void OnBatchEnd() override {
-    uint64_t from = 0;
-    uint64_t to = 0;
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      answered_ += batch_replies_;
-      if (!batch_status_.ok() && status_.ok()) status_ = batch_status_;
-      if (status_.ok()) {
-        from = next_;
-        to = std::min(count_, next_ + batch_replies_);
-        next_ = to;
-      }
-    }
-    batch_replies_ = 0;
-    batch_status_ = absl::OkStatus();
-    for (uint64_t i = from; i < to; ++i) SendOne(i);
-    std::lock_guard<std::mutex> lock(mutex_);
-    if (Finished()) changed_.notify_all();
-  }
+  void OnBatchEnd() override;
 
  private:
-  void SendOne(uint64_t index) {
-    if (client_.SendTo(make_(index), this, index)) return;
-    std::lock_guard<std::mutex> lock(mutex_);
-    ++unsent_;
-    if (status_.ok()) status_ = absl::UnavailableError("the connection to the server was lost");
-    if (Finished()) changed_.notify_all();
-  }
+  void SendOne(uint64_t index);
 
   // Every request handed out is answered (or could not be sent), and no more
   // will be. REQUIRES: mutex_ held.
-  bool Finished() const {
-    return answered_ + unsent_ == next_ && (next_ == count_ || !status_.ok());
-  }
+  bool Finished() const;
 
   net::Client& client_;
   const uint64_t count_;
