@@ -119,8 +119,7 @@ void AddFlags(CLI::App& app, Config* config) {
                  "(glibc.malloc.hugetlb=1): on or off")
       ->type_name("on|off")
       ->capture_default_str();
-  app.add_option("--metrics-listen", config->metrics.listen,
-                 "Prometheus /metrics listener, or off")
+  app.add_option("--metrics-listen", config->metrics.listen, "Prometheus /metrics listener, or off")
       ->type_name("HOST:PORT")
       ->capture_default_str();
   app.set_config("--config", "", "`key = value` lines, the flags' names without dashes; flags win")

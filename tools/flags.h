@@ -22,6 +22,7 @@
 #include <limits>
 #include <string>
 #include <system_error>
+#include <vector>
 
 #include "CLI/CLI.hpp"
 
@@ -50,8 +51,8 @@ CLI::Option* AddNumber(CLI::App& app, const std::string& name, Number* value,
       throw CLI::ValidationError(name, "\"" + text + "\" is not a valid number");
     }
     if (parsed < min || parsed > max) {
-      throw CLI::ValidationError(name, "must be " + std::to_string(min) + " .. " +
-                                           std::to_string(max) + ", got " + text);
+      throw CLI::ValidationError(
+          name, "must be " + std::to_string(min) + " .. " + std::to_string(max) + ", got " + text);
     }
     *value = parsed;
   };
@@ -64,8 +65,15 @@ CLI::Option* AddNumber(CLI::App& app, const std::string& name, Number* value,
 // usage error said on stderr (exit `usage_code`).
 inline int ExitParse(CLI::App& app, const CLI::ParseError& error, int usage_code) {
   if (error.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success)) return app.exit(error);
+  std::string message = error.what();
+  // A missing subcommand after words that are none: name the first of them.
+  const std::vector<std::string> rest = app.remaining();
+  if (dynamic_cast<const CLI::RequiredError*>(&error) != nullptr &&
+      !app.get_subcommands({}).empty() && app.get_subcommands().empty() && !rest.empty()) {
+    message = "unknown command \"" + rest.front() + "\"";
+  }
   std::fprintf(stderr, "%s: %s\nRun '%s --help' for the flags.\n", app.get_name().c_str(),
-               error.what(), app.get_name().c_str());
+               message.c_str(), app.get_name().c_str());
   return usage_code;
 }
 
