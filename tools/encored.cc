@@ -341,7 +341,7 @@ int Main(int argc, char** argv) {
   }
   const std::string error = BuildConfig(&config);
   if (!error.empty()) {
-    std::fprintf(stderr, "encored: %s\nRun 'encored --help' for the flags.\n", error.c_str());
+    std::fprintf(stderr, "encored: %s\nRun 'encored --help' for usage.\n", error.c_str());
     return kExitRefused;
   }
   // Before anything large is allocated; returns only if it did not start again.

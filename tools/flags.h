@@ -72,7 +72,7 @@ inline int ExitParse(CLI::App& app, const CLI::ParseError& error, int usage_code
       !app.get_subcommands({}).empty() && app.get_subcommands().empty() && !rest.empty()) {
     message = "unknown command \"" + rest.front() + "\"";
   }
-  std::fprintf(stderr, "%s: %s\nRun '%s --help' for the flags.\n", app.get_name().c_str(),
+  std::fprintf(stderr, "%s: %s\nRun '%s --help' for usage.\n", app.get_name().c_str(),
                message.c_str(), app.get_name().c_str());
   return usage_code;
 }
