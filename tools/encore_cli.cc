@@ -2,6 +2,8 @@
 //
 //   encore-cli [--host H] [--port P] [--admin] [--api-key K] [--json] <command> [args]
 //
+// `encore-cli --help` lists the commands, `encore-cli <command> --help` its
+// arguments and flags (Specs(), Words(), CommandFlags() below).
 // One result per run, as a readable line or block, or with --json as one JSON
 // object with "code", "code_number" and the result's fields. Exit code: 0 when
 // the result is OK, 1 for any other result code (a business refusal such as
@@ -16,11 +18,11 @@
 #include <map>
 #include <memory>
 #include <random>
-#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "CLI/CLI.hpp"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "encore/commands.h"
@@ -28,6 +30,7 @@
 #include "encore/net/protocol.h"
 #include "encore/net/token_text.h"
 #include "encore/result_code.h"
+#include "flags.h"
 
 namespace encore::cli {
 namespace {
@@ -44,91 +47,15 @@ constexpr Points kPriceDefault = 10'000;
 constexpr uint32_t kLedgerLimitDefault = 50;
 constexpr size_t kSeatMapRowSeats = 50;
 
-constexpr char kUsage[] =
-    R"(usage: encore-cli [--host H] [--port P] [--admin] [--api-key K] [--json] <command> [args]
-
-  --host H       server address (default 127.0.0.1)
-  --port P       server port (default 7400; with --admin 7401)
-  --admin        use the admin listener (create-concert, create-schedule, set-policy, stats)
-  --api-key K    API key sent in the hello
-  --json         one JSON object per result
-  --key K        request key of a mutating command (default: random); reuse it to retry
-
-admin:
-  create-concert <concert> <title>
-  create-schedule <concert> <schedule> --seats N [--price P | --tiers first:price,...]
-      [--opens-in-ms X] [--sale-ms Y] [--hold-ttl-ms T] [--per-user N]
-      [--active-max N] [--admit N --interval-ms M]
-      (sale opens now+X (default now), closes Y later (default 1 hour); default price 10000)
-  set-policy <schedule> [--active-max N] [--admit N --interval-ms M]
-  stats
-queue:
-  enter <schedule> <user>
-  status <schedule> <user> <token>
-  leave <schedule> <user> <token>
-seats:
-  schedules <concert>
-  seatmap <schedule> <user> <token>
-  hold <schedule> <user> <token> <seat>[,<seat>...]
-  release <schedule> <user> <hold> <token or hold proof>
-  pay <schedule> <user> <token> <hold>
-balance:
-  charge <user> <amount>
-  balance <user>
-  ledger <user> [--before N] [--limit N]
-
-Tokens are 32 hex digits; a hold proof (printed by hold) is 16 and releases the
-hold after its token has expired. Exit code: 0 OK, 1 another result code, 2 usage or connection error.
-)";
-
 // --- Arguments ----------------------------------------------------------------------
 
-const std::set<std::string_view> kSwitches = {"admin", "json", "help"};
-const std::set<std::string_view> kValueFlags = {"host",    "port",        "api-key",  "key",
-                                                "seats",   "price",       "tiers",    "opens-in-ms",
-                                                "sale-ms", "hold-ttl-ms", "per-user", "active-max",
-                                                "admit",   "interval-ms", "before",   "limit"};
-const std::set<std::string_view> kGlobalFlags = {"host",  "port", "api-key",
-                                                 "admin", "json", "help"};
-
+// What the command line said, once CLI11 has parsed it.
 struct Arguments {
   std::vector<std::string> words;            // The command and its arguments.
   std::map<std::string, std::string> flags;  // Name (no dashes) to value ("" for a switch).
 
   bool Has(const std::string& name) const { return flags.count(name) > 0; }
 };
-
-absl::StatusOr<Arguments> SplitArguments(int argc, char** argv) {
-  Arguments arguments;
-  for (int i = 1; i < argc; ++i) {
-    const std::string_view word = argv[i];
-    if (word.size() < 3 || word.substr(0, 2) != "--") {
-      arguments.words.emplace_back(word);
-      continue;
-    }
-    std::string name(word.substr(2));
-    std::string value;
-    const size_t equals = name.find('=');
-    const bool inline_value = equals != std::string::npos;
-    if (inline_value) {
-      value = name.substr(equals + 1);
-      name.resize(equals);
-    }
-    if (kSwitches.count(name) > 0) {
-      if (inline_value) return absl::InvalidArgumentError("--" + name + " takes no value");
-    } else if (kValueFlags.count(name) > 0) {
-      if (!inline_value) {
-        if (i + 1 >= argc) return absl::InvalidArgumentError("--" + name + " needs a value");
-        value = argv[++i];
-      }
-    } else {
-      return absl::InvalidArgumentError("unknown option --" + name);
-    }
-    if (arguments.Has(name)) return absl::InvalidArgumentError("--" + name + " given twice");
-    arguments.flags[name] = value;
-  }
-  return arguments;
-}
 
 template <typename Integer>
 absl::StatusOr<Integer> ParseInteger(std::string_view what, std::string_view text) {
@@ -194,36 +121,113 @@ struct Plan {
   bool admin = false;  // Connect to the admin port unless --port says otherwise.
 };
 
+// A command's arguments (in order) and flags, each with its help; see Words()
+// and CommandFlags().
 struct CommandSpec {
   std::string_view name;
-  size_t words;  // Arguments after the command's name.
-  std::set<std::string_view> flags;
+  std::string_view group;
+  std::string_view help;
+  std::vector<std::string_view> words;
+  std::vector<std::string_view> flags;
   bool mutating;
 };
 
 const std::vector<CommandSpec>& Specs() {
   static const std::vector<CommandSpec> specs = {
-      {"create-concert", 2, {"key"}, true},
+      {"create-concert", "admin", "create a concert", {"concert", "title"}, {"key"}, true},
       {"create-schedule",
-       2,
+       "admin",
+       "create a schedule of a concert; its sale opens now+X (default now) and closes Y later",
+       {"concert", "schedule"},
        {"key", "seats", "price", "tiers", "opens-in-ms", "sale-ms", "hold-ttl-ms", "per-user",
         "active-max", "admit", "interval-ms"},
        true},
-      {"set-policy", 1, {"key", "active-max", "admit", "interval-ms"}, true},
-      {"stats", 0, {}, false},
-      {"enter", 2, {"key"}, true},
-      {"status", 3, {}, false},
-      {"leave", 3, {"key"}, true},
-      {"schedules", 1, {}, false},
-      {"seatmap", 3, {}, false},
-      {"hold", 4, {"key"}, true},
-      {"release", 4, {"key"}, true},
-      {"pay", 4, {"key"}, true},
-      {"charge", 2, {"key"}, true},
-      {"balance", 1, {}, false},
-      {"ledger", 1, {"before", "limit"}, false},
+      {"set-policy",
+       "admin",
+       "set a schedule's admission policy",
+       {"schedule"},
+       {"key", "active-max", "admit", "interval-ms"},
+       true},
+      {"stats", "admin", "the server's connections, requests and shards", {}, {}, false},
+      {"enter",
+       "queue",
+       "enter a schedule's queue (prints the token)",
+       {"schedule", "user"},
+       {"key"},
+       true},
+      {"status",
+       "queue",
+       "a user's place in the queue (a heartbeat)",
+       {"schedule", "user", "token"},
+       {},
+       false},
+      {"leave", "queue", "leave the queue", {"schedule", "user", "token"}, {"key"}, true},
+      {"schedules", "seats", "the schedules of a concert", {"concert"}, {}, false},
+      {"seatmap", "seats", "a schedule's seats", {"schedule", "user", "token"}, {}, false},
+      {"hold",
+       "seats",
+       "hold seats (prints the hold and its proof)",
+       {"schedule", "user", "token", "seat-list"},
+       {"key"},
+       true},
+      {"release", "seats", "release a hold", {"schedule", "user", "hold", "proof"}, {"key"}, true},
+      {"pay", "seats", "pay for a hold", {"schedule", "user", "token", "hold"}, {"key"}, true},
+      {"charge", "balance", "add points to a user's balance", {"user", "amount"}, {"key"}, true},
+      {"balance", "balance", "a user's balance", {"user"}, {}, false},
+      {"ledger", "balance", "a user's ledger, newest first", {"user"}, {"before", "limit"}, false},
   };
   return specs;
+}
+
+struct Help {
+  std::string_view name;
+  std::string_view type;
+  std::string_view text;
+};
+
+// The help of every command argument.
+const std::vector<Help>& Words() {
+  static const std::vector<Help> words = {
+      {"concert", "ID", "concert id"},
+      {"title", "TEXT", "1 to 47 bytes"},
+      {"schedule", "ID", "schedule id"},
+      {"user", "ID", "user id"},
+      {"token", "TOKEN", "the queue token: 32 hex digits"},
+      {"seat-list", "SEAT,...", "seat indexes, comma-separated"},
+      {"hold", "ID", "hold id"},
+      {"proof", "TOKEN|PROOF",
+       "the ACTIVE token, or the hold proof (16 hex digits, printed by hold), which releases the "
+       "hold also after its token has expired"},
+      {"amount", "POINTS", "points to add"},
+  };
+  return words;
+}
+
+// The help of every command flag.
+const std::vector<Help>& CommandFlags() {
+  static const std::vector<Help> flags = {
+      {"key", "K", "request key of this mutating command (default: random); reuse it to retry"},
+      {"seats", "N", "seats of the schedule (required)"},
+      {"price", "P", "the price of every seat (default 10000)"},
+      {"tiers", "FIRST:PRICE,...", "price tiers by first seat, ascending from 0, at most 8"},
+      {"opens-in-ms", "X", "the sale opens X ms from now (default 0)"},
+      {"sale-ms", "Y", "the sale closes Y ms after it opens (default 1 hour)"},
+      {"hold-ttl-ms", "T", "how long a hold lasts (default the engine's)"},
+      {"per-user", "N", "seats one user may hold and buy (default the engine's)"},
+      {"active-max", "N", "users shopping at once (default 0: no limit)"},
+      {"admit", "N", "users admitted every --interval-ms (with it)"},
+      {"interval-ms", "M", "the admission interval (with --admit)"},
+      {"before", "N", "entries before this cursor (the `more:` line of the last page)"},
+      {"limit", "N", "entries at most, 1 to 1000 (default 50)"},
+  };
+  return flags;
+}
+
+const Help& Find(const std::vector<Help>& table, std::string_view name) {
+  for (const Help& help : table) {
+    if (help.name == name) return help;
+  }
+  std::abort();  // A name in Specs() without its help: a programmer error.
 }
 
 RequestKey RandomRequestKey() {
@@ -371,20 +375,9 @@ absl::StatusOr<Plan> MakePlan(const Arguments& arguments) {
     if (candidate.name == name) spec = &candidate;
   }
   if (spec == nullptr) return absl::InvalidArgumentError("unknown command '" + name + "'");
-  if (arguments.words.size() != spec->words + 1) {
-    return absl::InvalidArgumentError(name + " takes " + std::to_string(spec->words) +
-                                      " arguments; got " +
-                                      std::to_string(arguments.words.size() - 1));
-  }
-  for (const auto& [flag, value] : arguments.flags) {
-    if (kGlobalFlags.count(flag) == 0 && spec->flags.count(flag) == 0) {
-      return absl::InvalidArgumentError("--" + flag + " does not apply to " + name);
-    }
-  }
   Plan plan;
   plan.name = name;
-  plan.admin = name == "create-concert" || name == "create-schedule" || name == "set-policy" ||
-               name == "stats";
+  plan.admin = spec->group == "admin";
   Reader reader(arguments);
   RequestKey key = 0;
   if (spec->mutating) {
@@ -817,19 +810,85 @@ absl::StatusOr<net::ClientOptions> MakeClientOptions(const Arguments& arguments)
 }
 
 int Usage(const std::string& message) {
-  std::cerr << "encore-cli: " << message
-            << "\nusage: encore-cli [--host H] [--port P] [--admin] [--api-key K] [--json] "
-               "<command> [args]   (encore-cli --help lists the commands)\n";
+  std::cerr << "encore-cli: " << message << "\nRun 'encore-cli --help' for usage.\n";
   return kExitUsage;
 }
 
-int Run(int argc, char** argv) {
-  absl::StatusOr<Arguments> arguments = SplitArguments(argc, argv);
-  if (!arguments.ok()) return Usage(std::string(arguments.status().message()));
-  if (arguments->Has("help")) {
-    std::cout << kUsage;
-    return kExitOk;
+// The global flags, and a subcommand per command with its arguments and
+// flags (Specs()), each with its help. Global flags may also follow the
+// command.
+void AddCommands(CLI::App& app) {
+  app.require_subcommand(1);
+  app.fallthrough();
+  // CLI11 takes a description as a const lvalue.
+  const auto add = [](CLI::App* to, const std::string& name, const std::string& type,
+                      const std::string& help) {
+    return to->add_option(name, help)->type_name(type);
+  };
+  add(&app, "--host", "H", "server address (default 127.0.0.1)");
+  add(&app, "--port", "P", "server port (default 7400; with --admin 7401)");
+  const std::string admin_help =
+      "use the admin listener (create-concert, create-schedule, set-policy, stats)";
+  app.add_flag("--admin", admin_help);
+  add(&app, "--api-key", "K", "API key sent in the hello");
+  const std::string json_help = "one JSON object per result";
+  app.add_flag("--json", json_help);
+  for (const CommandSpec& spec : Specs()) {
+    CLI::App* command = app.add_subcommand(std::string(spec.name), std::string(spec.help));
+    command->group(std::string(spec.group));
+    for (const std::string_view word : spec.words) {
+      const Help& help = Find(Words(), word);
+      add(command, std::string(word), std::string(help.type), std::string(help.text))->required();
+    }
+    for (const std::string_view flag : spec.flags) {
+      const Help& help = Find(CommandFlags(), flag);
+      add(command, "--" + std::string(flag), std::string(help.type), std::string(help.text));
+    }
   }
+  app.footer(
+      "Tokens are 32 hex digits; a hold proof (printed by hold) is 16 and releases the hold\n"
+      "after its token has expired. `encore-cli COMMAND --help` shows a command's arguments.\n"
+      "Exit code: 0 OK, 1 another result code, 2 usage or connection error.");
+}
+
+// The options given to `app` (switches as "") into `flags`.
+void CollectFlags(const CLI::App& app, std::map<std::string, std::string>* flags) {
+  for (const CLI::Option* option : app.get_options()) {
+    if (option->count() == 0 || option->get_lnames().empty() || option->get_lnames()[0] == "help") {
+      continue;
+    }
+    const std::vector<std::string>& results = option->results();
+    (*flags)[option->get_lnames()[0]] =
+        option->get_expected_min() == 0 || results.empty() ? std::string() : results.back();
+  }
+}
+
+absl::StatusOr<Arguments> ParseArguments(int argc, char** argv, int* exit_code) {
+  CLI::App app("encore-cli: every Encore operation from a shell; one result per run.",
+               "encore-cli");
+  tools::SetUpApp(app);
+  AddCommands(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& error) {
+    *exit_code = tools::ExitParse(app, error, kExitUsage);
+    return absl::CancelledError("parsed no command");
+  }
+  Arguments arguments;
+  CollectFlags(app, &arguments.flags);
+  const CLI::App* command = app.get_subcommands().front();
+  arguments.words.push_back(command->get_name());
+  for (const CLI::Option* option : command->get_options()) {
+    if (option->get_positional()) arguments.words.push_back(option->results().front());
+  }
+  CollectFlags(*command, &arguments.flags);
+  return arguments;
+}
+
+int Run(int argc, char** argv) {
+  int exit_code = kExitOk;
+  absl::StatusOr<Arguments> arguments = ParseArguments(argc, argv, &exit_code);
+  if (!arguments.ok()) return exit_code;
   absl::StatusOr<Plan> plan = MakePlan(*arguments);
   if (!plan.ok()) return Usage(std::string(plan.status().message()));
   absl::StatusOr<net::ClientOptions> options = MakeClientOptions(*arguments);

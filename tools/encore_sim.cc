@@ -5,6 +5,7 @@
 // lost, and that the state rebuilt from the events equals the live state.
 //
 // Usage: encore-sim [--users N] [--seats N] [--active N] [--seed N]
+// (encore-sim --help: AddFlags below); exit 2 on a usage error.
 #include <algorithm>
 #include <chrono>
 #include <cinttypes>
@@ -16,7 +17,9 @@
 #include <string>
 #include <vector>
 
+#include "CLI/CLI.hpp"
 #include "encore/core.h"
+#include "flags.h"
 
 namespace encore {
 namespace {
@@ -28,29 +31,16 @@ struct Options {
   uint64_t seed = 42;
 };
 
-bool ParseOptions(int argc, char** argv, Options* options, bool* help) {
-  for (int i = 1; i < argc; ++i) {
-    const std::string flag = argv[i];
-    if (flag == "--help" || flag == "-h") {
-      *help = true;
-      return false;
-    }
-    if (i + 1 >= argc) return false;
-    const uint64_t value = std::strtoull(argv[++i], nullptr, 10);
-    if (flag == "--users" && value >= 1 && value <= 10'000'000) {
-      options->users = static_cast<uint32_t>(value);
-    } else if (flag == "--seats" && value >= 1 && value <= kSeatsPerScheduleMax) {
-      options->seats = static_cast<uint32_t>(value);
-    } else if (flag == "--active" && value >= 1 && value <= 1'000'000) {
-      options->active_max = static_cast<uint32_t>(value);
-    } else if (flag == "--seed") {
-      options->seed = value;
-    } else {
-      std::fprintf(stderr, "encore-sim: bad value for %s\n", flag.c_str());
-      return false;
-    }
-  }
-  return true;
+// Every flag of encore-sim, with its help, bound to `options` (whose values
+// are the defaults).
+void AddFlags(CLI::App& app, Options* options) {
+  tools::AddNumber<uint32_t>(app, "--users", &options->users, "fans in the sale", 1, 10'000'000);
+  tools::AddNumber<uint32_t>(app, "--seats", &options->seats, "seats of the schedule", 1,
+                             kSeatsPerScheduleMax);
+  tools::AddNumber<uint32_t>(app, "--active", &options->active_max, "fans shopping at once", 1,
+                             1'000'000);
+  tools::AddNumber(app, "--seed", &options->seed,
+                   "seed of the fans' choices (same seed, same sale)");
 }
 
 enum class Plan : uint8_t { kPay, kPayLate, kAbandon, kRelease, kWalkAway };
@@ -457,12 +447,14 @@ int FlashSale::Report() {
 
 int main(int argc, char** argv) {
   encore::Options options;
-  bool help = false;
-  if (!encore::ParseOptions(argc, argv, &options, &help)) {
-    std::fprintf(stderr,
-                 "usage: encore-sim [--users N] [--seats N] [--active N] [--seed N]\n"
-                 "  a flash sale through the embedded engine on a simulated clock\n");
-    return help ? 0 : 2;
+  CLI::App app("encore-sim: a flash sale through the embedded engine on a simulated clock",
+               "encore-sim");
+  encore::tools::SetUpApp(app);
+  encore::AddFlags(app, &options);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& error) {
+    return encore::tools::ExitParse(app, error, 2);
   }
   return encore::FlashSale(options).Run();
 }

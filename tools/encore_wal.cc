@@ -1,22 +1,13 @@
 // encore-wal: look into an Encore data directory (the journal).
 //
-//   encore-wal dump   <dir> [--shard N] [--from LSN] [--limit N]
-//       one line per event: shard, LSN, type and its fields
-//   encore-wal verify <dir>
-//       reads every shard (snapshot, then the log), checks format versions,
-//       checksums and LSN contiguity, replays into a core and checks the
-//       invariants; exit 1 naming the first problem
-//   encore-wal replay <dir>
-//       recovers every shard and prints its counts and state hash, and how
-//       fast the replay went
-//   encore-wal cut <dir>
-//       the operator's word after a DataLoss: ends the log at its first
-//       damage (the bytes cut and later segments kept aside, never read
-//       again) and accepts a log that ends short of its end mark; prints
-//       what it cut, then verifies. What was cut is lost.
+//   encore-wal dump <dir> [--shard N] [--from LSN] [--limit N]
+//   encore-wal verify <dir>      check everything; exit 1 naming the first problem
+//   encore-wal replay <dir>      recover every shard: counts, state hash, speed
+//   encore-wal cut <dir>         after a DataLoss: end the log at its first damage
 //
-// It opens the journal read-and-write (RocksDB allows one process at a
-// time): stop encored first.
+// `encore-wal --help` says what each does (AddCommands below); exit 2 on a
+// usage error. It opens the journal read-and-write (RocksDB allows one
+// process at a time): stop encored first.
 #include <chrono>
 #include <cinttypes>
 #include <cstdio>
@@ -26,8 +17,10 @@
 #include <string>
 #include <vector>
 
+#include "CLI/CLI.hpp"
 #include "encore/core.h"
 #include "encore/rocksdb_journal.h"
+#include "flags.h"
 
 namespace encore {
 namespace {
@@ -40,34 +33,38 @@ struct Options {
   uint64_t limit = UINT64_MAX;
 };
 
-int Usage() {
-  std::fprintf(stderr,
-               "usage: encore-wal dump <dir> [--shard N] [--from LSN] [--limit N]\n"
-               "       encore-wal verify <dir>\n"
-               "       encore-wal replay <dir>\n"
-               "       encore-wal cut <dir>\n");
-  return 2;
-}
-
-bool Parse(int argc, char** argv, Options* options) {
-  if (argc < 3) return false;
-  options->command = argv[1];
-  options->path = argv[2];
-  for (int i = 3; i + 1 < argc; i += 2) {
-    const std::string flag = argv[i];
-    const uint64_t value = std::strtoull(argv[i + 1], nullptr, 10);
-    if (flag == "--shard") {
-      options->shard = static_cast<int64_t>(value);
-    } else if (flag == "--from") {
-      options->from_lsn = value;
-    } else if (flag == "--limit") {
-      options->limit = value;
-    } else {
-      return false;
+// The subcommands, each with its help, filling `options`; one is required.
+void AddCommands(CLI::App& app, Options* options) {
+  app.require_subcommand(1);
+  struct Spec {
+    const char* name;
+    const char* help;
+  };
+  for (const Spec& spec :
+       {Spec{"dump", "one line per event: shard, LSN, type and its fields"},
+        Spec{"verify",
+             "read every shard (snapshot, then the log), check format versions, checksums and "
+             "LSN contiguity, replay into a core and check the invariants; exit 1 naming the "
+             "first problem"},
+        Spec{"replay",
+             "recover every shard and print its counts and state hash, and how fast the replay "
+             "went"},
+        Spec{"cut",
+             "after a DataLoss: end the log at its first damage (what follows kept aside, never "
+             "read again) and accept a log that ends short of its end mark; print what was cut, "
+             "then verify. What was cut is lost."}}) {
+    CLI::App* command = app.add_subcommand(spec.name, spec.help);
+    command->add_option("dir", options->path, "the data directory")->type_name("DIR")->required();
+    command->callback([options, name = std::string(spec.name)] { options->command = name; });
+    if (std::string(spec.name) == "dump") {
+      tools::AddNumber<int64_t>(*command, "--shard", &options->shard, "only this shard", 0,
+                                INT64_MAX)
+          ->default_str("all");
+      tools::AddNumber(*command, "--from", &options->from_lsn, "from this LSN")->type_name("LSN");
+      tools::AddNumber(*command, "--limit", &options->limit, "at most N events")
+          ->default_str("all");
     }
   }
-  return (argc - 3) % 2 == 0 && (options->command == "dump" || options->command == "verify" ||
-                                 options->command == "replay" || options->command == "cut");
 }
 
 void PrintSeatsHeld(const SeatsHeld& e) {
@@ -286,7 +283,15 @@ int Recover(RocksDbJournal& journal, bool print_state) {
 
 int main(int argc, char** argv) {
   encore::Options options;
-  if (!encore::Parse(argc, argv, &options)) return encore::Usage();
+  CLI::App app("encore-wal: look into an Encore data directory (the journal). Stop encored first.",
+               "encore-wal");
+  encore::tools::SetUpApp(app);
+  encore::AddCommands(app, &options);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& error) {
+    return encore::tools::ExitParse(app, error, 2);
+  }
   encore::RocksDbJournalOptions journal_options;
   journal_options.path = options.path;
   journal_options.cut_log_at_damage = options.command == "cut";

@@ -1,19 +1,11 @@
 // encored: the Encore server.
 //
-//   encored [--data-dir DIR] [--durability none|async|sync] [--shards N]
-//           [--io-threads N] [--listen HOST:PORT] [--admin-listen HOST:PORT]
-//           [--api-key KEY] [--admin-key KEY] [--connections-max N]
-//           [--idle-timeout-ms N] [--hello-timeout-ms N] [--frame-timeout-ms N]
-//           [--hello-failures-max N] [--hello-lockout-ms N]
-//           [--snapshot-every-events N]
-//           [--snapshot-log-ratio N] [--snapshot-write-mb-per-s N]
-//           [--idempotency-window N] [--queue-waiting-max N]
-//           [--queue-entries-max N] [--accounts-max N] [--ledger-entries-max N]
-//           [--huge-pages on|off]
-//           [--metrics-listen HOST:PORT|off] [--config FILE]
+//   encored [flags]      (encored --help lists them: AddFlags below)
 //
-// The config file holds `key = value` lines with the flags' names without
-// dashes (`durability = async`); `#` starts a comment. Flags override it.
+// Each flag can also be set in a config file (--config FILE; config_file.h):
+// `key = value` lines with the flags' names without dashes
+// (`durability = async`); `#` starts a comment. Flags override it. Flags or a
+// config file it refuses: a message naming the flag, exit 1, nothing opened.
 // With --huge-pages on (the default) it first starts itself again with
 // glibc's malloc asking for transparent huge pages (huge_pages.h).
 // Opens the journal in the data dir (created if missing), recovers
@@ -25,166 +17,27 @@
 #include <signal.h>
 
 #include <algorithm>
-#include <charconv>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
 #include <functional>
-#include <map>
 #include <memory>
 #include <string>
 #include <utility>
 
+#include "CLI/CLI.hpp"
+#include "config_file.h"
 #include "encore/engine.h"
 #include "encore/net/metrics.h"
 #include "encore/net/server.h"
 #include "encore/rocksdb_journal.h"
+#include "flags.h"
 #include "huge_pages.h"
 
 namespace encore {
 namespace {
 
-constexpr const char* kUsage =
-    "usage: encored [flags]\n"
-    "  --data-dir DIR               data directory (default ./var)\n"
-    "  --durability none|async|sync journal durability (default sync)\n"
-    "  --shards N                   engine shards (default 1)\n"
-    "  --io-threads N               network I/O threads (default 2)\n"
-    "  --listen HOST:PORT           client listener (default 127.0.0.1:7400)\n"
-    "  --admin-listen HOST:PORT     admin listener (default 127.0.0.1:7401)\n"
-    "  --api-key KEY                key clients must send in Hello, at least 16 bytes\n"
-    "                               (default none)\n"
-    "  --admin-key KEY              key for admin requests on the client port, at least 16\n"
-    "                               bytes and not the API key (default none)\n"
-    "  --hello-failures-max N       failed Hellos from one address before it is refused\n"
-    "                               (default 10)\n"
-    "  --hello-lockout-ms N         ...for N ms after its last failure (default 60000)\n"
-    "  --connections-max N          open connections (default 10000)\n"
-    "  --idle-timeout-ms N          close silent connections after N ms, 0 never (default 60000)\n"
-    "  --hello-timeout-ms N         close a connection without a Hello after N ms, 0 never\n"
-    "                               (default 5000)\n"
-    "  --frame-timeout-ms N         close a connection whose frame is not complete N ms after\n"
-    "                               its first byte, 0 never (default 10000)\n"
-    "  --snapshot-every-events N    shard snapshot period in events, 0 never (default 1048576)\n"
-    "  --snapshot-log-ratio N       ...once the log since the last one is N times its size,\n"
-    "                               0 events alone (default 1)\n"
-    "  --snapshot-write-mb-per-s N  write snapshot files at most N MiB/s, so the log's fsyncs\n"
-    "                               do not wait behind them; 0 unpaced (default 256)\n"
-    "  --idempotency-window N       request results each shard keeps for repeats, about\n"
-    "                               90 bytes each; 1..67108864 (default 262144)\n"
-    "  --queue-waiting-max N        WAITING users per schedule; past it ENTER_QUEUE answers\n"
-    "                               QUEUE_FULL (default 10000000)\n"
-    "  --queue-entries-max N        queue entries a schedule makes over its life, past it\n"
-    "                               QUEUE_FULL (default and most 100000000)\n"
-    "  --accounts-max N             accounts per shard; past it a CHARGE opening one more\n"
-    "                               answers ACCOUNTS_FULL; 1..1073741824 (default 10000000)\n"
-    "  --ledger-entries-max N       ledger entries kept per account, the oldest forgotten\n"
-    "                               past it; 1..1048576 (default 1000)\n"
-    "  --huge-pages on|off          the heap on transparent huge pages where the kernel has\n"
-    "                               them on madvise (glibc.malloc.hugetlb=1) (default on)\n"
-    "  --metrics-listen HOST:PORT   Prometheus /metrics listener, or off (default 127.0.0.1:9464)\n"
-    "  --config FILE                `key = value` lines, same names without dashes\n"
-    "  --help                       this text\n";
-
-// The settings by flag name (without dashes), as given.
-using Settings = std::map<std::string, std::string>;
-
-const char* const kKnownKeys[] = {"data-dir",
-                                  "durability",
-                                  "shards",
-                                  "io-threads",
-                                  "listen",
-                                  "admin-listen",
-                                  "api-key",
-                                  "admin-key",
-                                  "connections-max",
-                                  "idle-timeout-ms",
-                                  "hello-timeout-ms",
-                                  "frame-timeout-ms",
-                                  "hello-failures-max",
-                                  "hello-lockout-ms",
-                                  "snapshot-every-events",
-                                  "snapshot-log-ratio",
-                                  "snapshot-write-mb-per-s",
-                                  "idempotency-window",
-                                  "queue-waiting-max",
-                                  "queue-entries-max",
-                                  "accounts-max",
-                                  "ledger-entries-max",
-                                  "huge-pages",
-                                  "metrics-listen",
-                                  "config"};
-
-bool Known(const std::string& key) {
-  for (const char* known : kKnownKeys) {
-    if (key == known) return true;
-  }
-  return false;
-}
-
-std::string Trim(const std::string& text) {
-  const size_t first = text.find_first_not_of(" \t\r");
-  if (first == std::string::npos) return "";
-  const size_t last = text.find_last_not_of(" \t\r");
-  return text.substr(first, last - first + 1);
-}
-
-// Flags into `settings`; "" on success, else the error. Sets *help.
-std::string ParseFlags(int argc, char** argv, Settings* settings, bool* help) {
-  for (int i = 1; i < argc; ++i) {
-    std::string flag = argv[i];
-    if (flag == "--help" || flag == "-h") {
-      *help = true;
-      return "";
-    }
-    if (flag.rfind("--", 0) != 0) return "unexpected argument \"" + flag + "\"";
-    std::string key = flag.substr(2);
-    std::string value;
-    const size_t equals = key.find('=');
-    if (equals != std::string::npos) {
-      value = key.substr(equals + 1);
-      key = key.substr(0, equals);
-    } else {
-      if (i + 1 >= argc) return "flag --" + key + " needs a value";
-      value = argv[++i];
-    }
-    if (!Known(key)) return "unknown flag --" + key;
-    (*settings)[key] = value;
-  }
-  return "";
-}
-
-// The config file's settings, under those already given (flags win).
-std::string ReadConfig(const std::string& path, Settings* settings) {
-  std::ifstream file(path);
-  if (!file) return "cannot read config file " + path;
-  std::string line;
-  for (int number = 1; std::getline(file, line); ++number) {
-    const size_t hash = line.find('#');
-    if (hash != std::string::npos) line.resize(hash);
-    line = Trim(line);
-    if (line.empty()) continue;
-    const size_t equals = line.find('=');
-    const std::string where = path + ":" + std::to_string(number);
-    if (equals == std::string::npos) return where + ": expected `key = value`";
-    const std::string key = Trim(line.substr(0, equals));
-    if (!Known(key) || key == "config") return where + ": unknown key \"" + key + "\"";
-    settings->emplace(key, Trim(line.substr(equals + 1)));
-  }
-  return "";
-}
-
-template <typename Number>
-std::string ParseNumber(const Settings& settings, const std::string& key, Number* out) {
-  const auto found = settings.find(key);
-  if (found == settings.end()) return "";
-  const std::string& text = found->second;
-  const auto [end, code] = std::from_chars(text.data(), text.data() + text.size(), *out);
-  if (code != std::errc() || end != text.data() + text.size()) {
-    return "--" + key + ": \"" + text + "\" is not a valid number";
-  }
-  return "";
-}
+// Exit code when the flags or the config file are refused (nothing was opened).
+constexpr int kExitRefused = 1;
 
 struct Config {
   std::string data_dir = "./var";
@@ -195,29 +48,93 @@ struct Config {
   net::ServerOptions server;
   bool metrics_enabled = true;
   net::MetricsOptions metrics;
+  std::string huge_pages_name = "on";
   bool huge_pages = true;
   std::string huge_pages_note;  // Why the heap is not (made) on huge pages by us.
 };
 
-std::string BuildConfig(const Settings& settings, Config* config) {
-  auto text = [&](const char* key, std::string* out) {
-    const auto found = settings.find(key);
-    if (found != settings.end()) *out = found->second;
-  };
-  text("data-dir", &config->data_dir);
-  text("durability", &config->durability_name);
-  text("listen", &config->server.client_listen);
-  text("admin-listen", &config->server.admin_listen);
-  text("api-key", &config->server.api_key);
-  text("admin-key", &config->server.admin_key);
-  text("metrics-listen", &config->metrics.listen);
+// Every flag of encored, with its help, bound to `config` (whose values are
+// the defaults). The config file's keys are these names without the dashes.
+void AddFlags(CLI::App& app, Config* config) {
+  EngineOptions& engine = config->engine;
+  CoreLimits& limits = engine.limits;
+  net::ServerOptions& server = config->server;
+  app.add_option("--data-dir", config->data_dir, "data directory")
+      ->type_name("DIR")
+      ->capture_default_str();
+  app.add_option("--durability", config->durability_name, "journal durability: none, async or sync")
+      ->type_name("MODE")
+      ->capture_default_str();
+  tools::AddNumber(app, "--shards", &engine.shards, "engine shards");
+  tools::AddNumber(app, "--io-threads", &server.io_threads, "network I/O threads");
+  app.add_option("--listen", server.client_listen, "client listener")
+      ->type_name("HOST:PORT")
+      ->capture_default_str();
+  app.add_option("--admin-listen", server.admin_listen, "admin listener")
+      ->type_name("HOST:PORT")
+      ->capture_default_str();
+  app.add_option("--api-key", server.api_key,
+                 "key clients must send in Hello, at least 16 bytes (default none)")
+      ->type_name("KEY");
+  app.add_option("--admin-key", server.admin_key,
+                 "key for admin requests on the client port, at least 16 bytes and not the API "
+                 "key (default none)")
+      ->type_name("KEY");
+  tools::AddNumber(app, "--hello-failures-max", &server.hello_failures_max,
+                   "failed Hellos from one address before it is refused");
+  tools::AddNumber(app, "--hello-lockout-ms", &server.hello_lockout_ms,
+                   "...for N ms after its last failure");
+  tools::AddNumber(app, "--connections-max", &server.connections_max, "open connections");
+  tools::AddNumber(app, "--idle-timeout-ms", &server.idle_timeout_ms,
+                   "close silent connections after N ms, 0 never");
+  tools::AddNumber(app, "--hello-timeout-ms", &server.hello_timeout_ms,
+                   "close a connection without a Hello after N ms, 0 never");
+  tools::AddNumber(app, "--frame-timeout-ms", &server.frame_timeout_ms,
+                   "close a connection whose frame is not complete N ms after its first byte, "
+                   "0 never");
+  tools::AddNumber(app, "--snapshot-every-events", &engine.snapshot_every_events,
+                   "shard snapshot period in events, 0 never");
+  tools::AddNumber(app, "--snapshot-log-ratio", &engine.snapshot_log_ratio,
+                   "...once the log since the last one is N times its size, 0 events alone");
+  tools::AddNumber(app, "--snapshot-write-mb-per-s", &config->snapshot_write_mb_per_s,
+                   "write snapshot files at most N MiB/s, so the log's fsyncs do not wait "
+                   "behind them; 0 unpaced");
+  tools::AddNumber(app, "--idempotency-window", &engine.request_results_max,
+                   "request results each shard keeps for repeats, about 90 bytes each; 1.." +
+                       std::to_string(CoreOptions::kRequestResultsMaxLimit));
+  tools::AddNumber(app, "--queue-waiting-max", &limits.queue_waiting_max,
+                   "WAITING users per schedule; past it ENTER_QUEUE answers QUEUE_FULL");
+  tools::AddNumber(app, "--queue-entries-max", &limits.queue_entries_max,
+                   "queue entries a schedule makes over its life, past it QUEUE_FULL (the "
+                   "default is also the most)");
+  tools::AddNumber(app, "--accounts-max", &limits.accounts_max,
+                   "accounts per shard; past it a CHARGE opening one more answers "
+                   "ACCOUNTS_FULL; 1.." +
+                       std::to_string(CoreLimits::kAccountsMaxLimit));
+  tools::AddNumber(app, "--ledger-entries-max", &limits.ledger_entries_max,
+                   "ledger entries kept per account, the oldest forgotten past it; 1.." +
+                       std::to_string(CoreLimits::kLedgerEntriesMaxLimit));
+  app.add_option("--huge-pages", config->huge_pages_name,
+                 "the heap on transparent huge pages where the kernel has them on madvise "
+                 "(glibc.malloc.hugetlb=1): on or off")
+      ->type_name("on|off")
+      ->capture_default_str();
+  app.add_option("--metrics-listen", config->metrics.listen, "Prometheus /metrics listener, or off")
+      ->type_name("HOST:PORT")
+      ->capture_default_str();
+  app.set_config("--config", "", "`key = value` lines, the flags' names without dashes; flags win")
+      ->type_name("FILE");
+  app.config_formatter(std::make_shared<tools::KeyValueConfig>(&app));
+}
+
+// Checks the flags together and derives what follows from them; "" when
+// they make a server, else what is wrong.
+std::string BuildConfig(Config* config) {
   config->metrics_enabled = config->metrics.listen != "off";
-  std::string huge_pages = "on";
-  text("huge-pages", &huge_pages);
-  if (huge_pages != "on" && huge_pages != "off") {
-    return "--huge-pages must be on or off, got \"" + huge_pages + "\"";
+  if (config->huge_pages_name != "on" && config->huge_pages_name != "off") {
+    return "--huge-pages must be on or off, got \"" + config->huge_pages_name + "\"";
   }
-  config->huge_pages = huge_pages == "on";
+  config->huge_pages = config->huge_pages_name == "on";
   if (config->durability_name == "none") {
     config->durability = Durability::kNone;
   } else if (config->durability_name == "async") {
@@ -226,25 +143,6 @@ std::string BuildConfig(const Settings& settings, Config* config) {
     config->durability = Durability::kSync;
   } else {
     return "--durability must be none, async or sync, got \"" + config->durability_name + "\"";
-  }
-  for (const std::string& error :
-       {ParseNumber(settings, "shards", &config->engine.shards),
-        ParseNumber(settings, "io-threads", &config->server.io_threads),
-        ParseNumber(settings, "connections-max", &config->server.connections_max),
-        ParseNumber(settings, "idle-timeout-ms", &config->server.idle_timeout_ms),
-        ParseNumber(settings, "hello-timeout-ms", &config->server.hello_timeout_ms),
-        ParseNumber(settings, "frame-timeout-ms", &config->server.frame_timeout_ms),
-        ParseNumber(settings, "hello-failures-max", &config->server.hello_failures_max),
-        ParseNumber(settings, "hello-lockout-ms", &config->server.hello_lockout_ms),
-        ParseNumber(settings, "snapshot-every-events", &config->engine.snapshot_every_events),
-        ParseNumber(settings, "snapshot-log-ratio", &config->engine.snapshot_log_ratio),
-        ParseNumber(settings, "snapshot-write-mb-per-s", &config->snapshot_write_mb_per_s),
-        ParseNumber(settings, "idempotency-window", &config->engine.request_results_max),
-        ParseNumber(settings, "queue-waiting-max", &config->engine.limits.queue_waiting_max),
-        ParseNumber(settings, "queue-entries-max", &config->engine.limits.queue_entries_max),
-        ParseNumber(settings, "accounts-max", &config->engine.limits.accounts_max),
-        ParseNumber(settings, "ledger-entries-max", &config->engine.limits.ledger_entries_max)}) {
-    if (!error.empty()) return error;
   }
   if (config->engine.shards < 1 || config->engine.shards > kShardsMax) {
     return "--shards must be 1 .. " + std::to_string(kShardsMax);
@@ -427,21 +325,24 @@ int Run(const Config& config) {
 }
 
 int Main(int argc, char** argv) {
-  Settings settings;
-  bool help = false;
-  std::string error = ParseFlags(argc, argv, &settings, &help);
-  if (help) {
-    std::fputs(kUsage, stdout);
-    return 0;
-  }
-  if (error.empty() && settings.count("config") != 0) {
-    error = ReadConfig(settings.at("config"), &settings);
-  }
   Config config;
-  if (error.empty()) error = BuildConfig(settings, &config);
+  CLI::App app(
+      "encored: the Encore server. Serves the engine over TCP, journals to the data dir, and\n"
+      "stops cleanly on SIGINT or SIGTERM.",
+      "encored");
+  tools::SetUpApp(app);
+  // As before CLI11: a flag given twice takes its last value.
+  app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  AddFlags(app, &config);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& error) {
+    return tools::ExitParse(app, error, kExitRefused);
+  }
+  const std::string error = BuildConfig(&config);
   if (!error.empty()) {
-    std::fprintf(stderr, "encored: %s\n%s", error.c_str(), kUsage);
-    return 1;
+    std::fprintf(stderr, "encored: %s\nRun 'encored --help' for usage.\n", error.c_str());
+    return kExitRefused;
   }
   // Before anything large is allocated; returns only if it did not start again.
   if (config.huge_pages) config.huge_pages_note = tools::ReexecWithHugePages(argv);
