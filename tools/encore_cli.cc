@@ -404,36 +404,6 @@ std::string FormatTime(TimestampMs ms) {
   return text;
 }
 
-std::string_view QueueStateName(QueueState state) {
-  switch (state) {
-    case QueueState::kNone:
-      return "NONE";
-    case QueueState::kWaiting:
-      return "WAITING";
-    case QueueState::kActive:
-      return "ACTIVE";
-    case QueueState::kDone:
-      return "DONE";
-    case QueueState::kExpired:
-      return "EXPIRED";
-    case QueueState::kLeft:
-      return "LEFT";
-  }
-  return "UNKNOWN";
-}
-
-std::string_view LedgerTypeName(LedgerEntryType type) {
-  switch (type) {
-    case LedgerEntryType::kCharge:
-      return "CHARGE";
-    case LedgerEntryType::kPayment:
-      return "PAYMENT";
-    case LedgerEntryType::kRefund:
-      return "REFUND";
-  }
-  return "UNKNOWN";
-}
-
 char SeatChar(SeatState state) {
   switch (state) {
     case SeatState::kAvailable:
@@ -578,10 +548,10 @@ void PrintLedger(const Plan& plan, const DecodedResponse& response, std::ostream
       << (response.ledger.size() == 1 ? " entry" : " entries") << ", newest first\n";
   for (const LedgerEntry& entry : response.ledger) {
     char line[160];
-    std::snprintf(line, sizeof(line), "  %s  %-8s %+14lld  balance %lld",
-                  FormatTime(entry.at_ms).c_str(), std::string(LedgerTypeName(entry.type)).c_str(),
-                  static_cast<long long>(entry.amount),
-                  static_cast<long long>(entry.balance_after));
+    std::snprintf(
+        line, sizeof(line), "  %s  %-8s %+14lld  balance %lld", FormatTime(entry.at_ms).c_str(),
+        std::string(LedgerEntryTypeName(entry.type)).c_str(), static_cast<long long>(entry.amount),
+        static_cast<long long>(entry.balance_after));
     out << line;
     if (entry.schedule != 0) {
       out << "  schedule " << entry.schedule << " hold " << entry.hold << " payment "
@@ -743,7 +713,7 @@ void AddReadFields(const Plan& plan, const DecodedResponse& response, Json& json
   } else if (plan.kind == RequestKind::kLedger) {
     json.Key("user").Unsigned(plan.command.user).Key("entries").Open('[');
     for (const LedgerEntry& entry : response.ledger) {
-      json.Open('{').Key("type").String(LedgerTypeName(entry.type));
+      json.Open('{').Key("type").String(LedgerEntryTypeName(entry.type));
       json.Key("amount").Number(entry.amount).Key("balance_after").Number(entry.balance_after);
       json.Key("at_ms").Number(entry.at_ms).Key("schedule").Unsigned(entry.schedule);
       json.Key("hold").Unsigned(entry.hold).Key("payment").Unsigned(entry.payment).Close('}');

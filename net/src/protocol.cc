@@ -31,27 +31,25 @@ ENCORE_RESULT_CODES(ENCORE_X)
 #undef ENCORE_X
 static_assert(kWireCount<decltype(w::EnumValuesResultCode())> == std::size(kResultCodes));
 
-#define ENCORE_X(enumerator, value, wire_name) \
+// QueueState, SeatState and LedgerEntryType (whose wire enum also has Unknown = 0).
+#define ENCORE_X(enumerator, value, name, wire_name) \
   static_assert(static_cast<uint8_t>(w::QueueState::wire_name) == value);
 ENCORE_QUEUE_STATES(ENCORE_X)
 #undef ENCORE_X
+#define ENCORE_X(enumerator, value, name, wire_name) \
+  static_assert(static_cast<uint8_t>(w::SeatState::wire_name) == value);
+ENCORE_SEAT_STATES(ENCORE_X)
+#undef ENCORE_X
+#define ENCORE_X(enumerator, value, name, wire_name) \
+  static_assert(static_cast<uint8_t>(w::LedgerEntryType::wire_name) == value);
+ENCORE_LEDGER_ENTRY_TYPES(ENCORE_X)
+#undef ENCORE_X
 #define ENCORE_X(...) +1
 static_assert(kWireCount<decltype(w::EnumValuesQueueState())> == 0 ENCORE_QUEUE_STATES(ENCORE_X));
+static_assert(kWireCount<decltype(w::EnumValuesSeatState())> == 0 ENCORE_SEAT_STATES(ENCORE_X));
+static_assert(kWireCount<decltype(w::EnumValuesLedgerEntryType())> ==
+              1 ENCORE_LEDGER_ENTRY_TYPES(ENCORE_X));
 #undef ENCORE_X
-
-// SeatState and LedgerEntryType (core.h) have no list: value by value.
-static_assert(static_cast<uint8_t>(w::SeatState::Available) ==
-                  static_cast<uint8_t>(SeatState::kAvailable) &&
-              static_cast<uint8_t>(w::SeatState::Held) == static_cast<uint8_t>(SeatState::kHeld) &&
-              static_cast<uint8_t>(w::SeatState::Sold) == static_cast<uint8_t>(SeatState::kSold) &&
-              kWireCount<decltype(w::EnumValuesSeatState())> == 3);
-static_assert(static_cast<uint8_t>(w::LedgerEntryType::Charge) ==
-                  static_cast<uint8_t>(LedgerEntryType::kCharge) &&
-              static_cast<uint8_t>(w::LedgerEntryType::Payment) ==
-                  static_cast<uint8_t>(LedgerEntryType::kPayment) &&
-              static_cast<uint8_t>(w::LedgerEntryType::Refund) ==
-                  static_cast<uint8_t>(LedgerEntryType::kRefund) &&
-              kWireCount<decltype(w::EnumValuesLedgerEntryType())> == 4);  // And Unknown = 0.
 
 // The request bodies are NONE, one per command type and one per server
 // request; the response bodies one per ResponseKind (KindOf names each).

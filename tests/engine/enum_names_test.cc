@@ -7,7 +7,9 @@
 #include <string_view>
 
 #include "encore/command.h"
+#include "encore/core.h"
 #include "encore/event.h"
+#include "encore/reply.h"
 #include "gtest/gtest.h"
 
 namespace encore {
@@ -53,10 +55,31 @@ constexpr Row<EventType> kEventTypes[] = {
     {EventType::kRequestRecorded, 40, "REQUEST_RECORDED"},
 };
 
+constexpr Row<QueueState> kQueueStates[] = {
+    {QueueState::kNone, 0, "NONE"},       {QueueState::kWaiting, 1, "WAITING"},
+    {QueueState::kActive, 2, "ACTIVE"},   {QueueState::kDone, 3, "DONE"},
+    {QueueState::kExpired, 4, "EXPIRED"}, {QueueState::kLeft, 5, "LEFT"},
+};
+
+constexpr Row<SeatState> kSeatStates[] = {
+    {SeatState::kAvailable, 0, "AVAILABLE"},
+    {SeatState::kHeld, 1, "HELD"},
+    {SeatState::kSold, 2, "SOLD"},
+};
+
+constexpr Row<LedgerEntryType> kLedgerEntryTypes[] = {
+    {LedgerEntryType::kCharge, 1, "CHARGE"},
+    {LedgerEntryType::kPayment, 2, "PAYMENT"},
+    {LedgerEntryType::kRefund, 3, "REFUND"},
+};
+
 // The list's size, counted from its X-macro.
 #define ENCORE_X(...) +1
 constexpr size_t kCommandTypesListed = 0 ENCORE_COMMAND_TYPES(ENCORE_X);
 constexpr size_t kEventTypesListed = 0 ENCORE_EVENT_TYPES(ENCORE_X);
+static_assert(0 ENCORE_QUEUE_STATES(ENCORE_X) == std::size(kQueueStates));
+static_assert(0 ENCORE_SEAT_STATES(ENCORE_X) == std::size(kSeatStates));
+static_assert(0 ENCORE_LEDGER_ENTRY_TYPES(ENCORE_X) == std::size(kLedgerEntryTypes));
 #undef ENCORE_X
 static_assert(kCommandTypesListed == std::size(kCommandTypes));
 static_assert(kEventTypesListed == std::size(kEventTypes));
@@ -95,6 +118,12 @@ TEST(CommandTypeTest, IsCommandTypeHoldsForTheListedValuesOnly) {
 
 TEST(EventTypeTest, EveryTypeHasItsFixedValueAndName) {
   ExpectNames(kEventTypes, 1 << 16, "UNKNOWN", EventTypeName);
+}
+
+TEST(StateNamesTest, QueueSeatAndLedgerNamesComeFromTheirLists) {
+  ExpectNames(kQueueStates, 256, "UNKNOWN", QueueStateName);
+  ExpectNames(kSeatStates, 256, "UNKNOWN", SeatStateName);
+  ExpectNames(kLedgerEntryTypes, 256, "UNKNOWN", LedgerEntryTypeName);
 }
 
 }  // namespace

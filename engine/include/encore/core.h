@@ -19,6 +19,7 @@
 #include <limits>
 #include <memory>
 #include <span>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -116,9 +117,34 @@ struct CoreOptions {
 
 inline constexpr TimestampMs kNoDeadline = std::numeric_limits<TimestampMs>::max();
 
-enum class SeatState : uint8_t { kAvailable = 0, kHeld = 1, kSold = 2 };
+// X(enumerator, value, name, wire name), as the other lists (result_code.h):
+// `name` is how tools print it, `wire name` its value in net/schema/encore.fbs.
+#define ENCORE_SEAT_STATES(X)              \
+  X(kAvailable, 0, "AVAILABLE", Available) \
+  X(kHeld, 1, "HELD", Held)                \
+  X(kSold, 2, "SOLD", Sold)
 
-enum class LedgerEntryType : uint8_t { kCharge = 1, kPayment = 2, kRefund = 3 };
+enum class SeatState : uint8_t {
+#define ENCORE_X(enumerator, value, name, wire_name) enumerator = value,
+  ENCORE_SEAT_STATES(ENCORE_X)
+#undef ENCORE_X
+};
+
+// The wire's LedgerEntryType also has Unknown = 0, which no entry has.
+#define ENCORE_LEDGER_ENTRY_TYPES(X) \
+  X(kCharge, 1, "CHARGE", Charge)    \
+  X(kPayment, 2, "PAYMENT", Payment) \
+  X(kRefund, 3, "REFUND", Refund)
+
+enum class LedgerEntryType : uint8_t {
+#define ENCORE_X(enumerator, value, name, wire_name) enumerator = value,
+  ENCORE_LEDGER_ENTRY_TYPES(ENCORE_X)
+#undef ENCORE_X
+};
+
+// "SOLD", "CHARGE", ...; "UNKNOWN" outside the enum.
+std::string_view SeatStateName(SeatState state);
+std::string_view LedgerEntryTypeName(LedgerEntryType type);
 
 struct LedgerEntry {
   // Positive for a charge or refund, negative for a payment.

@@ -6,6 +6,7 @@
 #define ENCORE_REPLY_H_
 
 #include <cstdint>
+#include <string_view>
 #include <type_traits>
 
 #include "encore/command.h"
@@ -14,21 +15,25 @@
 
 namespace encore {
 
-// A queue entry's state: X(enumerator, value, wire name), `wire name` being
-// the state in net/schema/encore.fbs, which the codec checks against this list.
-#define ENCORE_QUEUE_STATES(X)                                                        \
-  X(kNone, 0, None)                                                                   \
-  X(kWaiting, 1, Waiting)                                                             \
-  X(kActive, 2, Active)                                                               \
-  X(kDone, 3, Done)       /* Paid. */                                                 \
-  X(kExpired, 4, Expired) /* ACTIVE TTL ran out, or dropped for missed heartbeats. */ \
-  X(kLeft, 5, Left)       /* Left explicitly. */
+// A queue entry's state: X(enumerator, value, name, wire name), `name` being
+// how logs and tools print it (QueueStateName) and `wire name` the state in
+// net/schema/encore.fbs, which the codec checks against this list.
+#define ENCORE_QUEUE_STATES(X)                                                            \
+  X(kNone, 0, "NONE", None)                                                               \
+  X(kWaiting, 1, "WAITING", Waiting)                                                      \
+  X(kActive, 2, "ACTIVE", Active)                                                         \
+  X(kDone, 3, "DONE", Done)          /* Paid. */                                          \
+  X(kExpired, 4, "EXPIRED", Expired) /* ACTIVE TTL ran out, or dropped for heartbeats. */ \
+  X(kLeft, 5, "LEFT", Left)          /* Left explicitly. */
 
 enum class QueueState : uint8_t {
-#define ENCORE_X(enumerator, value, wire_name) enumerator = value,
+#define ENCORE_X(enumerator, value, name, wire_name) enumerator = value,
   ENCORE_QUEUE_STATES(ENCORE_X)
 #undef ENCORE_X
 };
+
+// "WAITING", ...; "UNKNOWN" outside the enum.
+std::string_view QueueStateName(QueueState state);
 
 struct Reply {
   ResultCode code = ResultCode::kOk;
