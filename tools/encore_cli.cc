@@ -93,8 +93,8 @@ class Reader {
     if (!status_.ok()) return 0;
     return Take(net::ParseHoldProof(arguments_.words[index]));
   }
-  void Fail(std::string message) {
-    if (status_.ok()) status_ = absl::InvalidArgumentError(std::move(message));
+  void Fail(const std::string& message) {
+    if (status_.ok()) status_ = absl::InvalidArgumentError(message);
   }
   const absl::Status& status() const { return status_; }
 

@@ -139,7 +139,6 @@ class FlashSale {
   TimestampMs next_timeline_ms_ = kOpensMs;
   // A fan near the back of the line whose place the timeline follows.
   uint32_t followed_fan_ = UINT32_MAX;
-  uint64_t polls_of_followed_ = 0;
   Reply followed_status_;
 };
 

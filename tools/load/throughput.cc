@@ -187,6 +187,7 @@ absl::StatusOr<LoadReport> RunThroughput(const LoadOptions& options, std::ostrea
   Monitor monitor(&*lanes, options.progress, progress);
   if (options.rate > 0) {
     std::vector<std::thread> pacers;
+    pacers.reserve(drivers.size());
     for (auto& driver : drivers) {
       pacers.emplace_back(
           [&, d = driver.get()] { d->RunOpen(options.rate / options.connections); });

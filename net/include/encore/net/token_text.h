@@ -44,9 +44,9 @@ inline void FormatWord(uint64_t word, char* out) {
     if (c >= '0' && c <= '9') {
       digit = static_cast<uint64_t>(c - '0');
     } else if (c >= 'a' && c <= 'f') {
-      digit = static_cast<uint64_t>(c - 'a' + 10);
+      digit = static_cast<uint64_t>(c - 'a') + 10;
     } else if (c >= 'A' && c <= 'F') {
-      digit = static_cast<uint64_t>(c - 'A' + 10);
+      digit = static_cast<uint64_t>(c - 'A') + 10;
     } else {
       return absl::InvalidArgumentError(expected + "; '" + std::string(1, c) + "' at position " +
                                         std::to_string(i) + " is not one");
