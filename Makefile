@@ -1,14 +1,14 @@
 # Encore: the two commands of the README's Quick start, and their parts.
 #   make demo   install what is missing, build Release, run a flash sale against encored,
 #               then the engine's flash-sale simulation
-#   make test   install, build, run every test (Release, ASan+UBSan, and TSan for threads)
+#   make test   install, build, check style, run every test (Release, ASan+UBSan, and TSan for threads)
 BUILD_DIR ?= build
 ASAN_BUILD_DIR ?= build-asan
 TSAN_BUILD_DIR ?= build-tsan
 JOBS ?= 2
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build build-asan build-tsan demo test test-release test-asan test-tsan bench clean
+.PHONY: all deps build build-asan build-tsan demo test test-style test-release test-asan test-tsan bench clean
 
 all: build
 
@@ -35,7 +35,11 @@ demo: build
 	bash tools/demo-server.sh $(BUILD_DIR)
 	./$(BUILD_DIR)/tools/encore-sim --users 5000 --seats 300 --active 100
 
-test: test-release test-asan test-tsan
+test: test-style test-release test-asan test-tsan
+
+# Formatting (.clang-format) and clang-tidy (.clang-tidy) on the Release build's compile commands.
+test-style: build
+	JOBS=$(JOBS) bash tools/check-style.sh $(BUILD_DIR)
 
 test-release: build
 	ctest --test-dir $(BUILD_DIR) --output-on-failure -j$(JOBS)

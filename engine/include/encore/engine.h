@@ -152,7 +152,7 @@ struct Completion {
 // REQUIRES: a Producer does not outlive its Engine.
 class Producer {
  public:
-  ~Producer();
+  ~Producer() = default;
   Producer(const Producer&) = delete;
   Producer& operator=(const Producer&) = delete;
 

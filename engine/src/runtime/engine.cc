@@ -126,7 +126,7 @@ absl::StatusOr<ProducerState*> EngineState::NewProducer() {
   }
   // The engine keeps the rings; a handle only points at them, so a shard
   // never touches freed memory, whatever the handle's lifetime.
-  producers_[index] = std::make_unique<ProducerState>(this, index);
+  producers_[index] = std::make_unique<ProducerState>(this);
   producer_count_.store(index + 1, std::memory_order_release);
   return producers_[index].get();
 }

@@ -77,7 +77,7 @@ class EngineState;
 
 class ProducerState {
  public:
-  ProducerState(EngineState* engine, uint32_t index);
+  explicit ProducerState(EngineState* engine);
 
   ResultCode Submit(const Command& command, uint64_t tag);
   void BeginBatch();
@@ -118,7 +118,6 @@ class ProducerState {
   bool AnyInRings() const;
 
   EngineState* engine_;
-  uint32_t index_;
   std::vector<std::unique_ptr<Ring<Request>>> to_shard_;
   // Admin commands, whole; bounded by the same in-flight count as to_shard_.
   std::vector<std::unique_ptr<Ring<Command>>> whole_to_shard_;

@@ -8,9 +8,8 @@
 namespace encore {
 namespace internal {
 
-ProducerState::ProducerState(EngineState* engine, uint32_t index)
+ProducerState::ProducerState(EngineState* engine)
     : engine_(engine),
-      index_(index),
       in_flight_to_shard_(engine->shard_count(), 0),
       broadcast_copies_taken_(engine->shard_count(), 0) {
   const uint32_t capacity = engine->options().ring_capacity;
@@ -225,7 +224,6 @@ Reply ProducerState::Call(const Command& command) {
 }  // namespace internal
 
 Producer::Producer(internal::ProducerState* state) : state_(state) {}
-Producer::~Producer() = default;
 
 ResultCode Producer::Submit(const Command& command, uint64_t tag) {
   return state_->Submit(command, tag);
