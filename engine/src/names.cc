@@ -7,70 +7,48 @@
 
 namespace encore {
 
-std::string_view ResultCodeName(ResultCode code) {
-  switch (code) {
-#define ENCORE_X(enumerator, value, name, wire_name) \
-  case ResultCode::enumerator:                       \
+// A case of a name switch: every list starts X(enumerator, value, name, ...),
+// and each function below names its enum `Enum`.
+#define ENCORE_NAME_CASE(enumerator, value, name, ...) \
+  case Enum::enumerator:                               \
     return name;
-    ENCORE_RESULT_CODES(ENCORE_X)
-#undef ENCORE_X
-  }
+
+std::string_view ResultCodeName(ResultCode code) {
+  using Enum = ResultCode;
+  switch (code) { ENCORE_RESULT_CODES(ENCORE_NAME_CASE) }
   return "UNKNOWN";
 }
 
 std::string_view QueueStateName(QueueState state) {
-  switch (state) {
-#define ENCORE_X(enumerator, value, name, wire_name) \
-  case QueueState::enumerator:                       \
-    return name;
-    ENCORE_QUEUE_STATES(ENCORE_X)
-#undef ENCORE_X
-  }
+  using Enum = QueueState;
+  switch (state) { ENCORE_QUEUE_STATES(ENCORE_NAME_CASE) }
   return "UNKNOWN";
 }
 
 std::string_view SeatStateName(SeatState state) {
-  switch (state) {
-#define ENCORE_X(enumerator, value, name, wire_name) \
-  case SeatState::enumerator:                        \
-    return name;
-    ENCORE_SEAT_STATES(ENCORE_X)
-#undef ENCORE_X
-  }
+  using Enum = SeatState;
+  switch (state) { ENCORE_SEAT_STATES(ENCORE_NAME_CASE) }
   return "UNKNOWN";
 }
 
 std::string_view LedgerEntryTypeName(LedgerEntryType type) {
-  switch (type) {
-#define ENCORE_X(enumerator, value, name, wire_name) \
-  case LedgerEntryType::enumerator:                  \
-    return name;
-    ENCORE_LEDGER_ENTRY_TYPES(ENCORE_X)
-#undef ENCORE_X
-  }
+  using Enum = LedgerEntryType;
+  switch (type) { ENCORE_LEDGER_ENTRY_TYPES(ENCORE_NAME_CASE) }
   return "UNKNOWN";
 }
 
 std::string_view CommandTypeName(CommandType type) {
-  switch (type) {
-#define ENCORE_X(enumerator, value, name) \
-  case CommandType::enumerator:           \
-    return name;
-    ENCORE_COMMAND_TYPES(ENCORE_X)
-#undef ENCORE_X
-  }
+  using Enum = CommandType;
+  switch (type) { ENCORE_COMMAND_TYPES(ENCORE_NAME_CASE) }
   return "unknown";
 }
 
 std::string_view EventTypeName(EventType type) {
-  switch (type) {
-#define ENCORE_X(enumerator, value, name, event) \
-  case EventType::enumerator:                    \
-    return name;
-    ENCORE_EVENT_TYPES(ENCORE_X)
-#undef ENCORE_X
-  }
+  using Enum = EventType;
+  switch (type) { ENCORE_EVENT_TYPES(ENCORE_NAME_CASE) }
   return "UNKNOWN";
 }
+
+#undef ENCORE_NAME_CASE
 
 }  // namespace encore

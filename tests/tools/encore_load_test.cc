@@ -307,14 +307,20 @@ TEST(EncoreLoadTest, SeatPlansSplitIntoSchedulesAndTheOrderVisitsEverySeatOnce) 
   }
 }
 
+// encore-load's command line, parsed from `words` (the program name added).
+CommandLine ParseWords(const std::vector<std::string>& words, std::ostream& out,
+                       std::ostream& err) {
+  std::vector<const char*> argv = {"encore-load"};
+  for (const std::string& word : words) argv.push_back(word.c_str());
+  return ParseCommandLine(static_cast<int>(argv.size()), argv.data(), out, err);
+}
+
 // The command line: the single-operation mixes' defaults and limits.
 TEST(EncoreLoadTest, TheSingleOperationMixesTakeTheirDefaults) {
   std::ostringstream out;
   std::ostringstream err;
-  const auto parse = [&](std::vector<std::string> words) {
-    std::vector<const char*> argv = {"encore-load"};
-    for (const std::string& word : words) argv.push_back(word.c_str());
-    return ParseCommandLine(static_cast<int>(argv.size()), argv.data(), out, err);
+  const auto parse = [&](const std::vector<std::string>& words) {
+    return ParseWords(words, out, err);
   };
   const CommandLine hold_only = parse({"throughput", "--mix", "hold-only", "--connections", "4"});
   ASSERT_TRUE(hold_only.options.has_value()) << err.str();
@@ -338,10 +344,8 @@ TEST(EncoreLoadTest, TheSingleOperationMixesTakeTheirDefaults) {
 TEST(EncoreLoadTest, TheCommandLineKeepsItsFlagsAndRefusesUnknownOnes) {
   std::ostringstream out;
   std::ostringstream err;
-  const auto parse = [&](std::vector<std::string> words) {
-    std::vector<const char*> argv = {"encore-load"};
-    for (const std::string& word : words) argv.push_back(word.c_str());
-    return ParseCommandLine(static_cast<int>(argv.size()), argv.data(), out, err);
+  const auto parse = [&](const std::vector<std::string>& words) {
+    return ParseWords(words, out, err);
   };
   const CommandLine flash = parse({"--quiet", "flash-sale", "--users=50", "--seats", "20", "--port",
                                    "9000", "--abandon-percent", "0"});
