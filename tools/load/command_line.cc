@@ -6,6 +6,7 @@
 
 #include "CLI/CLI.hpp"
 #include "exit_codes.h"
+#include "flags.h"
 
 namespace encore::load {
 namespace {
@@ -77,26 +78,24 @@ CommandLine ParseCommandLine(int argc, const char* const* argv, std::ostream& ou
                              std::ostream& err) {
   LoadOptions o;
   CLI::App app(kDescription, "encore-load");
-  app.set_version_flag("--version", std::string("encore-load ") + ENCORE_VERSION);
+  tools::SetUpApp(app);
   app.footer(kFooter);
   app.add_option("scenario", o.scenario, "flash-sale, throughput or verify")
       ->required()
       ->check(CLI::IsMember({"flash-sale", "throughput", "verify"}));
   app.add_option("--host", o.host, "server address")->capture_default_str();
-  app.add_option("--port", o.port, "client port")->capture_default_str();
-  app.add_option("--admin-port", o.admin_port, "admin port: setup and the final check")
-      ->capture_default_str();
-  app.add_option("--connections", o.connections, "connections (1 .. 256)")->capture_default_str();
-  app.add_option("--depth", o.depth, "requests in flight per connection (1 .. 65536)")
-      ->capture_default_str();
+  tools::AddNumber(app, "--port", &o.port, "client port");
+  tools::AddNumber(app, "--admin-port", &o.admin_port, "admin port: setup and the final check");
+  tools::AddNumber(app, "--connections", &o.connections, "connections (1 .. 256)");
+  tools::AddNumber(app, "--depth", &o.depth, "requests in flight per connection (1 .. 65536)");
   CLI::Option* duration = app.add_option(
       "--duration-s", o.duration_s,
       "throughput: run time (default 10; 0 with --count: until the count); flash-sale: "
       "give up after (default 120)");
   CLI::Option* count =
-      app.add_option("--count", o.count, "throughput: stop after N requests (0: no limit)");
+      tools::AddNumber(app, "--count", &o.count, "throughput: stop after N requests (0: no limit)");
   app.add_option("--rate", o.rate, "throughput: open loop at R requests/s (0: closed loop)");
-  app.add_option("--seed", o.seed, "seed of the run's choices and ids (0: the clock)");
+  tools::AddNumber(app, "--seed", &o.seed, "seed of the run's choices and ids (0: the clock)");
   app.add_option("--json", o.json_path, "write the result as JSON to FILE");
   app.add_option("--chart", o.chart_path, "requests/s and p99 per second to FILE.png (gnuplot)");
   app.add_option("--ack-log", o.ack_log_path,
@@ -104,24 +103,22 @@ CommandLine ParseCommandLine(int argc, const char* const* argv, std::ostream& ou
                  "a request left unanswered), flushed as it comes; verify reads it");
   bool quiet = false;
   app.add_flag("--quiet", quiet, "no progress line each second");
-  app.add_option("--users", o.users, "flash-sale: users")->capture_default_str();
-  CLI::Option* seats = app.add_option(
-      "--seats", o.seats,
+  tools::AddNumber(app, "--users", &o.users, "flash-sale: users");
+  CLI::Option* seats = tools::AddNumber(
+      app, "--seats", &o.seats,
       "flash-sale: the schedule's seats (default 100); throughput: seats of each connection's "
       "schedule (default 200000)");
-  app.add_option("--price", o.price, "a seat's price")->capture_default_str();
-  app.add_option("--active-max", o.active_max, "flash-sale: ACTIVE users at once (0: no limit)")
-      ->capture_default_str();
+  tools::AddNumber(app, "--price", &o.price, "a seat's price");
+  tools::AddNumber(app, "--active-max", &o.active_max,
+                   "flash-sale: ACTIVE users at once (0: no limit)");
   CLI::Option* hold_ttl =
-      app.add_option("--hold-ttl-ms", o.hold_ttl_ms,
-                     "a hold's time to live (default 2000; hold-only, pay-only: 300000)");
-  app.add_option("--abandon-percent", o.abandon_percent,
-                 "flash-sale: fans who walk away from their hold")
-      ->capture_default_str();
-  app.add_option("--late-percent", o.late_percent, "flash-sale: fans who pay after it expired")
-      ->capture_default_str();
-  app.add_option("--poll-ms", o.poll_ms, "flash-sale: a waiting fan polls this often")
-      ->capture_default_str();
+      tools::AddNumber(app, "--hold-ttl-ms", &o.hold_ttl_ms,
+                       "a hold's time to live (default 2000; hold-only, pay-only: 300000)");
+  tools::AddNumber(app, "--abandon-percent", &o.abandon_percent,
+                   "flash-sale: fans who walk away from their hold");
+  tools::AddNumber(app, "--late-percent", &o.late_percent,
+                   "flash-sale: fans who pay after it expired");
+  tools::AddNumber(app, "--poll-ms", &o.poll_ms, "flash-sale: a waiting fan polls this often");
   app.add_option("--mix", o.mix, "throughput: the operations (below)")
       ->capture_default_str()
       ->check(CLI::IsMember({"mixed", "holds", "pays", "hold-only", "pay-only"}));
