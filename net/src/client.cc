@@ -1,7 +1,7 @@
-// The client library: POSIX sockets, one reader thread, the pending requests
-// by id (replies may come back in any order). The reader takes a batch of
-// received replies off the pending set under one lock, and sends what their
-// callbacks send with one write.
+// The client library (Client and its ClientImpl): POSIX sockets, one reader
+// thread, the pending requests by id (replies may come back in any order).
+// The reader takes a batch of received replies off the pending set under one
+// lock, and sends what their callbacks send with one write.
 #include "encore/net/client.h"
 
 #include <fcntl.h>
@@ -21,30 +21,11 @@
 #include <span>
 #include <utility>
 
+#include "client_impl.h"
 #include "encore/result_code.h"
 
 namespace encore::net {
 namespace internal {
-
-// Where a synchronous call waits for its reply.
-struct CallSlot {
-  std::mutex mutex;
-  std::condition_variable ready;
-  bool done = false;
-  absl::StatusOr<DecodedResponse> result;
-
-  void Set(absl::StatusOr<DecodedResponse> value) {
-    {
-      std::lock_guard<std::mutex> lock(mutex);
-      result = std::move(value);
-      done = true;
-    }
-    ready.notify_one();
-  }
-};
-
-}  // namespace internal
-
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -254,21 +235,8 @@ absl::Status ValidateOptions(const ClientOptions& options) {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<Client>> Client::Connect(const ClientOptions& options) {
-  if (absl::Status valid = ValidateOptions(options); !valid.ok()) return valid;
-  absl::StatusOr<int> fd = OpenSocket(options);
-  if (!fd.ok()) return fd.status();
-  FrameReader reader(options.response_bytes_max);
-  absl::StatusOr<HelloReplyInfo> hello = Handshake(*fd, options, &reader);
-  if (!hello.ok()) {
-    ::close(*fd);
-    return hello.status();
-  }
-  return std::unique_ptr<Client>(new Client(options, *fd, *hello, std::move(reader)));
-}
-
-Client::Client(const ClientOptions& options, int socket_fd, const HelloReplyInfo& hello,
-               FrameReader reader)
+ClientImpl::ClientImpl(const ClientOptions& options, int socket_fd, const HelloReplyInfo& hello,
+                       FrameReader reader)
     : options_(options),
       hello_(hello),
       in_flight_max_(hello.in_flight_max == 0
@@ -281,9 +249,9 @@ Client::Client(const ClientOptions& options, int socket_fd, const HelloReplyInfo
   reader_id_ = reader_.get_id();
 }
 
-Client::~Client() { Close(); }
+ClientImpl::~ClientImpl() { Close(); }
 
-void Client::Close() {
+void ClientImpl::Close() {
   const std::string reason = "connection to " + Endpoint(options_) + " closed by the client";
   // On the reader thread (a callback): the reader ends once the callback
   // returns, and the destructor joins it. Taking close_mutex_ here could
@@ -303,31 +271,31 @@ void Client::Close() {
   }
 }
 
-size_t Client::in_flight() const {
+size_t ClientImpl::in_flight() const {
   std::lock_guard<std::mutex> lock(mutex_);
   return pending_count_;
 }
 
-bool Client::connected() const {
+bool ClientImpl::connected() const {
   std::lock_guard<std::mutex> lock(mutex_);
   return !failed_;
 }
 
 // --- Sending ----------------------------------------------------------------------
 
-void Client::Send(const Command& command, ResponseCallback done) {
+void ClientImpl::Send(const Command& command, ResponseCallback done) {
   Submit([&command](uint64_t id,
                     std::vector<uint8_t>* frame) { AppendCommandRequest(id, command, frame); },
          Pending{0, std::move(done), nullptr});
 }
 
-void Client::SendListSchedules(ConcertId concert, ResponseCallback done) {
+void ClientImpl::SendListSchedules(ConcertId concert, ResponseCallback done) {
   Submit([concert](uint64_t id,
                    std::vector<uint8_t>* frame) { AppendListSchedulesRequest(id, concert, frame); },
          Pending{0, std::move(done), nullptr});
 }
 
-void Client::SendSeatMap(ScheduleId schedule, UserId user, const QueueToken& token,
+void ClientImpl::SendSeatMap(ScheduleId schedule, UserId user, const QueueToken& token,
                          ResponseCallback done) {
   Submit(
       [&](uint64_t id, std::vector<uint8_t>* frame) {
@@ -336,18 +304,18 @@ void Client::SendSeatMap(ScheduleId schedule, UserId user, const QueueToken& tok
       Pending{0, std::move(done), nullptr});
 }
 
-void Client::SendLedger(UserId user, uint64_t before, uint32_t limit, ResponseCallback done) {
+void ClientImpl::SendLedger(UserId user, uint64_t before, uint32_t limit, ResponseCallback done) {
   Submit([&](uint64_t id,
              std::vector<uint8_t>* frame) { AppendLedgerRequest(id, user, before, limit, frame); },
          Pending{0, std::move(done), nullptr});
 }
 
-void Client::SendServerStats(ResponseCallback done) {
+void ClientImpl::SendServerStats(ResponseCallback done) {
   Submit([](uint64_t id, std::vector<uint8_t>* frame) { AppendServerStatsRequest(id, frame); },
          Pending{0, std::move(done), nullptr});
 }
 
-bool Client::SendTo(const Command& command, ReplyHandler* handler, uint64_t tag) {
+bool ClientImpl::SendTo(const Command& command, ReplyHandler* handler, uint64_t tag) {
   return Submit(
       [&command](uint64_t id, std::vector<uint8_t>* frame) {
         AppendCommandRequest(id, command, frame);
@@ -355,7 +323,7 @@ bool Client::SendTo(const Command& command, ReplyHandler* handler, uint64_t tag)
       Pending{0, nullptr, nullptr, handler, tag});
 }
 
-bool Client::Submit(Encoder encode, Pending pending) {
+bool ClientImpl::Submit(Encoder encode, Pending pending) {
   const bool on_reader = std::this_thread::get_id() == reader_id_;
   uint64_t id = 0;
   {
@@ -393,7 +361,7 @@ bool Client::Submit(Encoder encode, Pending pending) {
   return true;
 }
 
-void Client::AddPending(Pending pending) {
+void ClientImpl::AddPending(Pending pending) {
   Pending& slot = pending_ring_[pending.id & (pending_ring_.size() - 1)];
   if (slot.id == 0) {
     pending.MoveTo(&slot);
@@ -403,7 +371,7 @@ void Client::AddPending(Pending pending) {
   ++pending_count_;
 }
 
-bool Client::TakePending(uint64_t id, Pending* pending) {
+bool ClientImpl::TakePending(uint64_t id, Pending* pending) {
   Pending& slot = pending_ring_[id & (pending_ring_.size() - 1)];
   if (id != 0 && slot.id == id) {
     slot.MoveTo(pending);
@@ -417,7 +385,7 @@ bool Client::TakePending(uint64_t id, Pending* pending) {
   return true;
 }
 
-bool Client::WriteFrame(const std::vector<uint8_t>& frame) {
+bool ClientImpl::WriteFrame(const std::vector<uint8_t>& frame) {
   std::unique_lock<std::mutex> lock(write_mutex_);
   // Closed, or a write failed: the reader fails every pending request.
   if (socket_fd_ < 0 || write_failed_) return false;
@@ -425,7 +393,7 @@ bool Client::WriteFrame(const std::vector<uint8_t>& frame) {
   return Flush(lock);
 }
 
-void Client::FlushReaderFrames() {
+void ClientImpl::FlushReaderFrames() {
   if (reader_outgoing_.empty()) return;
   std::unique_lock<std::mutex> lock(write_mutex_);
   // Closed, or a write failed: the reader fails every pending request.
@@ -440,7 +408,7 @@ void Client::FlushReaderFrames() {
   reader_outgoing_.clear();
 }
 
-bool Client::Flush(std::unique_lock<std::mutex>& lock) {
+bool ClientImpl::Flush(std::unique_lock<std::mutex>& lock) {
   // Another thread is flushing: it sends what is appended with its next batch.
   if (flushing_ || outgoing_.empty() || socket_fd_ < 0 || write_failed_) return !write_failed_;
   flushing_ = true;
@@ -472,12 +440,12 @@ bool Client::Flush(std::unique_lock<std::mutex>& lock) {
 
 // --- Synchronous calls ------------------------------------------------------------
 
-absl::StatusOr<DecodedResponse> Client::Wait(Encoder encode) {
+absl::StatusOr<DecodedResponse> ClientImpl::Wait(Encoder encode) {
   if (std::this_thread::get_id() == reader_id_) {
     return absl::FailedPreconditionError(
         "a synchronous call from a client callback would deadlock; use the Send functions");
   }
-  auto slot = std::make_shared<internal::CallSlot>();
+  auto slot = std::make_shared<CallSlot>();
   Submit(encode, Pending{0, nullptr, slot});
   std::unique_lock<std::mutex> lock(slot->mutex);
   if (!slot->ready.wait_for(lock, std::chrono::milliseconds(options_.io_timeout_ms),
@@ -488,39 +456,39 @@ absl::StatusOr<DecodedResponse> Client::Wait(Encoder encode) {
   return std::move(slot->result);
 }
 
-absl::StatusOr<DecodedResponse> Client::Call(const Command& command) {
+absl::StatusOr<DecodedResponse> ClientImpl::Call(const Command& command) {
   return Wait([&command](uint64_t id, std::vector<uint8_t>* frame) {
     AppendCommandRequest(id, command, frame);
   });
 }
 
-absl::StatusOr<DecodedResponse> Client::ListSchedules(ConcertId concert) {
+absl::StatusOr<DecodedResponse> ClientImpl::ListSchedules(ConcertId concert) {
   return Wait([concert](uint64_t id, std::vector<uint8_t>* frame) {
     AppendListSchedulesRequest(id, concert, frame);
   });
 }
 
-absl::StatusOr<DecodedResponse> Client::SeatMap(ScheduleId schedule, UserId user,
+absl::StatusOr<DecodedResponse> ClientImpl::SeatMap(ScheduleId schedule, UserId user,
                                                 const QueueToken& token) {
   return Wait([&](uint64_t id, std::vector<uint8_t>* frame) {
     AppendSeatMapRequest(id, schedule, user, token, frame);
   });
 }
 
-absl::StatusOr<DecodedResponse> Client::Ledger(UserId user, uint64_t before, uint32_t limit) {
+absl::StatusOr<DecodedResponse> ClientImpl::Ledger(UserId user, uint64_t before, uint32_t limit) {
   return Wait([&](uint64_t id, std::vector<uint8_t>* frame) {
     AppendLedgerRequest(id, user, before, limit, frame);
   });
 }
 
-absl::StatusOr<DecodedResponse> Client::ServerStats() {
+absl::StatusOr<DecodedResponse> ClientImpl::ServerStats() {
   return Wait(
       [](uint64_t id, std::vector<uint8_t>* frame) { AppendServerStatsRequest(id, frame); });
 }
 
 // --- Receiving --------------------------------------------------------------------
 
-void Client::ReadLoop() {
+void ClientImpl::ReadLoop() {
   std::vector<uint8_t> buffer(kReadChunkBytes);
   // Frames may have arrived together with the Hello reply.
   bool reading = DrainFrames();
@@ -540,7 +508,7 @@ void Client::ReadLoop() {
   FailAllPending();
 }
 
-bool Client::DrainFrames() {
+bool ClientImpl::DrainFrames() {
   while (true) {
     size_t count = 0;
     FrameReader::Next next = FrameReader::Next::kFrame;
@@ -574,7 +542,7 @@ bool Client::DrainFrames() {
   }
 }
 
-void Client::DispatchBatch(size_t count) {
+void ClientImpl::DispatchBatch(size_t count) {
   if (count == 0) return;
   if (dispatching_.size() < count) dispatching_.resize(count);
   size_t taken = 0;
@@ -605,7 +573,7 @@ void Client::DispatchBatch(size_t count) {
   EndBatch();
 }
 
-void Client::Fail(const std::string& reason) {
+void ClientImpl::Fail(const std::string& reason) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (!failed_) {
@@ -620,7 +588,7 @@ void Client::Fail(const std::string& reason) {
   ::shutdown(socket_fd_, SHUT_RDWR);
 }
 
-void Client::FailAllPending() {
+void ClientImpl::FailAllPending() {
   std::vector<Pending> failing;
   std::string reason;
   {
@@ -643,7 +611,7 @@ void Client::FailAllPending() {
   EndBatch();
 }
 
-void Client::Complete(Pending& pending, const DecodedResponse& response) {
+void ClientImpl::Complete(Pending& pending, const DecodedResponse& response) {
   if (pending.slot != nullptr) {
     pending.slot->Set(response);
   } else if (pending.handler != nullptr) {
@@ -655,7 +623,7 @@ void Client::Complete(Pending& pending, const DecodedResponse& response) {
   pending.Clear();
 }
 
-void Client::CompleteFailed(Pending& pending, uint64_t id, const std::string& reason) {
+void ClientImpl::CompleteFailed(Pending& pending, uint64_t id, const std::string& reason) {
   if (pending.slot != nullptr) {
     pending.slot->Set(absl::UnavailableError(reason));
     pending.Clear();
@@ -668,7 +636,7 @@ void Client::CompleteFailed(Pending& pending, uint64_t id, const std::string& re
   Complete(pending, failed);
 }
 
-void Client::NoteHandler(ReplyHandler* handler) {
+void ClientImpl::NoteHandler(ReplyHandler* handler) {
   if (!batch_handlers_.empty() && batch_handlers_.back() == handler) return;
   if (std::find(batch_handlers_.begin(), batch_handlers_.end(), handler) != batch_handlers_.end()) {
     return;
@@ -676,10 +644,72 @@ void Client::NoteHandler(ReplyHandler* handler) {
   batch_handlers_.push_back(handler);
 }
 
-void Client::EndBatch() {
+void ClientImpl::EndBatch() {
   // By index: an OnBatchEnd adds no handler (a SendTo that fails calls none).
   for (size_t i = 0; i < batch_handlers_.size(); ++i) batch_handlers_[i]->OnBatchEnd();
   batch_handlers_.clear();
 }
+
+}  // namespace internal
+
+// --- Client: the API, forwarded to its ClientImpl ---------------------------------
+
+absl::StatusOr<std::unique_ptr<Client>> Client::Connect(const ClientOptions& options) {
+  if (absl::Status valid = internal::ValidateOptions(options); !valid.ok()) return valid;
+  absl::StatusOr<int> fd = internal::OpenSocket(options);
+  if (!fd.ok()) return fd.status();
+  FrameReader reader(options.response_bytes_max);
+  absl::StatusOr<HelloReplyInfo> hello = internal::Handshake(*fd, options, &reader);
+  if (!hello.ok()) {
+    ::close(*fd);
+    return hello.status();
+  }
+  return std::unique_ptr<Client>(
+      new Client(std::make_unique<internal::ClientImpl>(options, *fd, *hello, std::move(reader))));
+}
+
+Client::Client(std::unique_ptr<internal::ClientImpl> impl) : impl_(std::move(impl)) {}
+
+Client::~Client() = default;
+
+const HelloReplyInfo& Client::hello() const { return impl_->hello(); }
+const ClientOptions& Client::options() const { return impl_->options(); }
+
+void Client::Send(const Command& command, ResponseCallback done) {
+  impl_->Send(command, std::move(done));
+}
+void Client::SendListSchedules(ConcertId concert, ResponseCallback done) {
+  impl_->SendListSchedules(concert, std::move(done));
+}
+void Client::SendSeatMap(ScheduleId schedule, UserId user, const QueueToken& token,
+                         ResponseCallback done) {
+  impl_->SendSeatMap(schedule, user, token, std::move(done));
+}
+void Client::SendLedger(UserId user, uint64_t before, uint32_t limit, ResponseCallback done) {
+  impl_->SendLedger(user, before, limit, std::move(done));
+}
+void Client::SendServerStats(ResponseCallback done) { impl_->SendServerStats(std::move(done)); }
+bool Client::SendTo(const Command& command, ReplyHandler* handler, uint64_t tag) {
+  return impl_->SendTo(command, handler, tag);
+}
+
+absl::StatusOr<DecodedResponse> Client::Call(const Command& command) {
+  return impl_->Call(command);
+}
+absl::StatusOr<DecodedResponse> Client::ListSchedules(ConcertId concert) {
+  return impl_->ListSchedules(concert);
+}
+absl::StatusOr<DecodedResponse> Client::SeatMap(ScheduleId schedule, UserId user,
+                                                const QueueToken& token) {
+  return impl_->SeatMap(schedule, user, token);
+}
+absl::StatusOr<DecodedResponse> Client::Ledger(UserId user, uint64_t before, uint32_t limit) {
+  return impl_->Ledger(user, before, limit);
+}
+absl::StatusOr<DecodedResponse> Client::ServerStats() { return impl_->ServerStats(); }
+
+size_t Client::in_flight() const { return impl_->in_flight(); }
+bool Client::connected() const { return impl_->connected(); }
+void Client::Close() { impl_->Close(); }
 
 }  // namespace encore::net

@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "internal/check.h"
 #include "internal/log_store.h"
+#include "internal/write_fault.h"
 
 namespace encore {
 
@@ -72,6 +73,7 @@ class RocksDbJournal::Impl {
   Impl(const RocksDbJournalOptions& options, std::unique_ptr<LogStore> store)
       : options_(options),
         store_(std::move(store)),
+        write_fault_(persistence_internal::CurrentWriteFault()),
         shards_(new ShardState[options.shards_max]),
         taken_(options.shards_max) {}
 
@@ -283,8 +285,7 @@ class RocksDbJournal::Impl {
     }
     if (group_batches == 0) return;
 
-    absl::Status status =
-        options_.inject_write_failure ? options_.inject_write_failure() : absl::OkStatus();
+    absl::Status status = write_fault_ ? write_fault_() : absl::OkStatus();
     const auto start = std::chrono::steady_clock::now();
     if (status.ok() && !failed_.load(std::memory_order_acquire))
       status = store_->AppendGroup(group_);
@@ -326,6 +327,7 @@ class RocksDbJournal::Impl {
 
   const RocksDbJournalOptions options_;
   std::unique_ptr<LogStore> store_;  // nullptr with kNone.
+  const persistence_internal::WriteFault write_fault_;  // Before each group write; may be empty.
   std::unique_ptr<ShardState[]> shards_;
 
   // Writer thread only.

@@ -23,6 +23,7 @@
 #include "encore_generated.h"
 #include "gtest/gtest.h"
 #include "support/core_fixture.h"
+#include "support/in_memory_journal.h"
 #include "support/raw_connection.h"
 
 namespace encore::testing {

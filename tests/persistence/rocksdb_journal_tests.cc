@@ -13,6 +13,7 @@
 
 #include "encore/rocksdb_journal.h"
 #include "gtest/gtest.h"
+#include "internal/write_fault.h"
 #include "persistence/journal_test_support.h"
 
 namespace encore {
@@ -277,11 +278,15 @@ TEST(RocksDbJournalTest, SnapshotsAreFilesAndOldOnesAreRemoved) {
 TEST(RocksDbJournalTest, FailedWriteStopsDurabilityForGood) {
   TempDir dir;
   std::atomic<int> writes{0};
+  // The fault captures `writes`: it is cleared however the test ends.
+  struct ClearWriteFault {
+    ~ClearWriteFault() { persistence_internal::SetWriteFault(nullptr); }
+  } clear_write_fault;
   RocksDbJournalOptions options;
   options.path = dir.path();
-  options.inject_write_failure = [&writes]() -> absl::Status {
+  persistence_internal::SetWriteFault([&writes]() -> absl::Status {
     return writes.fetch_add(1) == 0 ? absl::OkStatus() : absl::UnavailableError("disk on fire");
-  };
+  });
   {
     absl::StatusOr<std::unique_ptr<RocksDbJournal>> journal = RocksDbJournal::Open(options);
     ASSERT_TRUE(journal.ok()) << journal.status();
@@ -298,7 +303,7 @@ TEST(RocksDbJournalTest, FailedWriteStopsDurabilityForGood) {
     EXPECT_EQ((*journal)->DurableLsn(0), 2u);
     EXPECT_EQ((*journal)->Close().code(), absl::StatusCode::kUnavailable);
   }
-  options.inject_write_failure = nullptr;
+  persistence_internal::SetWriteFault(nullptr);
   absl::StatusOr<std::unique_ptr<RocksDbJournal>> journal = RocksDbJournal::Open(options);
   ASSERT_TRUE(journal.ok()) << journal.status();
   EXPECT_EQ((*journal)->LastLsn(0), 2u);  // Only the first group was written.

@@ -15,9 +15,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
-#include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
@@ -47,7 +45,7 @@ class Journal {
   virtual void WaitDurable(uint32_t shard, uint64_t lsn, std::chrono::milliseconds timeout) = 0;
 
   // OK, or why the journal stopped: then nothing more becomes durable.
-  virtual absl::Status status() const = 0;
+  [[nodiscard]] virtual absl::Status status() const = 0;
 
   // --- Recovery and snapshots. Engine::Open calls the readers before any
   // shard thread starts. A shard's writers (PutSnapshot, then DeleteBefore)
@@ -58,7 +56,7 @@ class Journal {
 
   // A shard's newest snapshot: the LSN it covers and its bytes.
   using StoredSnapshot = std::pair<uint64_t, std::vector<uint8_t>>;
-  virtual absl::StatusOr<std::optional<StoredSnapshot>> LatestSnapshot(uint32_t /*shard*/) {
+  [[nodiscard]] virtual absl::StatusOr<std::optional<StoredSnapshot>> LatestSnapshot(uint32_t /*shard*/) {
     return std::optional<StoredSnapshot>();
   }
 
@@ -66,29 +64,31 @@ class Journal {
   // holding LSNs >= from_lsn, in LSN order; stops at fn's first error.
   using BatchReader = std::function<absl::Status(uint64_t first_lsn,
                                                  std::span<const uint8_t> records, uint32_t count)>;
-  virtual absl::Status ReadShard(uint32_t /*shard*/, uint64_t /*from_lsn*/,
-                                 const BatchReader& /*fn*/) {
+  [[nodiscard]] virtual absl::Status ReadShard(uint32_t /*shard*/, uint64_t /*from_lsn*/,
+                                               const BatchReader& /*fn*/) {
     return absl::OkStatus();
   }
 
   // Stores, durably, a snapshot of `shard` covering LSNs up to `lsn`.
-  virtual absl::Status PutSnapshot(uint32_t /*shard*/, uint64_t /*lsn*/,
-                                   std::span<const uint8_t> /*bytes*/) {
+  [[nodiscard]] virtual absl::Status PutSnapshot(uint32_t /*shard*/, uint64_t /*lsn*/,
+                                                 std::span<const uint8_t> /*bytes*/) {
     return absl::UnimplementedError("this journal keeps no snapshots");
   }
 
   // Drops the log of `shard` before `lsn` (covered by a snapshot).
-  virtual absl::Status DeleteBefore(uint32_t /*shard*/, uint64_t /*lsn*/) {
+  [[nodiscard]] virtual absl::Status DeleteBefore(uint32_t /*shard*/, uint64_t /*lsn*/) {
     return absl::OkStatus();
   }
 
   // Small named values kept with the data, durably (the engine keeps its
   // queue-token key here, so tokens stay valid across restarts). nullopt when
   // unset; a journal that keeps nothing keeps no metadata either.
-  virtual absl::StatusOr<std::optional<std::string>> GetMetadata(const std::string& /*name*/) {
+  [[nodiscard]] virtual absl::StatusOr<std::optional<std::string>> GetMetadata(
+      const std::string& /*name*/) {
     return std::optional<std::string>();
   }
-  virtual absl::Status PutMetadata(const std::string& /*name*/, const std::string& /*value*/) {
+  [[nodiscard]] virtual absl::Status PutMetadata(const std::string& /*name*/,
+                                                 const std::string& /*value*/) {
     return absl::UnimplementedError("this journal keeps no metadata");
   }
 };
@@ -102,53 +102,13 @@ class NoopJournal final : public Journal {
               std::span<const uint8_t> records) override;
   uint64_t DurableLsn(uint32_t shard) const override;
   void WaitDurable(uint32_t shard, uint64_t lsn, std::chrono::milliseconds timeout) override;
-  absl::Status status() const override { return absl::OkStatus(); }
+  [[nodiscard]] absl::Status status() const override { return absl::OkStatus(); }
 
  private:
   struct alignas(64) Counter {
     std::atomic<uint64_t> lsn{0};
   };
   std::unique_ptr<Counter[]> durable_;
-};
-
-// Keeps every record in memory, durable at once: for tests that replay what
-// the engine wrote.
-class InMemoryJournal final : public Journal {
- public:
-  void Submit(uint32_t shard, uint64_t first_lsn, uint32_t count,
-              std::span<const uint8_t> records) override;
-  uint64_t DurableLsn(uint32_t shard) const override;
-  void WaitDurable(uint32_t shard, uint64_t lsn, std::chrono::milliseconds timeout) override;
-  absl::Status status() const override { return absl::OkStatus(); }
-
-  absl::StatusOr<std::optional<StoredSnapshot>> LatestSnapshot(uint32_t shard) override;
-  absl::Status ReadShard(uint32_t shard, uint64_t from_lsn, const BatchReader& fn) override;
-  absl::Status PutSnapshot(uint32_t shard, uint64_t lsn, std::span<const uint8_t> bytes) override;
-  absl::Status DeleteBefore(uint32_t shard, uint64_t lsn) override;
-  absl::StatusOr<std::optional<std::string>> GetMetadata(const std::string& name) override;
-  absl::Status PutMetadata(const std::string& name, const std::string& value) override;
-
-  // A copy of the records of `shard` so far (not deleted), in LSN order.
-  std::vector<uint8_t> Records(uint32_t shard) const;
-  // A copy of everything: what a crash at this moment would leave.
-  std::unique_ptr<InMemoryJournal> Clone() const;
-
- private:
-  struct Batch {
-    uint64_t first_lsn;
-    uint32_t count;
-    std::vector<uint8_t> records;
-  };
-  struct Shard {
-    std::vector<Batch> batches;
-    uint64_t durable = 0;
-    std::optional<StoredSnapshot> snapshot;
-  };
-  Shard& ShardLocked(uint32_t shard);
-
-  mutable std::mutex mutex_;
-  std::vector<Shard> shards_;
-  std::map<std::string, std::string> metadata_;
 };
 
 }  // namespace encore

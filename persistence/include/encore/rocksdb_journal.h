@@ -98,9 +98,6 @@ struct RocksDbJournalOptions {
   // that ends short of its end mark, instead of refusing. What was cut is
   // lost. Default: false (refuse).
   bool cut_log_at_damage = false;
-  // Test only: called before each group write; a non-OK status is taken as
-  // the write's failure. Default: none.
-  std::function<absl::Status()> inject_write_failure;
 };
 
 // Counters of the writer thread, for benchmarks and metrics.

@@ -15,6 +15,7 @@
 
 #include "gtest/gtest.h"
 #include "support/core_fixture.h"
+#include "support/in_memory_journal.h"
 
 namespace encore::testing {
 namespace {

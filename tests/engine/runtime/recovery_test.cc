@@ -23,6 +23,7 @@
 #include "encore/engine.h"
 #include "gtest/gtest.h"
 #include "support/core_fixture.h"
+#include "support/in_memory_journal.h"
 
 namespace encore::testing {
 namespace {

@@ -22,7 +22,7 @@ namespace encore::net {
 inline constexpr size_t kTokenTextLength = 32;
 inline constexpr size_t kHoldProofTextLength = 16;
 
-namespace token_text_internal {
+namespace internal {
 
 inline void FormatWord(uint64_t word, char* out) {
   static constexpr char kDigits[] = "0123456789abcdef";
@@ -56,26 +56,26 @@ inline void FormatWord(uint64_t word, char* out) {
   return absl::OkStatus();
 }
 
-}  // namespace token_text_internal
+}  // namespace internal
 
 inline std::string FormatToken(const QueueToken& token) {
   std::string text(kTokenTextLength, '0');
-  token_text_internal::FormatWord(token.locator, text.data());
-  token_text_internal::FormatWord(token.mac, text.data() + 16);
+  internal::FormatWord(token.locator, text.data());
+  internal::FormatWord(token.mac, text.data() + 16);
   return text;
 }
 
 // InvalidArgument unless `text` is exactly 32 hex digits.
 [[nodiscard]] inline absl::StatusOr<QueueToken> ParseToken(std::string_view text) {
   uint64_t words[2] = {0, 0};
-  const absl::Status status = token_text_internal::ParseWords(text, "a queue token", words);
+  const absl::Status status = internal::ParseWords(text, "a queue token", words);
   if (!status.ok()) return status;
   return QueueToken{words[0], words[1]};
 }
 
 inline std::string FormatHoldProof(HoldProof proof) {
   std::string text(kHoldProofTextLength, '0');
-  token_text_internal::FormatWord(proof, text.data());
+  internal::FormatWord(proof, text.data());
   return text;
 }
 
@@ -83,7 +83,7 @@ inline std::string FormatHoldProof(HoldProof proof) {
 [[nodiscard]] inline absl::StatusOr<HoldProof> ParseHoldProof(std::string_view text) {
   uint64_t word = 0;
   const absl::Status status =
-      token_text_internal::ParseWords(text, "a hold proof", std::span<uint64_t>(&word, 1));
+      internal::ParseWords(text, "a hold proof", std::span<uint64_t>(&word, 1));
   if (!status.ok()) return status;
   return word;
 }

@@ -1,22 +1,11 @@
-// The two journals that keep nothing on disk: NoopJournal and InMemoryJournal.
-#include "encore/journal.h"
+// InMemoryJournal: batches, snapshots and metadata under one mutex.
+#include "support/in_memory_journal.h"
+
+#include <utility>
+
 #include "internal/check.h"
 
-namespace encore {
-
-NoopJournal::NoopJournal(uint32_t shards_max) : durable_(new Counter[shards_max]) {}
-
-void NoopJournal::Submit(uint32_t shard, uint64_t first_lsn, uint32_t count,
-                         std::span<const uint8_t> /*records*/) {
-  durable_[shard].lsn.store(first_lsn + count - 1, std::memory_order_release);
-}
-
-uint64_t NoopJournal::DurableLsn(uint32_t shard) const {
-  return durable_[shard].lsn.load(std::memory_order_acquire);
-}
-
-void NoopJournal::WaitDurable(uint32_t /*shard*/, uint64_t /*lsn*/,
-                              std::chrono::milliseconds /*timeout*/) {}
+namespace encore::testing {
 
 InMemoryJournal::Shard& InMemoryJournal::ShardLocked(uint32_t shard) {
   if (shards_.size() <= shard) shards_.resize(shard + 1);
@@ -109,4 +98,4 @@ std::unique_ptr<InMemoryJournal> InMemoryJournal::Clone() const {
   return copy;
 }
 
-}  // namespace encore
+}  // namespace encore::testing
