@@ -1,9 +1,10 @@
-// Producer: one thread's rings to and from every shard.
+// ProducerState: one thread's rings to and from every shard.
 #include <cstring>
 #include <thread>
 
 #include "internal/check.h"
 #include "runtime/engine_state.h"
+#include "runtime/producer_state.h"
 
 namespace encore {
 namespace internal {
