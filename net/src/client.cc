@@ -296,7 +296,7 @@ void ClientImpl::SendListSchedules(ConcertId concert, ResponseCallback done) {
 }
 
 void ClientImpl::SendSeatMap(ScheduleId schedule, UserId user, const QueueToken& token,
-                         ResponseCallback done) {
+                             ResponseCallback done) {
   Submit(
       [&](uint64_t id, std::vector<uint8_t>* frame) {
         AppendSeatMapRequest(id, schedule, user, token, frame);
@@ -469,7 +469,7 @@ absl::StatusOr<DecodedResponse> ClientImpl::ListSchedules(ConcertId concert) {
 }
 
 absl::StatusOr<DecodedResponse> ClientImpl::SeatMap(ScheduleId schedule, UserId user,
-                                                const QueueToken& token) {
+                                                    const QueueToken& token) {
   return Wait([&](uint64_t id, std::vector<uint8_t>* frame) {
     AppendSeatMapRequest(id, schedule, user, token, frame);
   });

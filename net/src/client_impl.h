@@ -81,10 +81,10 @@ class ClientImpl {
   using Encoder = absl::FunctionRef<void(uint64_t id, std::vector<uint8_t>* frame)>;
 
   struct Pending {
-    uint64_t id = 0;                           // 0: a free slot of pending_ring_.
-    ResponseCallback done;                     // An asynchronous call,
-    std::shared_ptr<CallSlot> slot;          // a synchronous one, or
-    ReplyHandler* handler = nullptr;           // one sent with SendTo, and its tag.
+    uint64_t id = 0;                  // 0: a free slot of pending_ring_.
+    ResponseCallback done;            // An asynchronous call,
+    std::shared_ptr<CallSlot> slot;   // a synchronous one, or
+    ReplyHandler* handler = nullptr;  // one sent with SendTo, and its tag.
     uint64_t tag = 0;
 
     // Moves this into `to`, leaving this empty; touches the callback and the

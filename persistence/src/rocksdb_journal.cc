@@ -326,7 +326,7 @@ class RocksDbJournal::Impl {
   }
 
   const RocksDbJournalOptions options_;
-  std::unique_ptr<LogStore> store_;  // nullptr with kNone.
+  std::unique_ptr<LogStore> store_;                     // nullptr with kNone.
   const persistence_internal::WriteFault write_fault_;  // Before each group write; may be empty.
   std::unique_ptr<ShardState[]> shards_;
 

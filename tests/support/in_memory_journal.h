@@ -66,7 +66,6 @@ class InMemoryJournal final : public Journal {
   std::map<std::string, std::string> metadata_;
 };
 
-
 }  // namespace encore::testing
 
 #endif  // ENCORE_TESTS_SUPPORT_IN_MEMORY_JOURNAL_H_

@@ -56,7 +56,8 @@ class Journal {
 
   // A shard's newest snapshot: the LSN it covers and its bytes.
   using StoredSnapshot = std::pair<uint64_t, std::vector<uint8_t>>;
-  [[nodiscard]] virtual absl::StatusOr<std::optional<StoredSnapshot>> LatestSnapshot(uint32_t /*shard*/) {
+  [[nodiscard]] virtual absl::StatusOr<std::optional<StoredSnapshot>> LatestSnapshot(
+      uint32_t /*shard*/) {
     return std::optional<StoredSnapshot>();
   }
 

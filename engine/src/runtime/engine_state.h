@@ -85,7 +85,7 @@ class EngineState {
 // The queue-token key: the options' if set, else the one stored in the
 // journal (may be null), else a new random one, stored there.
 [[nodiscard]] absl::StatusOr<std::array<uint64_t, 2>> TokenKey(const EngineOptions& options,
-                                                             Journal* journal);
+                                                               Journal* journal);
 
 }  // namespace encore::internal
 

@@ -1,10 +1,11 @@
 // ProducerState: one thread's rings to and from every shard.
+#include "runtime/producer_state.h"
+
 #include <cstring>
 #include <thread>
 
 #include "internal/check.h"
 #include "runtime/engine_state.h"
-#include "runtime/producer_state.h"
 
 namespace encore {
 namespace internal {

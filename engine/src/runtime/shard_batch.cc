@@ -106,8 +106,7 @@ void Shard::HandleRequest(uint32_t producer, const Request& request, const Comma
                           TimestampMs now) {
   const size_t outbox_before = outbox_.size();
   const Reply reply = core_.Apply(command, now, &events_, &outbox_);
-  ShardCounters::Bump(
-      counters_.commands[static_cast<uint32_t>(command.type) % kCommandTypeSlots]);
+  ShardCounters::Bump(counters_.commands[static_cast<uint32_t>(command.type) % kCommandTypeSlots]);
   ShardCounters::Bump(counters_.results[ResultCodeSlot(reply.code) % kResultCodeSlots]);
   if (outbox_.size() == outbox_before) {
     QueueCompletion(producer, Completion{request.tag, reply}, request.silent);
