@@ -1,6 +1,7 @@
 // InspectionQueue: reads of a shard's core from other threads. A caller
-// queues a function and waits; the shard's thread runs every queued one
-// between two commands of a batch, so each sees a consistent state.
+// queues a function and waits; the shard's thread runs every queued one at
+// the start of a batch, after its timers and before its commands, so each
+// sees a consistent state.
 //
 // Thread safety: Inspect from any thread but the shard's; pending() and
 // RunAll on the shard's thread.
