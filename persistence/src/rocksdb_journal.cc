@@ -18,8 +18,8 @@
 
 namespace encore {
 
-using persistence_internal::LogStore;
-using persistence_internal::SegmentLog;
+using persistence::internal::LogStore;
+using persistence::internal::SegmentLog;
 
 static_assert(RocksDbJournalOptions::kLogSegmentBytesMin == SegmentLog::kSegmentBytesMin);
 
@@ -73,7 +73,7 @@ class RocksDbJournal::Impl {
   Impl(const RocksDbJournalOptions& options, std::unique_ptr<LogStore> store)
       : options_(options),
         store_(std::move(store)),
-        write_fault_(persistence_internal::CurrentWriteFault()),
+        write_fault_(persistence::internal::CurrentWriteFault()),
         shards_(new ShardState[options.shards_max]),
         taken_(options.shards_max) {}
 
@@ -326,8 +326,8 @@ class RocksDbJournal::Impl {
   }
 
   const RocksDbJournalOptions options_;
-  std::unique_ptr<LogStore> store_;                     // nullptr with kNone.
-  const persistence_internal::WriteFault write_fault_;  // Before each group write; may be empty.
+  std::unique_ptr<LogStore> store_;                      // nullptr with kNone.
+  const persistence::internal::WriteFault write_fault_;  // Before each group write; may be empty.
   std::unique_ptr<ShardState[]> shards_;
 
   // Writer thread only.

@@ -7,7 +7,7 @@
 #include "internal/crc32c.h"
 #include "internal/log_format.h"
 
-namespace encore::persistence_internal {
+namespace encore::persistence::internal {
 namespace {
 
 std::span<const uint8_t> Bytes(const std::string& text) {
@@ -107,4 +107,4 @@ TEST(LogFormatTest, SnapshotRoundTripAndCorruption) {
 }
 
 }  // namespace
-}  // namespace encore::persistence_internal
+}  // namespace encore::persistence::internal

@@ -280,11 +280,11 @@ TEST(RocksDbJournalTest, FailedWriteStopsDurabilityForGood) {
   std::atomic<int> writes{0};
   // The fault captures `writes`: it is cleared however the test ends.
   struct ClearWriteFault {
-    ~ClearWriteFault() { persistence_internal::SetWriteFault(nullptr); }
+    ~ClearWriteFault() { persistence::internal::SetWriteFault(nullptr); }
   } clear_write_fault;
   RocksDbJournalOptions options;
   options.path = dir.path();
-  persistence_internal::SetWriteFault([&writes]() -> absl::Status {
+  persistence::internal::SetWriteFault([&writes]() -> absl::Status {
     return writes.fetch_add(1) == 0 ? absl::OkStatus() : absl::UnavailableError("disk on fire");
   });
   {
@@ -303,7 +303,7 @@ TEST(RocksDbJournalTest, FailedWriteStopsDurabilityForGood) {
     EXPECT_EQ((*journal)->DurableLsn(0), 2u);
     EXPECT_EQ((*journal)->Close().code(), absl::StatusCode::kUnavailable);
   }
-  persistence_internal::SetWriteFault(nullptr);
+  persistence::internal::SetWriteFault(nullptr);
   absl::StatusOr<std::unique_ptr<RocksDbJournal>> journal = RocksDbJournal::Open(options);
   ASSERT_TRUE(journal.ok()) << journal.status();
   EXPECT_EQ((*journal)->LastLsn(0), 2u);  // Only the first group was written.

@@ -427,7 +427,7 @@ TEST(SegmentLogTest, AKeyedLogFromAnEarlierVersionIsReadAndContinued) {
     ASSERT_TRUE(rocksdb::DB::Open(options, dir.path(), &raw).ok());
     std::unique_ptr<rocksdb::DB> db(raw);
     for (const Batch& batch : batches) {
-      using namespace persistence_internal;
+      using namespace persistence::internal;
       const Key key = EncodeKey(kBatchKind, 0, batch.first_lsn);
       const BatchHeader header = EncodeBatchHeader(batch.count, batch.records);
       std::string value(header.data(), header.size());
@@ -468,8 +468,8 @@ TEST(SegmentLogTest, AKeyedLogFromAnEarlierVersionIsReadAndContinued) {
 // several whole groups, in order, each holding at least one batch: read back
 // the same, and the file is exactly those groups.
 TEST(SegmentLogTest, AnAppendOverTheGroupLimitIsWrittenAsSeveralGroups) {
-  using persistence_internal::SegmentLog;
-  using persistence_internal::ShardScan;
+  using persistence::internal::SegmentLog;
+  using persistence::internal::ShardScan;
   TempDir dir;
   const std::vector<Batch> batches = {
       {1, 2, MakeRecords(2, 1)}, {3, 1, MakeRecords(1, 2)}, {4, 3, MakeRecords(3, 3)}};

@@ -7,7 +7,7 @@
 #include <nmmintrin.h>
 #endif
 
-namespace encore::persistence_internal {
+namespace encore::persistence::internal {
 namespace {
 
 constexpr uint32_t kPolynomialReflected = 0x82F63B78u;
@@ -74,4 +74,4 @@ uint32_t Crc32cExtend(uint32_t init_crc, std::span<const uint8_t> bytes) {
   return ~UpdateWithTable(crc, bytes.data(), bytes.size());
 }
 
-}  // namespace encore::persistence_internal
+}  // namespace encore::persistence::internal

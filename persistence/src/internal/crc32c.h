@@ -8,7 +8,7 @@
 #include <cstdint>
 #include <span>
 
-namespace encore::persistence_internal {
+namespace encore::persistence::internal {
 
 // The CRC32C of `init_crc`'s data followed by `bytes`: Crc32cExtend(0, x) is
 // the CRC32C of x, and Crc32cExtend(Crc32cExtend(0, a), b) that of a then b.
@@ -19,6 +19,6 @@ uint32_t Crc32cExtendPortable(uint32_t init_crc, std::span<const uint8_t> bytes)
 
 inline uint32_t Crc32c(std::span<const uint8_t> bytes) { return Crc32cExtend(0, bytes); }
 
-}  // namespace encore::persistence_internal
+}  // namespace encore::persistence::internal
 
 #endif  // ENCORE_PERSISTENCE_INTERNAL_CRC32C_H_

@@ -11,7 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 
-namespace encore::persistence_internal {
+namespace encore::persistence::internal {
 
 absl::Status ErrnoStatus(const std::string& what) {
   return absl::InternalError(absl::StrCat(what, ": ", std::strerror(errno)));
@@ -76,4 +76,4 @@ void RemoveFileGradually(const std::string& path) {
   ::unlink(path.c_str());
 }
 
-}  // namespace encore::persistence_internal
+}  // namespace encore::persistence::internal

@@ -12,7 +12,7 @@
 
 #include "absl/status/status.h"
 
-namespace encore::persistence_internal {
+namespace encore::persistence::internal {
 
 // InternalError "`what`: <strerror(errno)>".
 [[nodiscard]] absl::Status ErrnoStatus(const std::string& what);
@@ -35,6 +35,6 @@ ssize_t ReadAt(int fd, void* out, size_t size, uint64_t offset);
 // (docs/PERFORMANCE.md). Best effort, like the unlink.
 void RemoveFileGradually(const std::string& path);
 
-}  // namespace encore::persistence_internal
+}  // namespace encore::persistence::internal
 
 #endif  // ENCORE_PERSISTENCE_INTERNAL_FILE_UTIL_H_

@@ -10,7 +10,7 @@
 #include <ctime>
 #include <mutex>
 
-namespace encore::persistence_internal {
+namespace encore::persistence::internal {
 namespace {
 
 class InfoLogger final : public rocksdb::Logger {
@@ -78,4 +78,4 @@ std::shared_ptr<rocksdb::Logger> OpenInfoLogger(const std::string& dir, size_t m
   return std::make_shared<InfoLogger>(path, fd, max_bytes);
 }
 
-}  // namespace encore::persistence_internal
+}  // namespace encore::persistence::internal

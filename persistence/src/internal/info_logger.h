@@ -18,12 +18,12 @@
 
 #include "rocksdb/env.h"
 
-namespace encore::persistence_internal {
+namespace encore::persistence::internal {
 
 // A logger for `dir` (which must exist); null if LOG cannot be opened (RocksDB
 // then opens its own).
 std::shared_ptr<rocksdb::Logger> OpenInfoLogger(const std::string& dir, size_t max_bytes);
 
-}  // namespace encore::persistence_internal
+}  // namespace encore::persistence::internal
 
 #endif  // ENCORE_PERSISTENCE_INTERNAL_INFO_LOGGER_H_

@@ -6,7 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "internal/crc32c.h"
 
-namespace encore::persistence_internal {
+namespace encore::persistence::internal {
 namespace {
 
 constexpr uint32_t kVersion = 1;
@@ -67,4 +67,4 @@ absl::StatusOr<SegmentLog::Extent> DecodeLogEnd(std::string_view value) {
   return extent;
 }
 
-}  // namespace encore::persistence_internal
+}  // namespace encore::persistence::internal

@@ -16,7 +16,7 @@
 #include "absl/status/statusor.h"
 #include "internal/segment_log.h"
 
-namespace encore::persistence_internal {
+namespace encore::persistence::internal {
 
 inline constexpr char kLogEndKey[] = "L";
 
@@ -24,6 +24,6 @@ std::string EncodeLogEnd(const SegmentLog::Extent& extent);
 // DataLoss if `value` is not a whole mark of a known version.
 [[nodiscard]] absl::StatusOr<SegmentLog::Extent> DecodeLogEnd(std::string_view value);
 
-}  // namespace encore::persistence_internal
+}  // namespace encore::persistence::internal
 
 #endif  // ENCORE_PERSISTENCE_INTERNAL_LOG_END_H_

@@ -5,7 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "internal/crc32c.h"
 
-namespace encore::persistence_internal {
+namespace encore::persistence::internal {
 namespace {
 
 // Little-endian in values (as the EventBuffer records), big-endian in keys
@@ -145,4 +145,4 @@ absl::StatusOr<std::span<const uint8_t>> DecodeSnapshot(std::string_view value, 
   return bytes;
 }
 
-}  // namespace encore::persistence_internal
+}  // namespace encore::persistence::internal

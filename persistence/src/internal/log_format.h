@@ -17,7 +17,7 @@
 
 #include "absl/status/statusor.h"
 
-namespace encore::persistence_internal {
+namespace encore::persistence::internal {
 
 inline constexpr char kBatchKind = 'E';
 inline constexpr char kSnapshotKind = 'S';
@@ -79,6 +79,6 @@ SnapshotHeader EncodeSnapshotHeader(std::span<const uint8_t> bytes);
 [[nodiscard]] absl::StatusOr<std::span<const uint8_t>> DecodeSnapshot(std::string_view value,
                                                                       uint32_t shard, uint64_t lsn);
 
-}  // namespace encore::persistence_internal
+}  // namespace encore::persistence::internal
 
 #endif  // ENCORE_PERSISTENCE_INTERNAL_LOG_FORMAT_H_

@@ -29,7 +29,7 @@
 #include "rocksdb/sst_file_manager.h"
 #include "rocksdb/write_batch.h"
 
-namespace encore::persistence_internal {
+namespace encore::persistence::internal {
 namespace {
 
 rocksdb::Slice AsSlice(const Key& key) { return rocksdb::Slice(key.data(), key.size()); }
@@ -567,4 +567,4 @@ absl::StatusOr<std::optional<std::pair<uint64_t, std::vector<uint8_t>>>> LogStor
   return std::make_pair(lsn, std::vector<uint8_t>(bytes->begin(), bytes->end()));
 }
 
-}  // namespace encore::persistence_internal
+}  // namespace encore::persistence::internal

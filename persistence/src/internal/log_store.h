@@ -27,7 +27,7 @@
 #include "internal/shard_scan.h"
 #include "rocksdb/db.h"
 
-namespace encore::persistence_internal {
+namespace encore::persistence::internal {
 
 class LogStore {
  public:
@@ -119,6 +119,6 @@ class LogStore {
 // A RocksDB status as an absl::Status, with `context` in front of its message.
 [[nodiscard]] absl::Status FromRocksDb(const rocksdb::Status& status, const std::string& context);
 
-}  // namespace encore::persistence_internal
+}  // namespace encore::persistence::internal
 
 #endif  // ENCORE_PERSISTENCE_INTERNAL_LOG_STORE_H_

@@ -18,7 +18,7 @@
 #include "internal/file_util.h"
 #include "internal/log_format.h"
 
-namespace encore::persistence_internal {
+namespace encore::persistence::internal {
 namespace {
 
 constexpr char kMagic[8] = {'E', 'N', 'C', 'L', 'O', 'G', '\0', '\0'};
@@ -679,4 +679,4 @@ absl::Status SegmentLog::Close() {
   return closed == 0 ? absl::OkStatus() : ErrnoStatus("closing the log");
 }
 
-}  // namespace encore::persistence_internal
+}  // namespace encore::persistence::internal

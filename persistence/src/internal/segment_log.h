@@ -63,7 +63,7 @@
 #include "absl/status/statusor.h"
 #include "internal/shard_scan.h"
 
-namespace encore::persistence_internal {
+namespace encore::persistence::internal {
 
 class SegmentLog {
  public:
@@ -227,6 +227,6 @@ class SegmentLog {
   bool durable_all_ = true;  // Guarded by mutex_.
 };
 
-}  // namespace encore::persistence_internal
+}  // namespace encore::persistence::internal
 
 #endif  // ENCORE_PERSISTENCE_INTERNAL_SEGMENT_LOG_H_

@@ -5,7 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "internal/log_format.h"
 
-namespace encore::persistence_internal {
+namespace encore::persistence::internal {
 
 ShardScan::ShardScan(uint32_t shard, uint64_t from_lsn, uint64_t deleted_before,
                      const RecordsFn& fn)
@@ -44,4 +44,4 @@ absl::Status ShardScan::Take(uint64_t first_lsn, std::string_view value) {
   return fn_(first_lsn, records, count);
 }
 
-}  // namespace encore::persistence_internal
+}  // namespace encore::persistence::internal

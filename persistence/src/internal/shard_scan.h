@@ -13,7 +13,7 @@
 
 #include "absl/status/status.h"
 
-namespace encore::persistence_internal {
+namespace encore::persistence::internal {
 
 class ShardScan {
  public:
@@ -38,6 +38,6 @@ class ShardScan {
   uint64_t expected_;
 };
 
-}  // namespace encore::persistence_internal
+}  // namespace encore::persistence::internal
 
 #endif  // ENCORE_PERSISTENCE_INTERNAL_SHARD_SCAN_H_

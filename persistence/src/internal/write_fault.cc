@@ -4,7 +4,7 @@
 #include <mutex>
 #include <utility>
 
-namespace encore::persistence_internal {
+namespace encore::persistence::internal {
 namespace {
 
 std::mutex& FaultMutex() {
@@ -29,4 +29,4 @@ WriteFault CurrentWriteFault() {
   return Fault();
 }
 
-}  // namespace encore::persistence_internal
+}  // namespace encore::persistence::internal

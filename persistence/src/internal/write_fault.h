@@ -14,7 +14,7 @@
 
 #include "absl/status/status.h"
 
-namespace encore::persistence_internal {
+namespace encore::persistence::internal {
 
 using WriteFault = std::function<absl::Status()>;
 
@@ -24,6 +24,6 @@ void SetWriteFault(WriteFault fault);
 // The fault in effect now (what Open takes).
 WriteFault CurrentWriteFault();
 
-}  // namespace encore::persistence_internal
+}  // namespace encore::persistence::internal
 
 #endif  // ENCORE_PERSISTENCE_INTERNAL_WRITE_FAULT_H_
