@@ -34,6 +34,7 @@ namespace {
 // The shared loopback server, with the options of a run against it.
 class InProcessServer : public testing::LoopbackServer {
  public:
+  using LoopbackServer::LoopbackServer;
   LoadOptions Options(const std::string& scenario) const {
     LoadOptions options;
     options.scenario = scenario;
@@ -476,6 +477,54 @@ TEST(EncoreLoadTest, TheAckLogOfARunVerifiesAndAForgedAckIsLost) {
                                        ": the acknowledged "
                                        "charge of 5 (key 9) is not in the ledger: LOST"),
             std::string::npos)
+      << verified->breaches[0];
+  std::filesystem::remove_all(dir_template);
+}
+
+// The server keeps an account's newest ledger entries only: acknowledged
+// charges older than those are checked by the balance, which still catches
+// an acknowledgement the server never gave.
+TEST(EncoreLoadTest, AcksOlderThanTheKeptLedgerAreCheckedByTheBalance) {
+  EngineOptions engine_options;
+  engine_options.shards = 2;
+  engine_options.limits.ledger_entries_max = 3;
+  InProcessServer server(engine_options, net::ServerOptions{});
+  LoadOptions options = SmallFlashSaleOptions(server);
+  char dir_template[] = "/tmp/encore-load-test-XXXXXX";
+  ASSERT_NE(mkdtemp(dir_template), nullptr);
+  options.ack_log_path = std::string(dir_template) + "/acks.log";
+  std::ostringstream progress;
+  absl::StatusOr<LoadReport> report = RunFlashSale(options, progress);
+  ASSERT_TRUE(report.ok()) << report.status();
+
+  // Five more charges of one user, acknowledged and logged as the tool logs
+  // them: her ledger keeps the newest 3 entries.
+  const UserId user = report->expected.balances.begin()->first;
+  net::ClientOptions client_options;
+  client_options.port = options.port;
+  auto client = net::Client::Connect(client_options);
+  ASSERT_TRUE(client.ok()) << client.status();
+  for (RequestKey key = 900; key < 905; ++key) {
+    auto charged = (*client)->Call(MakeCharge(user, 10, key));
+    ASSERT_TRUE(charged.ok());
+    ASSERT_EQ(charged->code, ResultCode::kOk);
+    std::ofstream(options.ack_log_path, std::ios::app)
+        << "charge OK run=" << report->run_id << " user=" << user << " key=" << key
+        << " amount=10\n";
+  }
+  absl::StatusOr<VerifyReport> verified = VerifyAckLog(options, options.ack_log_path);
+  ASSERT_TRUE(verified.ok()) << verified.status();
+  EXPECT_TRUE(verified->breaches.empty()) << verified->breaches.front();
+  EXPECT_GE(verified->acks_past_ledger, 2u);
+
+  // A charge the server never took is not in her ledger; it may be older than
+  // the kept entries, but her balance is short of it: a breach naming her.
+  std::ofstream(options.ack_log_path, std::ios::app)
+      << "charge OK run=" << report->run_id << " user=" << user << " key=999 amount=5\n";
+  verified = VerifyAckLog(options, options.ack_log_path);
+  ASSERT_TRUE(verified.ok()) << verified.status();
+  ASSERT_EQ(verified->breaches.size(), 1u);
+  EXPECT_NE(verified->breaches[0].find("user " + std::to_string(user) + ":"), std::string::npos)
       << verified->breaches[0];
   std::filesystem::remove_all(dir_template);
 }
