@@ -28,9 +28,9 @@ struct VerifyReport {
   uint64_t runs = 0;
   uint64_t users = 0;
   uint64_t uncertain_users = 0;
-  uint64_t charges_checked = 0;       // Acked charges found in the ledgers.
-  uint64_t payments_checked = 0;      // Acked payments found, seats SOLD.
-  uint64_t refusals_checked = 0;      // Refused payments that took no effect.
+  uint64_t charges_checked = 0;   // Acked charges found in the ledgers.
+  uint64_t payments_checked = 0;  // Acked payments found, seats SOLD.
+  uint64_t refusals_checked = 0;  // Refused payments that took no effect.
   // Acked charges and payments older than what a full ledger keeps (the
   // server forgets an account's oldest entries): checked by the balance only.
   uint64_t acks_past_ledger = 0;
